@@ -1,0 +1,106 @@
+"""The K-shot training subset, drawn exactly as CoOp draws it and cached as JSON.
+
+CoOp's readers call Dassl's ``DatasetBase.generate_fewshot_dataset`` twice, train with K shots
+and then val with min(K, 4), on Python's global ``random`` seeded by ``set_random_seed(cfg.SEED)``;
+this module makes the same two calls, so a seed gives the same images as CoOp. The result is
+cached in ``split_fewshot/shot_{K}-seed_{SEED}.json`` (the split-file format, paths relative to
+the image folder) instead of CoOp's pickle, which can run code when loaded and stores absolute
+paths. The cache records a fingerprint of the split it was drawn from and is rebuilt when the
+split changes. Like CoOp's pickle, a cache hit does not touch ``random``.
+"""
+import os
+from collections import Counter
+
+from .split_file import datums_to_records, read_json_file, records_to_datums, write_json_atomic
+
+# CoOp validates on at most 4 images per class, whatever K is.
+MAX_VAL_SHOTS = 4
+
+
+def fewshot_cache_path(cache_dir, num_shots, seed):
+    """Where the K-shot subset for ``seed`` is cached (CoOp's name, with .json for .pkl)."""
+    return os.path.join(cache_dir, f"shot_{num_shots}-seed_{seed}.json")
+
+
+def require_enough_per_class(items, num_shots, split_name):
+    """Refuse a K-shot subset when some class has fewer than K images.
+
+    Dassl then silently keeps all of that class's images, so a "16-shot" run would train on
+    fewer shots for some classes and its numbers would not be comparable with other K-shot
+    results; an error makes the user choose a smaller K or a larger split.
+    """
+    counts = Counter(item.label for item in items)
+    short = sorted(label for label, n in counts.items() if n < num_shots)
+    if not short:
+        return
+    names = {item.label: item.classname for item in items}
+    first = short[0]
+    others = f" ({len(short) - 1} more classes are short too)" if len(short) > 1 else ""
+    raise ValueError(
+        f"Class {names[first]!r} (label {first}) has only {counts[first]} {split_name} images, "
+        f"fewer than the {num_shots} shots requested{others}. Lower DATASET.NUM_SHOTS (--shots in "
+        f"the scripts) or use a split with more images per class."
+    )
+
+
+def _load_cache(cache_path, fingerprint, path_prefix):
+    """The cached (train, val), or None when the cache is absent, unreadable or stale."""
+    if not os.path.isfile(cache_path):
+        return None
+    try:
+        data = read_json_file(cache_path, what="Few-shot cache")
+        if data["split_fingerprint"] != fingerprint:
+            print(f"Few-shot cache {cache_path} was drawn from a different split; rebuilding it")
+            return None
+        datums = records_to_datums({"train": data["train"], "val": data["val"]}, path_prefix, cache_path)
+    except (ValueError, KeyError, TypeError) as e:
+        print(f"Few-shot cache {cache_path} is unreadable ({e}); rebuilding it")
+        return None
+    return datums["train"], datums["val"]
+
+
+def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_prefix, fingerprint):
+    """Reduce ``train`` to ``num_shots`` images per class and ``val`` to ``min(num_shots, 4)``.
+
+    Args:
+        dataset: the reader (a Dassl ``DatasetBase``), whose ``generate_fewshot_dataset`` draws
+            the subset from the global ``random`` exactly as in CoOp.
+        train, val: lists of Datum from the split file.
+        num_shots: K (``cfg.DATASET.NUM_SHOTS``); below 1, the splits come back unchanged.
+        seed: ``cfg.SEED``, used only to name the cache file (the caller seeds ``random``).
+        cache_dir: the ``split_fewshot`` folder of the dataset.
+        path_prefix: the folder that cached image paths are relative to.
+        fingerprint: identifies the split the subset is drawn from (``file_sha256`` of the split
+            file); a cache with another fingerprint is rebuilt.
+
+    Returns:
+        ``(train, val)`` lists of Datum.
+    """
+    if num_shots < 1:
+        return train, val
+    val_shots = min(num_shots, MAX_VAL_SHOTS)
+    cache_path = fewshot_cache_path(cache_dir, num_shots, seed)
+
+    cached = _load_cache(cache_path, fingerprint, path_prefix)
+    if cached is not None:
+        print(f"Loading preprocessed few-shot data from {cache_path}")
+        return cached
+
+    # Checked before sampling, so an error leaves ``random`` untouched.
+    require_enough_per_class(train, num_shots, "train")
+    require_enough_per_class(val, val_shots, "val")
+    train = dataset.generate_fewshot_dataset(train, num_shots=num_shots)
+    val = dataset.generate_fewshot_dataset(val, num_shots=val_shots)
+
+    print(f"Saving preprocessed few-shot data to {cache_path}")
+    write_json_atomic(
+        {
+            "num_shots": num_shots,
+            "seed": seed,
+            "split_fingerprint": fingerprint,
+            "train": datums_to_records(train, path_prefix),
+            "val": datums_to_records(val, path_prefix),
+        },
+        cache_path,
+    )
+    return train, val

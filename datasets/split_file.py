@@ -1,0 +1,142 @@
+"""CoOp's split-file format (``split_zhou_<Name>.json``), read and written in one place.
+
+A split file is a JSON object ``{"train": [...], "val": [...], "test": [...]}`` whose entries
+are ``[rel_impath, label, classname]``: the image path relative to a path prefix (the image
+folder of the dataset), a 0-based integer label and the class name as stored by the split
+builder (already renamed, e.g. Caltech's "airplanes" folder is stored as "airplane").
+The few-shot cache (``datasets/fewshot.py``) uses the same entry format.
+"""
+import hashlib
+import json
+import os
+import tempfile
+
+from dassl.data.datasets import Datum
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def gdrive_download_hint(file_id, dest):
+    """How to fetch a file that CoOp publishes on Google Drive, for error messages."""
+    return (
+        f"Download it from https://drive.google.com/file/d/{file_id}/view "
+        f"(e.g. `gdown {file_id} -O {dest}`)."
+    )
+
+
+def file_sha256(path):
+    """Hex SHA-256 of a file's bytes (the fingerprint that ties a cache to its split)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json_file(path, what="JSON file"):
+    """Load a JSON file; a syntax error becomes a ValueError that names the file."""
+    with open(path, "r", encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{what} {path} is not valid JSON ({e}).") from e
+
+
+def write_json_atomic(obj, path):
+    """Write ``obj`` as JSON so that readers see either the old file or the whole new one.
+
+    The text goes to a temporary file in the destination folder and is moved into place with
+    ``os.replace`` (atomic on one file system), so concurrent runs never leave a partial file.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=4, separators=(",", ": "))
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file 0600; a cache on a shared data folder must be readable by all.
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def _check_records(records, source, key):
+    if not isinstance(records, list):
+        raise ValueError(f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}.")
+    for i, record in enumerate(records):
+        ok = (
+            isinstance(record, (list, tuple))
+            and len(record) == 3
+            and isinstance(record[0], str)
+            and isinstance(record[2], str)
+        )
+        if ok:
+            try:
+                int(record[1])
+            except (TypeError, ValueError):
+                ok = False
+        if not ok:
+            raise ValueError(f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname].")
+
+
+def records_to_datums(named_records, path_prefix, source):
+    """Turn ``{name: [[rel_impath, label, classname], ...]}`` into ``{name: [Datum, ...]}``.
+
+    Every image is checked before any Datum is built: Dassl's Datum only asserts, so a missing
+    file would otherwise surface as a bare AssertionError. ``source`` (a file path) is named
+    in the errors.
+    """
+    missing = []
+    total = 0
+    for key, records in named_records.items():
+        _check_records(records, source, key)
+        for rel_impath, _, _ in records:
+            total += 1
+            impath = os.path.join(path_prefix, rel_impath)
+            if not os.path.isfile(impath):
+                missing.append(impath)
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of the {total} images listed in {source} are missing; the first is "
+            f"{missing[0]}. Image paths are relative to {path_prefix}: check that the images are "
+            f"extracted there with the expected layout."
+        )
+    return {
+        key: [Datum(impath=os.path.join(path_prefix, rel), label=int(label), classname=cname) for rel, label, cname in records]
+        for key, records in named_records.items()
+    }
+
+
+def datums_to_records(items, path_prefix):
+    """Inverse of ``records_to_datums`` for one list: paths become relative to ``path_prefix``."""
+    return [[os.path.relpath(item.impath, path_prefix), int(item.label), item.classname] for item in items]
+
+
+def read_split(split_path, path_prefix, how_to_get=""):
+    """Read a CoOp split file into ``(train, val, test)`` lists of Datum.
+
+    Args:
+        split_path: the ``split_zhou_<Name>.json`` file.
+        path_prefix: the folder the stored image paths are relative to.
+        how_to_get: a sentence telling the user how to obtain a missing split file.
+    """
+    if not os.path.isfile(split_path):
+        raise FileNotFoundError(f"Split file not found: {split_path}. {how_to_get}".rstrip())
+    print(f"Reading split from {split_path}")
+    split = read_json_file(split_path, what="Split file")
+    if not isinstance(split, dict) or any(key not in split for key in SPLIT_NAMES):
+        raise ValueError(f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
+    datums = records_to_datums({key: split[key] for key in SPLIT_NAMES}, path_prefix, split_path)
+    return tuple(datums[key] for key in SPLIT_NAMES)
+
+
+def write_split(train, val, test, split_path, path_prefix):
+    """Write ``(train, val, test)`` as a CoOp split file with paths relative to ``path_prefix``."""
+    split = {key: datums_to_records(items, path_prefix) for key, items in zip(SPLIT_NAMES, (train, val, test))}
+    write_json_atomic(split, split_path)
+    print(f"Saved split to {split_path}")

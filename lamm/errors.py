@@ -1,0 +1,16 @@
+"""Errors that mean "the user asked for something that cannot work", with the fix in the message.
+
+Entry points print these without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+
+class LammError(Exception):
+    """Base class for input errors that the command line reports as one clear message."""
+
+
+class ConfigError(LammError, ValueError):
+    """A config value is invalid, unknown or inconsistent with another one."""
+
+
+class DatasetError(LammError):
+    """A dataset folder, split file or image is missing or malformed."""

@@ -1,0 +1,117 @@
+"""The hierarchical loss of LAMM (paper Eq. 5-9): ``CE + λ1·L_WC + λ2·L_COS + λ3·L_KD``.
+
+Each term is computed as the official code computes it, since the paper's numbers come from it;
+where the paper's formula differs, the paper's form is an option:
+
+- ``L_WC`` (parameter space): sum of squared differences between the label embeddings and
+  their starting values, over every class (not only those in the batch).
+- ``L_COS`` (feature space): ``1 - cos(ψ(z_i), ψ(y_i))`` with ``ψ(y_i)`` detached.
+  ``official``: mean over the *samples* of the batch whose batch holds another label (0 for a
+  single-label batch). ``paper``: sum over all classes (Eq. 6).
+- ``L_KD`` (logits space): soft-target cross-entropy at temperature T, times T².
+  ``official``: the target distribution comes from the learned logits and the input from the
+  original-prompt logits, with gradients through both. ``teacher``: the usual direction, the
+  original-prompt logits (detached) teach the learned ones.
+"""
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+
+from .errors import ConfigError
+
+COS_REDUCTIONS = ("official", "paper")
+KD_DIRECTIONS = ("official", "teacher")
+
+
+def weight_consolidation_loss(vectors: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    """Sum of squared differences (any shape); the anchor gets no gradient."""
+    return F.mse_loss(vectors.float(), anchor.detach().float(), reduction="sum")
+
+
+def feature_alignment_loss(text_features: torch.Tensor, original_text_features: torch.Tensor,
+                           labels: torch.Tensor, reduction: str = "official") -> torch.Tensor:
+    """Cosine distance between learned and original class text features.
+
+    Args:
+        text_features: (n_cls, D) features of the learned prompts.
+        original_text_features: (n_cls, D) features of the original prompts (detached here).
+        labels: (B,) labels of the batch (used by the ``official`` reduction).
+    """
+    if reduction == "paper":
+        cos = F.cosine_similarity(text_features.float(), original_text_features.detach().float(), dim=-1)
+        return (1 - cos).sum()
+    has_other_label = (labels.unsqueeze(1) != labels.unsqueeze(0)).any(dim=1)  # (B,)
+    if not has_other_label.any():
+        return text_features.new_zeros((), dtype=torch.float32)
+    chosen = labels[has_other_label]
+    cos = F.cosine_similarity(
+        text_features[chosen].float(), original_text_features[chosen].detach().float(), dim=-1
+    )  # (B',)
+    return (1 - cos).mean()
+
+
+def logit_distillation_loss(logits: torch.Tensor, original_logits: torch.Tensor, temperature: float = 2.0,
+                            direction: str = "official") -> torch.Tensor:
+    """Soft-target cross-entropy between (B, n_cls) logits at ``temperature``, times T²."""
+    logits, original_logits = logits.float(), original_logits.float()
+    if direction == "official":
+        target, inputs = F.softmax(logits / temperature, dim=1), original_logits
+    else:
+        target, inputs = F.softmax(original_logits.detach() / temperature, dim=1), logits
+    return F.cross_entropy(inputs / temperature, target) * temperature ** 2
+
+
+@dataclass
+class HierarchicalLoss:
+    """Computes the named loss terms; a weight of 0 switches a term off (it is not computed).
+
+    ``lambda_wc`` is λ1 (the paper: 1/shots), ``lambda_cos`` λ2 and ``lambda_kd`` λ3.
+    """
+
+    lambda_wc: float = 1.0
+    lambda_cos: float = 1.0
+    lambda_kd: float = 0.05
+    kd_temperature: float = 2.0
+    cos_reduction: str = "official"
+    kd_direction: str = "official"
+
+    def __post_init__(self):
+        if self.cos_reduction not in COS_REDUCTIONS:
+            raise ConfigError(f"Unknown L_COS reduction {self.cos_reduction!r}; choose one of {', '.join(COS_REDUCTIONS)}.")
+        if self.kd_direction not in KD_DIRECTIONS:
+            raise ConfigError(f"Unknown L_KD direction {self.kd_direction!r}; choose one of {', '.join(KD_DIRECTIONS)}.")
+        if min(self.lambda_wc, self.lambda_cos, self.lambda_kd) < 0:
+            raise ConfigError("Loss weights must be >= 0 (0 switches a term off).")
+        if self.kd_temperature <= 0:
+            raise ConfigError(f"The L_KD temperature must be > 0, got {self.kd_temperature}.")
+
+    @property
+    def weights(self) -> Dict[str, float]:
+        weights = {"ce": 1.0, "wc": self.lambda_wc, "cos": self.lambda_cos, "kd": self.lambda_kd}
+        return {name: weight for name, weight in weights.items() if weight > 0}
+
+    @property
+    def needs_original_prompts(self) -> bool:
+        return self.lambda_cos > 0 or self.lambda_kd > 0
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor,
+                 text_features: Optional[torch.Tensor] = None,
+                 original_text_features: Optional[torch.Tensor] = None,
+                 original_logits: Optional[torch.Tensor] = None,
+                 label_vectors: Optional[torch.Tensor] = None,
+                 label_anchor: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """Return the unweighted terms that are switched on, keyed ``ce``, ``wc``, ``cos``, ``kd``."""
+        terms = {"ce": F.cross_entropy(logits.float(), labels)}
+        if "wc" in self.weights and label_vectors is not None:
+            terms["wc"] = weight_consolidation_loss(label_vectors, label_anchor)
+        if "cos" in self.weights:
+            terms["cos"] = feature_alignment_loss(text_features, original_text_features, labels, self.cos_reduction)
+        if "kd" in self.weights:
+            terms["kd"] = logit_distillation_loss(logits, original_logits, self.kd_temperature, self.kd_direction)
+        return terms
+
+    def total(self, terms: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """``Σ λ_k · term_k`` over the terms given."""
+        return sum(self.weights[name] * value for name, value in terms.items())

@@ -1,0 +1,123 @@
+"""Compose one text prompt per class from context vectors and label embeddings.
+
+Learned prompt ``z_i`` (paper Eq. 2 and 4): ``[SOS] [V_1..V_M] [<M_i>] . [EOS]``, where the context
+``V`` is CoOp's (learnable, or frozen at e.g. "a photo of a" for LAMM on plain CLIP) and ``<M_i>``
+are the label embeddings. Original prompt ``y_i``: the same context with the class name's own
+word embeddings, the reference of the feature- and logits-space losses.
+"""
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from .label_embeddings import LabelEmbeddings, build_label_embeddings, check_label_options
+from .prompt_layout import build_prompt_layout, count_tokens, tokenize
+
+CONTEXT_INIT_STD = 0.02  # CoOp's random context initialisation
+
+
+class PromptLearner(nn.Module):
+    """Context vectors and label embeddings, composed into prompt embeddings.
+
+    Args:
+        token_embedding: CLIP's word embedding table (frozen; read once here).
+        classnames: class names ordered by label; ``_`` is read as a space, as in CoOp.
+        n_ctx: number of context vectors when ``context_init`` is empty.
+        context_init: words to start the context from (e.g. "a photo of a"); sets n_ctx.
+        class_token_position: "end", "middle" or "front" (CoOp).
+        class_specific_context: one context per class (CoOp's CSC).
+        learn_context: train the context (CoOp) or keep it fixed (LAMM on plain CLIP).
+        label_tokens: None for no label embeddings, else a mode of ``LABEL_TOKEN_MODES``.
+        label_init: "word" or "random" initialisation of the label embeddings.
+        dtype: dtype of CLIP's text tower; the learnable tensors themselves stay float32.
+    """
+
+    def __init__(
+        self,
+        token_embedding: nn.Embedding,
+        classnames: List[str],
+        n_ctx: int = 16,
+        context_init: str = "",
+        class_token_position: str = "end",
+        class_specific_context: bool = False,
+        learn_context: bool = True,
+        label_tokens: Optional[str] = None,
+        label_init: str = "word",
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        names = [name.replace("_", " ") for name in classnames]
+        n_cls = len(names)
+        embed = lambda token_ids: token_embedding(token_ids.to(token_embedding.weight.device)).detach().float()
+        context_init = context_init.replace("_", " ").strip()
+        if context_init:
+            n_ctx = count_tokens(context_init)
+            ctx = embed(tokenize([context_init]))[0, 1:1 + n_ctx]  # (n_ctx, dim)
+            if class_specific_context:
+                ctx = ctx.unsqueeze(0).repeat(n_cls, 1, 1)  # (n_cls, n_ctx, dim)
+        else:
+            dim = token_embedding.weight.shape[1]
+            shape = (n_cls, n_ctx, dim) if class_specific_context else (n_ctx, dim)
+            ctx = torch.randn(shape) * CONTEXT_INIT_STD
+        self.n_ctx = n_ctx
+        self.dtype = dtype
+        self.ctx = nn.Parameter(ctx.clone(), requires_grad=learn_context)
+        # The hand-made context (or the random start), for an original prompt that keeps it.
+        self.register_buffer("initial_ctx", ctx.clone(), persistent=False)
+
+        name_layout = build_prompt_layout(names, n_ctx, class_token_position)
+        name_word_embeddings = embed(name_layout.token_ids)  # (n_cls, 77, dim)
+        self.label_embeddings: Optional[LabelEmbeddings] = None
+        label_layout = name_layout
+        if label_tokens is not None:
+            check_label_options(label_tokens, label_init)
+            if label_tokens == "one":
+                label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position)
+            self.label_embeddings = build_label_embeddings(
+                label_tokens, name_layout, name_word_embeddings, label_layout, random_init=label_init == "random"
+            )
+        # Word embeddings are fixed inputs, recomputable from CLIP and the class names: not saved.
+        self.register_buffer("name_word_embeddings", name_word_embeddings.to(dtype), persistent=False)
+        self.register_buffer("name_eot_indices", name_layout.eot_indices, persistent=False)
+        self.register_buffer("name_context_positions", name_layout.context_positions, persistent=False)
+        self.shares_layout = label_layout is name_layout
+        if not self.shares_layout:
+            self.register_buffer("label_word_embeddings", embed(label_layout.token_ids).to(dtype), persistent=False)
+            self.register_buffer("label_eot_indices", label_layout.eot_indices, persistent=False)
+            self.register_buffer("label_context_positions", label_layout.context_positions, persistent=False)
+
+    @property
+    def num_classes(self) -> int:
+        return self.name_word_embeddings.shape[0]
+
+    @property
+    def learns_context(self) -> bool:
+        return self.ctx.requires_grad
+
+    def _with_context(self, word_embeddings: torch.Tensor, context_positions: torch.Tensor,
+                      ctx: torch.Tensor) -> torch.Tensor:
+        n_cls = word_embeddings.shape[0]
+        if ctx.dim() == 2:
+            ctx = ctx.unsqueeze(0).expand(n_cls, -1, -1)  # (n_cls, n_ctx, dim)
+        rows = torch.arange(n_cls, device=word_embeddings.device).unsqueeze(1)  # (n_cls, 1)
+        return word_embeddings.index_put((rows, context_positions), ctx.to(word_embeddings.dtype))
+
+    def forward(self):
+        """Learned prompts: (n_cls, 77, dim) embeddings and the (n_cls,) end-of-text positions."""
+        if self.shares_layout:
+            words, positions, eot = self.name_word_embeddings, self.name_context_positions, self.name_eot_indices
+        else:
+            words, positions, eot = self.label_word_embeddings, self.label_context_positions, self.label_eot_indices
+        prompts = self._with_context(words, positions, self.ctx)
+        if self.label_embeddings is not None:
+            prompts = self.label_embeddings.write_into(prompts)
+        return prompts, eot
+
+    def original_prompts(self, initial_context: bool = False):
+        """Prompts ``y_i`` with the class names' word embeddings.
+
+        With ``initial_context`` the context is the hand-made one (the paper's reference);
+        otherwise it is the current context (the official code's reference).
+        """
+        ctx = self.initial_ctx if initial_context else self.ctx
+        return self._with_context(self.name_word_embeddings, self.name_context_positions, ctx), self.name_eot_indices

@@ -1,0 +1,164 @@
+"""Summarise test results over seeds: one row per experiment found under an output folder.
+
+Runs live in ``<experiment>/seed<S>/`` with Dassl's ``log.txt`` and, for this project,
+``results.json``; the experiment can sit at any depth, e.g.
+``output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1``.
+
+    $ python parse_test_res.py output/
+    # prints one row per experiment: seeds found, mean ± std, and seeds without a result
+
+    $ python parse_test_res.py output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots
+    # one experiment folder: prints CoOp's summary ("* accuracy: 95.87% +- 0.21%")
+
+Drop-in for CoOp's ``parse_test_res.py``: the same flags (``--ci95``, ``--test-log``,
+``--keyword``, ``--multi-exp``) and, for a single experiment folder or ``--multi-exp``, the
+same printed lines. Unlike CoOp, stray files and folders that are not runs are skipped, and
+when nothing is found it exits with status 1 and says what it searched. Parsing lives in
+``tools/run_results.py``.
+"""
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from tools.run_results import (
+    aggregate,
+    experiment_to_dict,
+    find_runs,
+    is_run_dir,
+    mean_std,
+    natural_key,
+    nothing_found_message,
+    read_run,
+)
+
+TABLE_FORMATS = {"table": "github", "markdown": "pipe"}
+
+
+def _warn(msg):
+    print(msg, file=sys.stderr)
+
+
+def _warn_unfinished(exp):
+    for flag in exp.flags:
+        _warn(f"warning: {exp.path}: {flag}")
+
+
+def print_coop_summary(exp, directory, ci95=False):
+    """CoOp's per-directory block; returns the mean. Problems go to stderr so stdout stays CoOp's."""
+    keyword = exp.keyword
+    print(f"Parsing files in {directory}")
+    for r in exp.finished:
+        print(f"file: {r.source}. {keyword}: {r.value:.2f}%. ")
+    mean, spread = mean_std(exp.values, ci95=ci95)
+    print("===")
+    print(f"Summary of directory: {directory}")
+    print(f"* {keyword}: {mean:.2f}% +- {spread:.2f}%")
+    print("===")
+    _warn_unfinished(exp)
+    return mean
+
+
+def run_multi_exp(args):
+    """Every subfolder of args.directory is one experiment; print each, then the average."""
+    root = Path(args.directory)
+    subdirs = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: natural_key(p.name)) if root.is_dir() else []
+    means, all_runs = [], []
+    for sub in subdirs:
+        runs = [read_run(d, root, args.keyword, args.test_log)
+                for d in sorted(sub.iterdir(), key=lambda p: natural_key(p.name)) if is_run_dir(d)]
+        all_runs += runs
+        if not runs:
+            _warn(f"skipping {sub}: no seed*/log.txt or seed*/results.json in it")
+            continue
+        (exp,) = aggregate(runs, args.seeds)
+        if exp.n == 0:
+            _warn(f"skipping {sub}: " + "; ".join(exp.flags))
+            continue
+        means.append(print_coop_summary(exp, str(Path(args.directory) / sub.name), args.ci95))
+    if not means:
+        _warn(nothing_found_message(root, all_runs, args.keyword, args.test_log)
+              + "\n  - --multi-exp expects <directory>/<experiment>/seed<S>/log.txt")
+        return 1
+    print("Average performance")
+    print(f"* {args.keyword}: {sum(means) / len(means):.2f}%")
+    return 0
+
+
+def render(experiments, fmt, keyword, ci95=False):
+    """The all-experiments table as a string in one of table, markdown, csv, json."""
+    if fmt == "json":
+        return json.dumps([experiment_to_dict(e) for e in experiments], indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["experiment", "n", "seeds", "mean", "std", "ci95", "values", "flags"])
+        for e in experiments:
+            writer.writerow([
+                e.experiment, e.n, " ".join(e.seeds),
+                _num(e.mean), _num(e.std), _num(e.ci95),
+                " ".join(repr(v) for v in e.values), "; ".join(e.flags),
+            ])
+        return buf.getvalue().rstrip("\n")
+    spread_name = "ci95" if ci95 else "std"
+    rows = []
+    for e in experiments:
+        spread = e.ci95 if ci95 else e.std
+        summary = "-" if e.mean is None else f"{e.mean:.2f} ± {spread:.2f}"
+        rows.append([e.experiment, e.n, ",".join(e.seeds), summary, "; ".join(e.flags)])
+    headers = ["experiment", "n", "seeds", f"{keyword} (mean ± {spread_name})", "flags"]
+    return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True,
+                    colalign=("left", "right", "left", "right", "left"))
+
+
+def _num(x):
+    return "" if x is None else repr(x)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory", type=str,
+                        help="output folder to search (any depth), or one experiment folder")
+    parser.add_argument("--ci95", action="store_true",
+                        help="report the 95%% confidence interval instead of the std")
+    parser.add_argument("--test-log", action="store_true",
+                        help="eval-only logs: start reading at '=> result'")
+    parser.add_argument("--multi-exp", action="store_true",
+                        help="each subfolder of directory is an experiment (CoOp)")
+    parser.add_argument("--keyword", default="accuracy", type=str,
+                        help="metric to read (accuracy, error, macro_f1)")
+    parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default=None,
+                        help="all-experiments table format (default: table; a single experiment "
+                             "folder prints CoOp's summary unless --format is given)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="seeds every experiment should have; absent ones are flagged")
+    args = parser.parse_args(argv)
+
+    if args.multi_exp:
+        if args.format is not None:
+            parser.error("--multi-exp prints CoOp's summary; use --format without --multi-exp for a table")
+        return run_multi_exp(args)
+
+    runs = find_runs(args.directory, args.keyword, args.test_log)
+    if not any(r.finished for r in runs):
+        _warn(nothing_found_message(args.directory, runs, args.keyword, args.test_log))
+        return 1
+    experiments = aggregate(runs, args.seeds)
+
+    single = len(experiments) == 1 and experiments[0].experiment == "."
+    if single and args.format is None:
+        print_coop_summary(experiments[0], args.directory, args.ci95)
+        return 0
+
+    # Seeds without a result are in the flags column, so nothing goes to stderr here.
+    print(render(experiments, args.format or "table", args.keyword, args.ci95))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

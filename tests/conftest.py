@@ -1,0 +1,31 @@
+"""Test setup: use the real Dassl when it is installed, else the test double.
+
+The double lives in tests/dassl_double and is put on the path only when
+``import dassl`` would fail, so it never shadows a real install. Subprocesses
+(train.py, the scripts) get the same path through PYTHONPATH.
+"""
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DASSL_DOUBLE = Path(__file__).resolve().parent / "dassl_double"
+
+USING_DASSL_DOUBLE = importlib.util.find_spec("dassl") is None
+if USING_DASSL_DOUBLE:
+    sys.path.insert(0, str(DASSL_DOUBLE))
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+_extra_paths = [str(REPO_ROOT)] + ([str(DASSL_DOUBLE)] if USING_DASSL_DOUBLE else [])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    _extra_paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+
+
+def pytest_report_header(config):
+    return "dassl: " + ("test double (tests/dassl_double)" if USING_DASSL_DOUBLE else "real install")
+
+
+from tests.fixtures import caltech_root, tiny_clip_file  # noqa: E402,F401  (shared fixtures)

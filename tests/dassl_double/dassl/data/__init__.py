@@ -1,0 +1,2 @@
+"""``dassl.data``: DataManager and DatasetWrapper."""
+from .data_manager import DataManager, DatasetWrapper

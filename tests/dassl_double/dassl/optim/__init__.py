@@ -1,0 +1,3 @@
+"""``dassl.optim``: optimizer and LR-scheduler builders."""
+from .optimizer import build_optimizer
+from .lr_scheduler import build_lr_scheduler

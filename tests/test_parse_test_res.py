@@ -1,0 +1,374 @@
+"""parse_test_res.py and tools/run_results.py on synthetic output folders.
+
+Logs are written in Dassl 0.6.3's format (stdout tee in ``log.txt``); expected numbers are
+computed here from the inputs with numpy, never copied from the program's output.
+"""
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import parse_test_res
+from tools.run_results import aggregate, find_experiments, find_runs, parse_log_lines
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# --------------------------------------------------------------------------- fixtures
+def result_block(accuracy, macro_f1=None, total=1000):
+    """Dassl 0.6.3's Classification evaluator output."""
+    correct = round(total * accuracy / 100)
+    macro_f1 = accuracy - 1.1 if macro_f1 is None else macro_f1
+    return [
+        "=> result",
+        f"* total: {total:,}",
+        f"* correct: {correct:,}",
+        f"* accuracy: {accuracy:.1f}%",
+        f"* error: {100 - accuracy:.1f}%",
+        f"* macro_f1: {macro_f1:.1f}%",
+    ]
+
+
+def train_log(accuracy, end_signal="Finish training", val_accuracy=None, **kw):
+    """A training log: epochs (with an optional validation block), the end signal, the final test."""
+    lines = [
+        "Setting fixed seed: 1",
+        "Loading trainer: LAMM",
+        "epoch [1/2] batch [1/1] time 0.512 (0.512) data 0.201 (0.201) "
+        "loss 2.3026 (2.3026) lr 1.0000e-05 eta 0:00:01",
+    ]
+    if val_accuracy is not None:
+        lines += ["Evaluate on the *val* set"] + result_block(val_accuracy)
+    lines += [
+        "epoch [2/2] batch [1/1] time 0.498 (0.505) data 0.199 (0.200) "
+        "loss 1.9000 (2.1013) lr 2.0000e-03 eta 0:00:00",
+        "Checkpoint saved to output/x/prompt_learner/model.pth.tar-2",
+        end_signal,
+        "Deploy the last-epoch model",
+        "Evaluate on the *test* set",
+    ]
+    lines += result_block(accuracy, **kw)
+    lines += ["Elapsed: 0:00:05"]
+    return "\n".join(lines) + "\n"
+
+
+def eval_log(accuracy, **kw):
+    """An eval-only log (--eval-only): no 'Finish training'."""
+    lines = ["Loading weights to prompt_learner from output/x/model.pth.tar-50 (epoch = 50)",
+             "Evaluate on the *test* set"] + result_block(accuracy, **kw)
+    return "\n".join(lines) + "\n"
+
+
+def write_run(root, experiment, seed, log=None, results=None):
+    run = Path(root) / experiment / f"seed{seed}"
+    run.mkdir(parents=True, exist_ok=True)
+    if log is not None:
+        (run / "log.txt").write_text(log)
+    if results is not None:
+        (run / "results.json").write_text(json.dumps(results))
+    return run
+
+
+def run_cli(*argv, capsys):
+    code = parse_test_res.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+LAMM_EXPS = {
+    "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots": [95.1, 95.6, 94.8],
+    "caltech101/LAMM/vit_b16_ep50_ctxv1_2shots": [93.0, 92.4, 93.9],
+    "dtd/LAMM/vit_b16_ep50_ctxv1_16shots": [70.2, 71.9],
+}
+
+
+@pytest.fixture
+def output(tmp_path):
+    """Project layout output/<dataset>/<Trainer>/<config>/seed<S>, log-only runs."""
+    for exp, accs in LAMM_EXPS.items():
+        for seed, acc in enumerate(accs, start=1):
+            write_run(tmp_path, exp, seed, log=train_log(acc))
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- log parsing
+def test_last_match_after_end_signal_wins():
+    lines = train_log(80.0).splitlines() + result_block(81.5)
+    assert parse_log_lines(lines).value == 81.5
+
+
+def test_lines_before_end_signal_are_ignored():
+    log = train_log(80.0, val_accuracy=99.9)
+    assert parse_log_lines(log.splitlines()).value == 80.0
+    # Without the end signal the validation block must not count either.
+    no_end = [l for l in log.splitlines() if l != "Finish training"]
+    parsed = parse_log_lines(no_end)
+    assert parsed.value is None and not parsed.saw_end_signal
+
+
+def test_finished_training_accepted():
+    assert parse_log_lines(train_log(77.7, end_signal="Finished training").splitlines()).value == 77.7
+
+
+def test_end_signal_must_be_a_whole_line():
+    lines = ["Finish training soon", "* accuracy: 50.0%"]
+    assert parse_log_lines(lines).value is None
+    assert parse_log_lines(["  Finish training  ", "* accuracy: 50.0%"]).value == 50.0  # stripped
+
+
+def test_keyword_and_test_signal():
+    lines = eval_log(66.6, macro_f1=60.1).splitlines()
+    assert parse_log_lines(lines).value is None
+    assert parse_log_lines(lines, signals=("=> result",)).value == 66.6
+    assert parse_log_lines(lines, "macro_f1", ("=> result",)).value == 60.1
+    assert parse_log_lines(lines, "error", ("=> result",)).value == pytest.approx(33.4)
+
+
+# --------------------------------------------------------------------------- discovery / records
+def test_table_over_several_experiments(output, capsys):
+    write_run(output, "dtd/LAMM/vit_b16_ep50_ctxv1_16shots", 3, log="epoch [1/50] batch [1/5]\n")
+    code, out, err = run_cli(output, "--format", "json", capsys=capsys)
+    assert code == 0
+    rows = {r["experiment"]: r for r in json.loads(out)}
+    assert set(rows) == set(LAMM_EXPS)
+    for exp, accs in LAMM_EXPS.items():
+        assert rows[exp]["n"] == len(accs)
+        assert rows[exp]["seeds"] == list(range(1, len(accs) + 1))
+        assert rows[exp]["mean"] == pytest.approx(np.mean(accs))
+        assert rows[exp]["std"] == pytest.approx(np.std(accs))  # population std, like CoOp
+        assert rows[exp]["ci95"] == pytest.approx(1.96 * np.std(accs) / np.sqrt(len(accs)))
+        assert [r["value"] for r in rows[exp]["runs"] if r["value"] is not None] == accs
+    assert rows["dtd/LAMM/vit_b16_ep50_ctxv1_16shots"]["unfinished"] == ["seed3"]
+
+    code, out, _ = run_cli(output, capsys=capsys)
+    lines = out.splitlines()
+    body = [l for l in lines if "LAMM" in l]
+    # Sorted by path, with shots in numeric order (2shots before 16shots).
+    assert [l.split("|")[1].strip() for l in body] == [
+        "caltech101/LAMM/vit_b16_ep50_ctxv1_2shots",
+        "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots",
+        "dtd/LAMM/vit_b16_ep50_ctxv1_16shots",
+    ]
+    for line in body:
+        accs = LAMM_EXPS[line.split("|")[1].strip()]
+        assert f"{np.mean(accs):.2f} ± {np.std(accs):.2f}" in line
+    assert "seed3: unfinished" in body[2]
+
+
+def test_cli_subprocess(output):
+    proc = subprocess.run(
+        [sys.executable, "parse_test_res.py", str(output)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    accs = LAMM_EXPS["dtd/LAMM/vit_b16_ep50_ctxv1_16shots"]
+    assert "dtd/LAMM/vit_b16_ep50_ctxv1_16shots" in proc.stdout
+    assert f"{np.mean(accs):.2f} ± {np.std(accs):.2f}" in proc.stdout
+
+
+def test_results_json_preferred_and_kept_as_metadata(tmp_path):
+    meta = {"accuracy": 91.23, "split": "test", "trainer": "LAMM", "dataset": "Caltech101",
+            "num_shots": 16, "seed": 1, "backbone": "ViT-B/16", "epoch": 50, "unknown_key": [1, 2]}
+    write_run(tmp_path, "caltech101/LAMM/cfg", 1, log=train_log(50.0), results=meta)
+    write_run(tmp_path, "caltech101/LAMM/cfg", 2, log=train_log(90.0),
+              results={**meta, "seed": 2, "accuracy": 92.0})
+    (run1, run2) = find_runs(tmp_path)
+    assert run1.value == 91.23 and run1.source.endswith("results.json")
+    assert run1.parts == ("caltech101", "LAMM", "cfg") and run1.seed == 1
+    assert run1.metadata["dataset"] == "Caltech101" and run1.metadata["unknown_key"] == [1, 2]
+    # macro_f1 is not in results.json, so it falls back to the log.
+    (f1,) = [r for r in find_runs(tmp_path, keyword="macro_f1") if r.seed == 1]
+    assert f1.value == pytest.approx(50.0 - 1.1) and f1.source.endswith("log.txt")
+    (exp,) = aggregate([run1, run2])
+    assert exp.metadata == {k: v for k, v in meta.items() if k not in ("accuracy", "seed")}
+
+
+def test_broken_results_json_falls_back_to_log(tmp_path):
+    run = write_run(tmp_path, "exp", 1, log=train_log(81.0))
+    (run / "results.json").write_text('{"accuracy": ')  # killed mid-write
+    (rec,) = find_runs(tmp_path)
+    assert rec.value == 81.0 and rec.source.endswith("log.txt")
+
+
+def test_timestamped_logs_ignored(tmp_path):
+    run = write_run(tmp_path, "exp", 1, log=train_log(70.0))
+    (run / "log.txt-2024-01-03-11-06-55").write_text(train_log(99.0))
+    only_ts = tmp_path / "exp" / "seed2"
+    only_ts.mkdir()
+    (only_ts / "log.txt-2024-01-03-11-06-55").write_text(train_log(98.0))
+    runs = find_runs(tmp_path)
+    assert [(r.seed, r.value) for r in runs] == [(1, 70.0)]
+
+
+def test_unfinished_seed_flagged(tmp_path, capsys):
+    write_run(tmp_path, "a/cfg", 1, log=train_log(60.0))
+    write_run(tmp_path, "a/cfg", 2, log="epoch [3/50] batch [1/5] time 0.5\n")  # still running
+    write_run(tmp_path, "a/cfg", 3, log=eval_log(61.0))  # eval-only log, read without --test-log
+    (exp,) = find_experiments(tmp_path)
+    assert exp.n == 1 and [r.seed_dir for r in exp.unfinished] == ["seed2", "seed3"]
+    assert "seed2: unfinished" in exp.flags[0]
+    assert "--test-log" in exp.flags[1]
+    code, out, err = run_cli(tmp_path, "--format", "table", capsys=capsys)
+    assert code == 0 and "seed2: unfinished" in out
+
+
+def test_expected_seeds_absent_flagged(tmp_path, capsys):
+    write_run(tmp_path, "a/cfg", 1, log=train_log(60.0))
+    write_run(tmp_path, "a/cfg", 3, log=train_log(62.0))
+    write_run(tmp_path, "b/cfg", 1, log=train_log(60.0))
+    code, out, _ = run_cli(tmp_path, "--seeds", "1", "2", "3", "--format", "json", capsys=capsys)
+    rows = {r["experiment"]: r for r in json.loads(out)}
+    assert rows["a/cfg"]["missing_seeds"] == [2]
+    assert rows["b/cfg"]["missing_seeds"] == [2, 3]
+    assert "seed2: absent" in rows["a/cfg"]["flags"]
+
+
+def test_stray_files_and_non_run_folders_skipped(output, capsys):
+    (output / "notes.txt").write_text("hi")
+    (output / "caltech101" / "LAMM" / "vit_b16_ep50_ctxv1_16shots" / "tensorboard").mkdir()
+    (output / "caltech101" / "LAMM" / "vit_b16_ep50_ctxv1_16shots" / "stray.log").write_text("x")
+    (output / "empty" / "seed1").mkdir(parents=True)  # no log yet: not a run
+    (output / ".hidden" / "exp" / "seed1").mkdir(parents=True)
+    (output / ".hidden" / "exp" / "seed1" / "log.txt").write_text(train_log(10.0))
+    assert {e.experiment for e in find_experiments(output)} == set(LAMM_EXPS)
+    code, out, _ = run_cli(output / "caltech101" / "LAMM" / "vit_b16_ep50_ctxv1_16shots", capsys=capsys)
+    assert code == 0 and "Summary of directory" in out
+
+
+# --------------------------------------------------------------------------- CoOp compatibility
+def test_single_experiment_prints_coop_lines(output, capsys):
+    exp_dir = output / "caltech101" / "LAMM" / "vit_b16_ep50_ctxv1_16shots"
+    accs = LAMM_EXPS["caltech101/LAMM/vit_b16_ep50_ctxv1_16shots"]
+    code, out, err = run_cli(exp_dir, capsys=capsys)
+    assert code == 0
+    expected = [f"Parsing files in {exp_dir}"]
+    expected += [f"file: {exp_dir / f'seed{s}' / 'log.txt'}. accuracy: {a:.2f}%. "
+                 for s, a in enumerate(accs, start=1)]
+    expected += ["===", f"Summary of directory: {exp_dir}",
+                 f"* accuracy: {np.mean(accs):.2f}% +- {np.std(accs):.2f}%", "==="]
+    assert out.splitlines() == expected
+
+
+def test_coop_layout_log_only(tmp_path, capsys):
+    """CoOp's own layout output/{ds}/CoOp/{cfg}_{K}shots/nctx{N}_csc{C}_ctp{P}/seed{S}."""
+    exp = "oxford_pets/CoOp/rn50_ep50_16shots/nctx16_cscFalse_ctpend"
+    accs = [86.1, 87.0, 85.5]
+    for s, a in enumerate(accs, start=1):
+        write_run(tmp_path, exp, s, log=train_log(a))
+    code, out, _ = run_cli(tmp_path / exp, capsys=capsys)
+    assert f"* accuracy: {np.mean(accs):.2f}% +- {np.std(accs):.2f}%" in out.splitlines()
+
+
+def test_ci95(output, capsys):
+    exp_dir = output / "caltech101" / "LAMM" / "vit_b16_ep50_ctxv1_2shots"
+    accs = np.array(LAMM_EXPS["caltech101/LAMM/vit_b16_ep50_ctxv1_2shots"])
+    ci = 1.96 * np.std(accs) / np.sqrt(len(accs))
+    code, out, _ = run_cli(exp_dir, "--ci95", capsys=capsys)
+    assert f"* accuracy: {np.mean(accs):.2f}% +- {ci:.2f}%" in out.splitlines()
+    code, out, _ = run_cli(output, "--ci95", capsys=capsys)
+    assert "mean ± ci95" in out and f"{np.mean(accs):.2f} ± {ci:.2f}" in out
+
+
+def test_keyword(tmp_path, capsys):
+    f1s = [88.3, 89.9]
+    for s, f1 in enumerate(f1s, start=1):
+        write_run(tmp_path, "exp", s, log=train_log(90.0, macro_f1=f1))
+    code, out, _ = run_cli(tmp_path / "exp", "--keyword", "macro_f1", capsys=capsys)
+    assert code == 0
+    assert f"* macro_f1: {np.mean(f1s):.2f}% +- {np.std(f1s):.2f}%" in out.splitlines()
+    assert out.count("macro_f1: ") == len(f1s) + 1
+
+
+def test_test_log(tmp_path, capsys):
+    accs = [55.5, 57.1, 56.0]
+    for s, a in enumerate(accs, start=1):
+        write_run(tmp_path, "evaluation/LAMM/cfg/imagenet_a", s, log=eval_log(a))
+    exp_dir = tmp_path / "evaluation" / "LAMM" / "cfg" / "imagenet_a"
+    code, out, err = run_cli(exp_dir, capsys=capsys)
+    assert code == 1 and out == ""
+    assert "Nothing found in" in err and "eval-only logs need --test-log" in err
+    code, out, _ = run_cli(exp_dir, "--test-log", capsys=capsys)
+    assert code == 0
+    assert f"* accuracy: {np.mean(accs):.2f}% +- {np.std(accs):.2f}%" in out.splitlines()
+
+
+def test_multi_exp(tmp_path, capsys):
+    exps = {"exp-1": [70.0, 72.0], "exp-2": [80.1, 80.3, 80.8], "exp-10": [60.0]}
+    for exp, accs in exps.items():
+        for s, a in enumerate(accs, start=1):
+            write_run(tmp_path, exp, s, log=train_log(a))
+    (tmp_path / "README.txt").write_text("stray")
+    (tmp_path / "not-an-exp").mkdir()
+    code, out, _ = run_cli(tmp_path, "--multi-exp", capsys=capsys)
+    assert code == 0
+    lines = out.splitlines()
+    summaries = [l for l in lines if l.startswith("Summary of directory")]
+    assert summaries == [f"Summary of directory: {tmp_path / e}" for e in ("exp-1", "exp-2", "exp-10")]
+    for accs in exps.values():
+        assert f"* accuracy: {np.mean(accs):.2f}% +- {np.std(accs):.2f}%" in lines
+    overall = np.mean([np.mean(a) for a in exps.values()])
+    assert lines[-2:] == ["Average performance", f"* accuracy: {overall:.2f}%"]
+
+
+# --------------------------------------------------------------------------- nothing found
+def test_nothing_found_empty(tmp_path, capsys):
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "log.txt").write_text(train_log(50.0))  # not in a seed* folder
+    code, out, err = run_cli(tmp_path / "runs", capsys=capsys)
+    assert code == 1 and out == ""
+    assert f"Nothing found in {tmp_path / 'runs'}" in err
+    assert "no seed*/log.txt" in err and "not named seed*" in err
+
+
+def test_nothing_found_missing_dir(tmp_path, capsys):
+    code, _, err = run_cli(tmp_path / "nope", capsys=capsys)
+    assert code == 1 and "no such directory" in err
+
+
+def test_nothing_found_wrong_keyword(output, capsys):
+    code, _, err = run_cli(output, "--keyword", "top5", capsys=capsys)
+    assert code == 1 and "check --keyword" in err
+
+
+def test_nothing_found_subprocess_exit_status(tmp_path):
+    proc = subprocess.run([sys.executable, "parse_test_res.py", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "Nothing found" in proc.stderr
+
+
+# --------------------------------------------------------------------------- formats
+def test_csv(output, capsys):
+    code, out, _ = run_cli(output, "--format", "csv", capsys=capsys)
+    rows = {r["experiment"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert set(rows) == set(LAMM_EXPS)
+    for exp, accs in LAMM_EXPS.items():
+        assert int(rows[exp]["n"]) == len(accs)
+        assert float(rows[exp]["mean"]) == pytest.approx(np.mean(accs))
+        assert float(rows[exp]["std"]) == pytest.approx(np.std(accs))
+        assert [float(v) for v in rows[exp]["values"].split()] == accs
+
+
+def test_markdown(output, capsys):
+    code, out, _ = run_cli(output, "--format", "markdown", capsys=capsys)
+    lines = out.splitlines()
+    assert lines[0].startswith("| experiment") and set(lines[1]) <= set("|:- ")
+    assert len(lines) == 2 + len(LAMM_EXPS)
+
+
+def test_format_on_single_experiment_gives_table(output, capsys):
+    exp_dir = output / "dtd" / "LAMM" / "vit_b16_ep50_ctxv1_16shots"
+    code, out, _ = run_cli(exp_dir, "--format", "json", capsys=capsys)
+    (row,) = json.loads(out)
+    assert row["experiment"] == "." and row["parts"] == []
+
+
+def test_multi_exp_rejects_format(output):
+    with pytest.raises(SystemExit) as e:
+        parse_test_res.main([str(output), "--multi-exp", "--format", "csv"])
+    assert e.value.code == 2
+

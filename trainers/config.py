@@ -1,0 +1,69 @@
+"""Config keys this project adds to Dassl's defaults; each trainer family owns one node.
+
+``extend_cfg`` is what train.py calls before merging any YAML file, so that every key below
+exists (yacs rejects unknown keys) and has a documented default.
+"""
+from yacs.config import CfgNode as CN
+
+from lamm.errors import ConfigError
+
+
+def add_coop_config(cfg):
+    """CoOp's keys, with CoOp's defaults, so CoOp configs and commands work unchanged."""
+    cfg.TRAINER.COOP = CN()
+    cfg.TRAINER.COOP.N_CTX = 16  # M, the number of context vectors [V]_1..M (Eq. 4)
+    cfg.TRAINER.COOP.CSC = False  # class-specific context
+    cfg.TRAINER.COOP.CTX_INIT = ""  # initial context words, e.g. "a photo of a" (sets N_CTX)
+    cfg.TRAINER.COOP.PREC = "fp16"  # fp16, fp32 or amp
+    cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
+
+
+def add_lamm_config(cfg):
+    """LAMM's keys: the label embeddings <M_i> and the hierarchical loss (paper Eq. 9)."""
+    cfg.TRAINER.LAMM = CN()
+    # Which class-name tokens become learnable: "shortest" (official code: the first
+    # min(name lengths) tokens of every name), "all" (every token) or "one" (one vector per class).
+    cfg.TRAINER.LAMM.LABEL_TOKENS = "shortest"
+    cfg.TRAINER.LAMM.LABEL_INIT = "word"  # "word" embeddings of the name, or "random" (Table 5)
+    cfg.TRAINER.LAMM.HIERARCHICAL_LOSS = True  # False: cross-entropy only ("w/o HL", Table 3)
+    # λ1, weight of L_WC (parameter space). Negative: 1 / DATASET.NUM_SHOTS, as the paper says;
+    # 1.0 reproduces the official scripts, which never passed the shot count.
+    cfg.TRAINER.LAMM.LAMBDA_WC = -1.0
+    cfg.TRAINER.LAMM.LAMBDA_COS = 1.0  # λ2, weight of L_COS (feature space)
+    cfg.TRAINER.LAMM.LAMBDA_KD = 0.05  # λ3, weight of L_KD (logits space)
+    cfg.TRAINER.LAMM.KD_TEMPERATURE = 2.0  # T of L_KD (official code)
+    cfg.TRAINER.LAMM.COS_REDUCTION = "official"  # "official" (per-sample mean) or "paper" (sum over classes)
+    cfg.TRAINER.LAMM.KD_DIRECTION = "official"  # "official" or "teacher" (original prompt teaches)
+    # Context of the original prompt y_i that L_COS and L_KD compare with: "current" (official
+    # code: the context being learned) or "initial" (paper: the hand-made prompt).
+    cfg.TRAINER.LAMM.ORIGINAL_CONTEXT = "current"
+
+
+def add_dataset_config(cfg):
+    cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new (CoOp)
+
+
+def extend_cfg(cfg):
+    """Add every key this project reads to a Dassl default config (not frozen)."""
+    add_coop_config(cfg)
+    add_lamm_config(cfg)
+    add_dataset_config(cfg)
+
+
+def lambda_wc(cfg) -> float:
+    """λ1: the configured value, or 1/shots when it is negative (the paper's rule)."""
+    value = cfg.TRAINER.LAMM.LAMBDA_WC
+    if value >= 0:
+        return float(value)
+    shots = cfg.DATASET.NUM_SHOTS
+    if shots < 1:
+        raise ConfigError(
+            "TRAINER.LAMM.LAMBDA_WC < 0 means 1/shots, but DATASET.NUM_SHOTS is "
+            f"{shots} (all images); set TRAINER.LAMM.LAMBDA_WC explicitly, e.g. 1.0."
+        )
+    return 1.0 / shots
+
+
+def check_choice(value, choices, key):
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}, got {value!r}.")

@@ -1,0 +1,185 @@
+"""The Dassl trainer shared by CoOp-style prompt learners with or without label alignment.
+
+A subclass only says what it learns: ``learn_context`` (CoOp's context vectors) and
+``learn_labels`` (LAMM's label embeddings, trained with the hierarchical loss). The model and
+the loss are the pure modules of ``lamm/``; this class wires them into Dassl's loop: building,
+the optimisation step in ``forward_backward``, checkpoints and evaluation.
+"""
+import os.path as osp
+
+import torch
+from dassl.engine import TrainerX
+from dassl.metrics import compute_accuracy
+from dassl.optim import build_optimizer
+from dassl.utils import load_pretrained_weights
+
+from lamm.clip_loader import check_input_size, load_clip
+from lamm.errors import ConfigError
+from lamm.files import atomic_write_json
+from lamm.hierarchical_loss import HierarchicalLoss
+from lamm.model import PromptedCLIP
+from lamm.precision import autocast, check_precision, resolve_precision
+from lamm.prompt_learner import PromptLearner
+
+from .checkpoints import load_prompt_learner_checkpoint
+from .config import check_choice, lambda_wc
+from .lr_scheduler import build_lr_scheduler
+
+RESULTS_FILE = "results.json"
+
+
+class PromptTrainer(TrainerX):
+    """CoOp-style prompt learning on CLIP; subclasses choose what is learned."""
+
+    learn_context = True
+    learn_labels = False
+    model_name = "prompt_learner"  # the checkpoint folder, as in CoOp
+
+    def check_cfg(self, cfg):
+        check_precision(cfg.TRAINER.COOP.PREC)
+        check_choice(cfg.TRAINER.LAMM.ORIGINAL_CONTEXT, ("current", "initial"), "TRAINER.LAMM.ORIGINAL_CONTEXT")
+        if cfg.DATASET.SUBSAMPLE_CLASSES not in ("all", "base", "new"):
+            raise ConfigError(f"DATASET.SUBSAMPLE_CLASSES must be all, base or new, got {cfg.DATASET.SUBSAMPLE_CLASSES!r}.")
+
+    def build_criterion(self) -> HierarchicalLoss:
+        options = self.cfg.TRAINER.LAMM
+        if not (self.learn_labels and options.HIERARCHICAL_LOSS):
+            return HierarchicalLoss(lambda_wc=0.0, lambda_cos=0.0, lambda_kd=0.0)
+        return HierarchicalLoss(
+            lambda_wc=lambda_wc(self.cfg),
+            lambda_cos=options.LAMBDA_COS,
+            lambda_kd=options.LAMBDA_KD,
+            kd_temperature=options.KD_TEMPERATURE,
+            cos_reduction=options.COS_REDUCTION,
+            kd_direction=options.KD_DIRECTION,
+        )
+
+    def build_prompt_learner(self, clip_model) -> PromptLearner:
+        coop, lamm = self.cfg.TRAINER.COOP, self.cfg.TRAINER.LAMM
+        return PromptLearner(
+            clip_model.token_embedding,
+            self.dm.dataset.classnames,
+            n_ctx=coop.N_CTX,
+            context_init=coop.CTX_INIT,
+            class_token_position=coop.CLASS_TOKEN_POSITION,
+            class_specific_context=coop.CSC,
+            learn_context=self.learn_context,
+            label_tokens=lamm.LABEL_TOKENS if self.learn_labels else None,
+            label_init=lamm.LABEL_INIT,
+            dtype=clip_model.dtype,
+        )
+
+    def build_model(self):
+        cfg = self.cfg
+        self.criterion = self.build_criterion()
+        self.precision = resolve_precision(cfg.TRAINER.COOP.PREC, self.device)
+        backbone = cfg.MODEL.BACKBONE.NAME
+        print(f"Loading CLIP (backbone: {backbone})")
+        clip_model = load_clip(backbone)
+        check_input_size(clip_model, cfg.INPUT.SIZE, backbone)
+        if self.precision != "fp16":
+            clip_model.float()
+
+        print("Building custom CLIP")
+        prompt_learner = self.build_prompt_learner(clip_model)
+        self.model = PromptedCLIP(
+            clip_model, prompt_learner,
+            original_uses_initial_context=cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "initial",
+        )
+        for name, param in self.model.named_parameters():
+            if not name.startswith("prompt_learner."):
+                param.requires_grad_(False)
+        trainable = sorted(name for name, p in self.model.named_parameters() if p.requires_grad)
+        print(f"Parameters to be updated: {trainable}")
+        print(f"Loss terms and weights: {self.criterion.weights}")
+        if cfg.MODEL.INIT_WEIGHTS:
+            load_pretrained_weights(self.model.prompt_learner, cfg.MODEL.INIT_WEIGHTS)
+        self.model.to(self.device)
+
+        self.optim = build_optimizer(self.model.prompt_learner, cfg.OPTIM)
+        self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
+        self.register_model(self.model_name, self.model.prompt_learner, self.optim, self.sched)
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "amp" else None
+        self.loaded_epoch = None
+
+    def forward_backward(self, batch):
+        images, labels = self.parse_batch_train(batch)
+        with autocast(self.precision, self.device):
+            outputs = self.model.forward_features(images, with_original=self.criterion.needs_original_prompts)
+            label_embeddings = self.model.prompt_learner.label_embeddings
+            terms = self.criterion(
+                outputs["logits"], labels,
+                text_features=outputs["text_features"],
+                original_text_features=outputs["original_text_features"],
+                original_logits=outputs["original_logits"],
+                label_vectors=None if label_embeddings is None else label_embeddings.vectors,
+                label_anchor=None if label_embeddings is None else label_embeddings.anchor,
+            )
+            loss = self.criterion.total(terms)
+        self.check_finite(loss, terms)
+        if self.scaler is None:
+            self.model_backward_and_update(loss)
+        else:
+            self.optim.zero_grad()
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optim)
+            self.scaler.update()
+
+        summary = {"loss": loss.item(), "acc": compute_accuracy(outputs["logits"], labels)[0].item()}
+        if len(terms) > 1:  # log every term of the hierarchical loss
+            summary.update({name: value.item() for name, value in terms.items()})
+        if (self.batch_idx + 1) == self.num_batches:
+            self.update_lr()
+        return summary
+
+    def check_finite(self, loss, terms):
+        if torch.isfinite(loss):
+            return
+        values = ", ".join(f"{name}={value.item():.4g}" for name, value in terms.items())
+        raise FloatingPointError(
+            f"Non-finite loss at epoch {self.epoch + 1}, batch {self.batch_idx + 1}: {values}. "
+            f"With TRAINER.COOP.PREC {self.precision}, try fp32 or amp, or a lower OPTIM.LR."
+        )
+
+    def parse_batch_train(self, batch):
+        return batch["img"].to(self.device), batch["label"].to(self.device)
+
+    def model_inference(self, images):
+        return self.model(images)
+
+    def load_model(self, directory, epoch=None):
+        if not directory:
+            print("Note that load_model() is skipped as no pretrained model is given")
+            return
+        self.loaded_epoch = load_prompt_learner_checkpoint(
+            self.model.prompt_learner, osp.join(directory, self.model_name), epoch, self.model_name
+        )
+
+    def after_train(self):
+        print("Finished training")  # the line MaPLe's and LAMM's parse_test_res.py wait for
+        super().after_train()
+
+    def test(self, split=None):
+        result = super().test(split)
+        if (split or self.cfg.TEST.SPLIT) == "test":
+            self.write_results(result)
+        return result
+
+    def write_results(self, accuracy):
+        """The machine-readable result of the run (parse_test_res.py prefers it to the log)."""
+        cfg = self.cfg
+        epoch = self.loaded_epoch if self.loaded_epoch is not None else self.epoch + 1
+        atomic_write_json(osp.join(self.output_dir, RESULTS_FILE), {
+            "accuracy": float(accuracy),
+            "split": cfg.TEST.SPLIT,
+            "trainer": cfg.TRAINER.NAME,
+            "dataset": cfg.DATASET.NAME,
+            "num_shots": cfg.DATASET.NUM_SHOTS,
+            "subsample_classes": cfg.DATASET.SUBSAMPLE_CLASSES,
+            "seed": cfg.SEED,
+            "backbone": cfg.MODEL.BACKBONE.NAME if not osp.isfile(cfg.MODEL.BACKBONE.NAME) else osp.basename(cfg.MODEL.BACKBONE.NAME),
+            "epoch": epoch,
+            "eval_only": self.loaded_epoch is not None,
+            "num_classes": self.num_classes,
+            "num_test": len(self.dm.dataset.test),
+        })
