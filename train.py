@@ -17,7 +17,7 @@ from dassl.utils import collect_env_info, set_random_seed, setup_logger
 import datasets  # noqa: F401  (registers the datasets)
 import trainers  # noqa: F401  (registers the trainers)
 from lamm.errors import LammError
-from lamm.files import atomic_write_text
+from lamm.files import RunLock, atomic_write_text
 from trainers.config import extend_cfg
 from trainers.config_checks import check_config_file, check_registered, merge_checked
 
@@ -80,6 +80,11 @@ def write_run_files(cfg):
 
 def main(args):
     cfg = setup_cfg(args)
+    with RunLock(cfg.OUTPUT_DIR):
+        run(cfg, args)
+
+
+def run(cfg, args):
     if cfg.SEED >= 0:
         print(f"Setting fixed seed: {cfg.SEED}")
         set_random_seed(cfg.SEED)

@@ -8,6 +8,8 @@ import math
 
 from dassl.data.datasets import Datum
 
+from lamm.errors import ConfigError
+
 SUBSAMPLE_CHOICES = ("all", "base", "new")
 
 
@@ -20,7 +22,7 @@ def subsample_setting(cfg):
 
 def _check_choice(subsample):
     if subsample not in SUBSAMPLE_CHOICES:
-        raise ValueError(
+        raise ConfigError(
             f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}."
         )
 

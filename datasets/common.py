@@ -9,7 +9,10 @@ split file and calls ``find_dataset_dir`` and ``load_coop_splits``:
 """
 import os
 
+from lamm.errors import ConfigError
+
 from .base_new import subsample_classes, subsample_setting
+from .errors import DatasetNotFoundError
 from .fewshot import fewshot_subset
 from .split_file import file_sha256, read_split
 
@@ -37,16 +40,16 @@ def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
         The absolute dataset folder.
     """
     if not str(root).strip():
-        raise ValueError(f"DATASET.ROOT is empty. {_layout_help(name, '<unset>', layout)}")
+        raise ConfigError(f"DATASET.ROOT is empty. {_layout_help(name, '<unset>', layout)}")
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"Dataset root not found: {root}. {_layout_help(name, root, layout)}")
+        raise DatasetNotFoundError(f"Dataset root not found: {root}. {_layout_help(name, root, layout)}")
     path = os.path.join(root, dataset_dir)
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"{name} folder not found: {path}. {_layout_help(name, root, layout)}")
+        raise DatasetNotFoundError(f"{name} folder not found: {path}. {_layout_help(name, root, layout)}")
     for sub in subdirs:
         if not os.path.isdir(os.path.join(path, sub)):
-            raise FileNotFoundError(
+            raise DatasetNotFoundError(
                 f"{name} folder {path} has no {sub}/. {_layout_help(name, root, layout)}"
             )
     return path

@@ -11,7 +11,10 @@ split changes. Like CoOp's pickle, a cache hit does not touch ``random``.
 import os
 from collections import Counter
 
-from .split_file import datums_to_records, read_json_file, records_to_datums, write_json_atomic
+from lamm.files import atomic_write_json
+
+from .errors import InvalidDatasetError
+from .split_file import datums_to_records, read_json_file, records_to_datums
 
 # CoOp validates on at most 4 images per class, whatever K is.
 MAX_VAL_SHOTS = 4
@@ -36,7 +39,7 @@ def require_enough_per_class(items, num_shots, split_name):
     names = {item.label: item.classname for item in items}
     first = short[0]
     others = f" ({len(short) - 1} more classes are short too)" if len(short) > 1 else ""
-    raise ValueError(
+    raise InvalidDatasetError(
         f"Class {names[first]!r} (label {first}) has only {counts[first]} {split_name} images, "
         f"fewer than the {num_shots} shots requested{others}. Lower DATASET.NUM_SHOTS (--shots in "
         f"the scripts) or use a split with more images per class."
@@ -93,7 +96,8 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
     val = dataset.generate_fewshot_dataset(val, num_shots=val_shots)
 
     print(f"Saving preprocessed few-shot data to {cache_path}")
-    write_json_atomic(
+    atomic_write_json(
+        cache_path,
         {
             "num_shots": num_shots,
             "seed": seed,
@@ -101,6 +105,5 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
             "train": datums_to_records(train, path_prefix),
             "val": datums_to_records(val, path_prefix),
         },
-        cache_path,
     )
     return train, val

@@ -9,9 +9,12 @@ The few-shot cache (``datasets/fewshot.py``) uses the same entry format.
 import hashlib
 import json
 import os
-import tempfile
 
 from dassl.data.datasets import Datum
+
+from lamm.files import atomic_write_json
+
+from .errors import DatasetNotFoundError, InvalidDatasetError
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -34,40 +37,19 @@ def file_sha256(path):
 
 
 def read_json_file(path, what="JSON file"):
-    """Load a JSON file; a syntax error becomes a ValueError that names the file."""
+    """Load a JSON file; a syntax error becomes an InvalidDatasetError that names the file."""
     with open(path, "r", encoding="utf-8") as f:
         try:
             return json.load(f)
         except json.JSONDecodeError as e:
-            raise ValueError(f"{what} {path} is not valid JSON ({e}).") from e
-
-
-def write_json_atomic(obj, path):
-    """Write ``obj`` as JSON so that readers see either the old file or the whole new one.
-
-    The text goes to a temporary file in the destination folder and is moved into place with
-    ``os.replace`` (atomic on one file system), so concurrent runs never leave a partial file.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=4, separators=(",", ": "))
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file 0600; a cache on a shared data folder must be readable by all.
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+            raise InvalidDatasetError(f"{what} {path} is not valid JSON ({e}).") from e
 
 
 def _check_records(records, source, key):
     if not isinstance(records, list):
-        raise ValueError(f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}.")
+        raise InvalidDatasetError(
+            f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}."
+        )
     for i, record in enumerate(records):
         ok = (
             isinstance(record, (list, tuple))
@@ -81,7 +63,9 @@ def _check_records(records, source, key):
             except (TypeError, ValueError):
                 ok = False
         if not ok:
-            raise ValueError(f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname].")
+            raise InvalidDatasetError(
+                f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname]."
+            )
 
 
 def records_to_datums(named_records, path_prefix, source):
@@ -101,13 +85,13 @@ def records_to_datums(named_records, path_prefix, source):
             if not os.path.isfile(impath):
                 missing.append(impath)
     if missing:
-        raise FileNotFoundError(
+        raise DatasetNotFoundError(
             f"{len(missing)} of the {total} images listed in {source} are missing; the first is "
             f"{missing[0]}. Image paths are relative to {path_prefix}: check that the images are "
             f"extracted there with the expected layout."
         )
     return {
-        key: [Datum(impath=os.path.join(path_prefix, rel), label=int(label), classname=cname) for rel, label, cname in records]
+        key: [Datum(impath=os.path.join(path_prefix, rel), label=int(label), classname=name) for rel, label, name in records]
         for key, records in named_records.items()
     }
 
@@ -126,11 +110,11 @@ def read_split(split_path, path_prefix, how_to_get=""):
         how_to_get: a sentence telling the user how to obtain a missing split file.
     """
     if not os.path.isfile(split_path):
-        raise FileNotFoundError(f"Split file not found: {split_path}. {how_to_get}".rstrip())
+        raise DatasetNotFoundError(f"Split file not found: {split_path}. {how_to_get}".rstrip())
     print(f"Reading split from {split_path}")
     split = read_json_file(split_path, what="Split file")
     if not isinstance(split, dict) or any(key not in split for key in SPLIT_NAMES):
-        raise ValueError(f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
+        raise InvalidDatasetError(f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
     datums = records_to_datums({key: split[key] for key in SPLIT_NAMES}, path_prefix, split_path)
     return tuple(datums[key] for key in SPLIT_NAMES)
 
@@ -138,5 +122,5 @@ def read_split(split_path, path_prefix, how_to_get=""):
 def write_split(train, val, test, split_path, path_prefix):
     """Write ``(train, val, test)`` as a CoOp split file with paths relative to ``path_prefix``."""
     split = {key: datums_to_records(items, path_prefix) for key, items in zip(SPLIT_NAMES, (train, val, test))}
-    write_json_atomic(split, split_path)
+    atomic_write_json(split_path, split)
     print(f"Saved split to {split_path}")

@@ -8,6 +8,7 @@ from torch import nn
 
 from .prompt_learner import PromptLearner
 from .text_encoder import TextEncoder
+from .vision_encoder import PromptedVisionTransformer
 
 
 def _parameter_versions(module: nn.Module):
@@ -31,6 +32,10 @@ class PromptedCLIP(nn.Module):
                  original_uses_initial_context: bool = False):
         super().__init__()
         self.image_encoder = clip_model.visual
+        # Used only when the prompt learner has vision prompts (MaPLe); shares the weights.
+        self.prompted_image_encoder = None
+        if prompt_learner.vision_prompts() is not None:
+            self.prompted_image_encoder = PromptedVisionTransformer(clip_model.visual)
         self.text_encoder = TextEncoder(clip_model, truncate=truncate_prompts)
         self.prompt_learner = prompt_learner
         self.logit_scale = clip_model.logit_scale
@@ -42,11 +47,16 @@ class PromptedCLIP(nn.Module):
         return self.text_encoder.dtype
 
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.image_encoder(images.type(self.dtype)), dim=-1)
+        images = images.type(self.dtype)
+        if self.prompted_image_encoder is None:
+            return F.normalize(self.image_encoder(images), dim=-1)
+        shared, deep = self.prompt_learner.vision_prompts()
+        return F.normalize(self.prompted_image_encoder(images, shared, deep), dim=-1)
 
-    def _encode(self, prompts_and_eot) -> torch.Tensor:
+    def _encode(self, prompts_and_eot, initial_context: bool = False) -> torch.Tensor:
         prompts, eot = prompts_and_eot
-        return F.normalize(self.text_encoder(prompts, eot), dim=-1)
+        deep = self.prompt_learner.text_deep_prompts(initial_context)
+        return F.normalize(self.text_encoder(prompts, eot, deep_prompts=deep), dim=-1)
 
     def _cached(self, name: str, compute, key) -> torch.Tensor:
         cached = self._caches.get(name)
@@ -76,10 +86,11 @@ class PromptedCLIP(nn.Module):
 
         Constant when the context is fixed or the hand-made one is used: then computed once.
         """
-        compute = lambda: self._encode(self.prompt_learner.original_prompts(self.original_uses_initial_context))
+        initial = self.original_uses_initial_context
+        compute = lambda: self._encode(self.prompt_learner.original_prompts(initial), initial)
         if self.original_features_are_constant or not torch.is_grad_enabled():
-            ctx = self.prompt_learner.ctx
-            key = ("initial",) if self.original_uses_initial_context else ("current", id(ctx), ctx._version)
+            context = self.prompt_learner.context_parameters()
+            key = ("initial",) if initial else ("current",) + tuple((id(p), p._version) for p in context)
             return self._cached("original", compute, key)
         return compute()
 

@@ -61,9 +61,18 @@ def build_prompt_layout(
     names: List[str],
     n_ctx: int,
     class_token_position: str = "end",
+    fixed_text: str = "",
 ) -> PromptLayout:
     """Lay out ``context + name + "."`` for every class name, with placeholders in the context
-    slots (the caller writes the context vectors there)."""
+    slots (the caller writes the context vectors there).
+
+    ``fixed_text`` is kept as words between the context and the name ("end" only): MaPLe learns
+    two context vectors from "a photo of a" and keeps "of a" as text.
+    """
+    if fixed_text and class_token_position != "end":
+        raise ConfigError("Fixed words between the context and the class name need CLASS_TOKEN_POSITION end.")
+    fixed_words = [fixed_text] if fixed_text else []
+    fixed_length = count_tokens(fixed_text) if fixed_text else 0
     if class_token_position not in CLASS_TOKEN_POSITIONS:
         raise ConfigError(
             f"Unknown class token position {class_token_position!r}; "
@@ -73,9 +82,9 @@ def build_prompt_layout(
     for name in names:
         name_length = count_tokens(name)
         if class_token_position == "end" or n_ctx == 0:
-            texts.append(" ".join([CONTEXT_PLACEHOLDER] * n_ctx + [name]) + ".")
+            texts.append(" ".join([CONTEXT_PLACEHOLDER] * n_ctx + fixed_words + [name]) + ".")
             context_slots = list(range(1, 1 + n_ctx))
-            name_start = 1 + n_ctx
+            name_start = 1 + n_ctx + fixed_length
         elif class_token_position == "front":
             texts.append(" ".join([name] + [CONTEXT_PLACEHOLDER] * n_ctx) + ".")
             context_slots = list(range(1 + name_length, 1 + name_length + n_ctx))

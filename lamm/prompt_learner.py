@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .label_embeddings import LabelEmbeddings, build_label_embeddings, check_label_options
-from .prompt_layout import build_prompt_layout, count_tokens, tokenize
+from .prompt_layout import build_prompt_layout, count_tokens, tokenize, tokenizer
 
 CONTEXT_INIT_STD = 0.02  # CoOp's random context initialisation
 
@@ -22,8 +22,10 @@ class PromptLearner(nn.Module):
     Args:
         token_embedding: CLIP's word embedding table (frozen; read once here).
         classnames: class names ordered by label; ``_`` is read as a space, as in CoOp.
-        n_ctx: number of context vectors when ``context_init`` is empty.
-        context_init: words to start the context from (e.g. "a photo of a"); sets n_ctx.
+        n_ctx: number of context vectors. ``None``: one per token of ``context_init`` (CoOp),
+            or 16 without one. Fewer than ``context_init``'s tokens: the first ``n_ctx`` tokens become the
+            context and the other words stay fixed text before the name (MaPLe).
+        context_init: words to start the context from (e.g. "a photo of a").
         class_token_position: "end", "middle" or "front" (CoOp).
         class_specific_context: one context per class (CoOp's CSC).
         learn_context: train the context (CoOp) or keep it fixed (LAMM on plain CLIP).
@@ -36,7 +38,7 @@ class PromptLearner(nn.Module):
         self,
         token_embedding: nn.Embedding,
         classnames: List[str],
-        n_ctx: int = 16,
+        n_ctx: Optional[int] = None,
         context_init: str = "",
         class_token_position: str = "end",
         class_specific_context: bool = False,
@@ -50,12 +52,16 @@ class PromptLearner(nn.Module):
         n_cls = len(names)
         embed = lambda token_ids: token_embedding(token_ids.to(token_embedding.weight.device)).detach().float()
         context_init = context_init.replace("_", " ").strip()
-        if context_init:
-            n_ctx = count_tokens(context_init)
+        init_length = count_tokens(context_init) if context_init else 0
+        fixed_text = ""
+        if context_init and (n_ctx is None or n_ctx <= init_length):
+            n_ctx = init_length if n_ctx is None else n_ctx
             ctx = embed(tokenize([context_init]))[0, 1:1 + n_ctx]  # (n_ctx, dim)
+            fixed_text = tokenizer().decode(tokenizer().encode(context_init)[n_ctx:]).strip()
             if class_specific_context:
                 ctx = ctx.unsqueeze(0).repeat(n_cls, 1, 1)  # (n_cls, n_ctx, dim)
-        else:
+        else:  # random context; MaPLe also falls back here when N_CTX exceeds CTX_INIT
+            n_ctx = 16 if n_ctx is None else n_ctx
             dim = token_embedding.weight.shape[1]
             shape = (n_cls, n_ctx, dim) if class_specific_context else (n_ctx, dim)
             ctx = torch.randn(shape) * CONTEXT_INIT_STD
@@ -65,14 +71,14 @@ class PromptLearner(nn.Module):
         # The hand-made context (or the random start), for an original prompt that keeps it.
         self.register_buffer("initial_ctx", ctx.clone(), persistent=False)
 
-        name_layout = build_prompt_layout(names, n_ctx, class_token_position)
+        name_layout = build_prompt_layout(names, n_ctx, class_token_position, fixed_text)
         name_word_embeddings = embed(name_layout.token_ids)  # (n_cls, 77, dim)
         self.label_embeddings: Optional[LabelEmbeddings] = None
         label_layout = name_layout
         if label_tokens is not None:
             check_label_options(label_tokens, label_init)
             if label_tokens == "one":
-                label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position)
+                label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
             self.label_embeddings = build_label_embeddings(
                 label_tokens, name_layout, name_word_embeddings, label_layout, random_init=label_init == "random"
             )
@@ -90,9 +96,13 @@ class PromptLearner(nn.Module):
     def num_classes(self) -> int:
         return self.name_word_embeddings.shape[0]
 
+    def context_parameters(self):
+        """The tensors that shape the prompt template (not the labels)."""
+        return [self.ctx]
+
     @property
     def learns_context(self) -> bool:
-        return self.ctx.requires_grad
+        return any(p.requires_grad for p in self.context_parameters())
 
     def _with_context(self, word_embeddings: torch.Tensor, context_positions: torch.Tensor,
                       ctx: torch.Tensor) -> torch.Tensor:
@@ -121,3 +131,11 @@ class PromptLearner(nn.Module):
         """
         ctx = self.initial_ctx if initial_context else self.ctx
         return self._with_context(self.name_word_embeddings, self.name_context_positions, ctx), self.name_eot_indices
+
+    def text_deep_prompts(self, initial_context: bool = False):
+        """Prompts for the text transformer's deeper layers (none here; MaPLe has them)."""
+        return None
+
+    def vision_prompts(self):
+        """Prompts for the image encoder (none here; MaPLe has them)."""
+        return None

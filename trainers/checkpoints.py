@@ -29,34 +29,31 @@ def checkpoint_file(folder: str, epoch=None) -> str:
     return best
 
 
-def _scheduler_classes():
-    # Checkpoints written by Dassl's own trainers pickle its scheduler objects; allow exactly
-    # those classes (and torch's cosine schedule inside them) when reading such a file.
-    classes = [torch.optim.lr_scheduler.CosineAnnealingLR, torch.optim.lr_scheduler.StepLR,
-               torch.optim.lr_scheduler.MultiStepLR]
-    try:
-        from dassl.optim import lr_scheduler as dassl_schedulers
+class _Inert:
+    """Stands in for any pickled object that is not a tensor or a plain value; runs no code."""
 
-        classes += [dassl_schedulers.ConstantWarmupScheduler, dassl_schedulers.LinearWarmupScheduler]
-    except (ImportError, AttributeError):
+    def __init__(self, *args, **kwargs):
         pass
-    return classes
+
+    def __setstate__(self, state):
+        pass
 
 
 def read_checkpoint(path: str) -> dict:
-    """Read a checkpoint without running arbitrary pickled code."""
+    """Read a checkpoint without running pickled code.
+
+    Checkpoints written by Dassl's own trainers (CoOp, MaPLe, the official LAMM code) pickle
+    scheduler and optimizer objects; those become inert placeholders, and the tensors load.
+    """
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass
-    try:
-        with torch.serialization.safe_globals(_scheduler_classes()):
-            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        raise ConfigError(
-            f"{path} holds Python objects other than tensors and plain values, so it is not "
-            f"loaded (loading it could run code). Details: {error}"
-        ) from error
+        if not hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint"):
+            raise ConfigError(f"{path} holds pickled Python objects; reading it needs PyTorch >= 2.5.") from error
+    foreign = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    print(f"Skipping pickled objects in {path}: {', '.join(foreign)}")
+    with torch.serialization.safe_globals([(_Inert, name) for name in foreign]):
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=None, name: str = "prompt_learner") -> int:

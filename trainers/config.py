@@ -18,6 +18,15 @@ def add_coop_config(cfg):
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
 
 
+def add_maple_config(cfg):
+    """MaPLe's keys, with MaPLe's defaults."""
+    cfg.TRAINER.MAPLE = CN()
+    cfg.TRAINER.MAPLE.N_CTX = 2  # context vectors learned from the start of CTX_INIT
+    cfg.TRAINER.MAPLE.CTX_INIT = "a photo of a"  # the words after the first N_CTX stay fixed
+    cfg.TRAINER.MAPLE.PREC = "fp16"  # fp16, fp32 or amp
+    cfg.TRAINER.MAPLE.PROMPT_DEPTH = 9  # J: layers 0..J-1 of both encoders get prompts
+
+
 def add_lamm_config(cfg):
     """LAMM's keys: the label embeddings <M_i> and the hierarchical loss (paper Eq. 9)."""
     cfg.TRAINER.LAMM = CN()
@@ -46,6 +55,7 @@ def add_dataset_config(cfg):
 def extend_cfg(cfg):
     """Add every key this project reads to a Dassl default config (not frozen)."""
     add_coop_config(cfg)
+    add_maple_config(cfg)
     add_lamm_config(cfg)
     add_dataset_config(cfg)
 

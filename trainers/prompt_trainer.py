@@ -1,42 +1,39 @@
-"""The Dassl trainer shared by CoOp-style prompt learners with or without label alignment.
+"""The Dassl trainer shared by every prompt learner here, with or without label alignment.
 
-A subclass only says what it learns: ``learn_context`` (CoOp's context vectors) and
-``learn_labels`` (LAMM's label embeddings, trained with the hierarchical loss). The model and
-the loss are the pure modules of ``lamm/``; this class wires them into Dassl's loop: building,
-the optimisation step in ``forward_backward``, checkpoints and evaluation.
+A subclass only says what it learns: ``learn_context`` (the prompt's context, e.g. CoOp's
+vectors) and ``learn_labels`` (LAMM's label embeddings, trained with the hierarchical loss),
+and which prompt learner it builds. The model and the loss are the pure modules of ``lamm/``;
+this class wires them into Dassl's loop: building, the optimisation step in
+``forward_backward``, checkpoints and evaluation.
 """
 import os.path as osp
 
 import torch
-from dassl.engine import TrainerX
 from dassl.metrics import compute_accuracy
 from dassl.optim import build_optimizer
 from dassl.utils import load_pretrained_weights
 
-from lamm.clip_loader import check_input_size, load_clip
 from lamm.errors import ConfigError
-from lamm.files import atomic_write_json
 from lamm.hierarchical_loss import HierarchicalLoss
 from lamm.model import PromptedCLIP
-from lamm.precision import autocast, check_precision, resolve_precision
+from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
 
 from .checkpoints import load_prompt_learner_checkpoint
+from .clip_trainer import ClipTrainer
 from .config import check_choice, lambda_wc
 from .lr_scheduler import build_lr_scheduler
 
-RESULTS_FILE = "results.json"
 
-
-class PromptTrainer(TrainerX):
-    """CoOp-style prompt learning on CLIP; subclasses choose what is learned."""
+class PromptTrainer(ClipTrainer):
+    """Prompt learning on frozen CLIP; subclasses choose what is learned."""
 
     learn_context = True
     learn_labels = False
     model_name = "prompt_learner"  # the checkpoint folder, as in CoOp
 
     def check_cfg(self, cfg):
-        check_precision(cfg.TRAINER.COOP.PREC)
+        super().check_cfg(cfg)
         check_choice(cfg.TRAINER.LAMM.ORIGINAL_CONTEXT, ("current", "initial"), "TRAINER.LAMM.ORIGINAL_CONTEXT")
         if cfg.DATASET.SUBSAMPLE_CLASSES not in ("all", "base", "new"):
             raise ConfigError(f"DATASET.SUBSAMPLE_CLASSES must be all, base or new, got {cfg.DATASET.SUBSAMPLE_CLASSES!r}.")
@@ -54,36 +51,32 @@ class PromptTrainer(TrainerX):
             kd_direction=options.KD_DIRECTION,
         )
 
+    def label_options(self) -> dict:
+        lamm = self.cfg.TRAINER.LAMM
+        return {"label_tokens": lamm.LABEL_TOKENS if self.learn_labels else None, "label_init": lamm.LABEL_INIT}
+
     def build_prompt_learner(self, clip_model) -> PromptLearner:
-        coop, lamm = self.cfg.TRAINER.COOP, self.cfg.TRAINER.LAMM
+        """CoOp's prompt (TRAINER.COOP) with this trainer's learnable parts."""
+        coop = self.cfg.TRAINER.COOP
         return PromptLearner(
             clip_model.token_embedding,
             self.dm.dataset.classnames,
-            n_ctx=coop.N_CTX,
+            n_ctx=None if coop.CTX_INIT else coop.N_CTX,  # CoOp: CTX_INIT sets the length
             context_init=coop.CTX_INIT,
             class_token_position=coop.CLASS_TOKEN_POSITION,
             class_specific_context=coop.CSC,
             learn_context=self.learn_context,
-            label_tokens=lamm.LABEL_TOKENS if self.learn_labels else None,
-            label_init=lamm.LABEL_INIT,
             dtype=clip_model.dtype,
+            **self.label_options(),
         )
 
     def build_model(self):
         cfg = self.cfg
         self.criterion = self.build_criterion()
-        self.precision = resolve_precision(cfg.TRAINER.COOP.PREC, self.device)
-        backbone = cfg.MODEL.BACKBONE.NAME
-        print(f"Loading CLIP (backbone: {backbone})")
-        clip_model = load_clip(backbone)
-        check_input_size(clip_model, cfg.INPUT.SIZE, backbone)
-        if self.precision != "fp16":
-            clip_model.float()
-
+        clip_model = self.load_clip_model()
         print("Building custom CLIP")
-        prompt_learner = self.build_prompt_learner(clip_model)
         self.model = PromptedCLIP(
-            clip_model, prompt_learner,
+            clip_model, self.build_prompt_learner(clip_model),
             original_uses_initial_context=cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "initial",
         )
         for name, param in self.model.named_parameters():
@@ -138,11 +131,8 @@ class PromptTrainer(TrainerX):
         values = ", ".join(f"{name}={value.item():.4g}" for name, value in terms.items())
         raise FloatingPointError(
             f"Non-finite loss at epoch {self.epoch + 1}, batch {self.batch_idx + 1}: {values}. "
-            f"With TRAINER.COOP.PREC {self.precision}, try fp32 or amp, or a lower OPTIM.LR."
+            f"With TRAINER.{self.options_node}.PREC {self.precision}, try fp32 or amp, or a lower OPTIM.LR."
         )
-
-    def parse_batch_train(self, batch):
-        return batch["img"].to(self.device), batch["label"].to(self.device)
 
     def model_inference(self, images):
         return self.model(images)
@@ -154,32 +144,3 @@ class PromptTrainer(TrainerX):
         self.loaded_epoch = load_prompt_learner_checkpoint(
             self.model.prompt_learner, osp.join(directory, self.model_name), epoch, self.model_name
         )
-
-    def after_train(self):
-        print("Finished training")  # the line MaPLe's and LAMM's parse_test_res.py wait for
-        super().after_train()
-
-    def test(self, split=None):
-        result = super().test(split)
-        if (split or self.cfg.TEST.SPLIT) == "test":
-            self.write_results(result)
-        return result
-
-    def write_results(self, accuracy):
-        """The machine-readable result of the run (parse_test_res.py prefers it to the log)."""
-        cfg = self.cfg
-        epoch = self.loaded_epoch if self.loaded_epoch is not None else self.epoch + 1
-        atomic_write_json(osp.join(self.output_dir, RESULTS_FILE), {
-            "accuracy": float(accuracy),
-            "split": cfg.TEST.SPLIT,
-            "trainer": cfg.TRAINER.NAME,
-            "dataset": cfg.DATASET.NAME,
-            "num_shots": cfg.DATASET.NUM_SHOTS,
-            "subsample_classes": cfg.DATASET.SUBSAMPLE_CLASSES,
-            "seed": cfg.SEED,
-            "backbone": cfg.MODEL.BACKBONE.NAME if not osp.isfile(cfg.MODEL.BACKBONE.NAME) else osp.basename(cfg.MODEL.BACKBONE.NAME),
-            "epoch": epoch,
-            "eval_only": self.loaded_epoch is not None,
-            "num_classes": self.num_classes,
-            "num_test": len(self.dm.dataset.test),
-        })

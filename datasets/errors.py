@@ -1,0 +1,14 @@
+"""Dataset errors: input problems that train.py reports as one message (they are ``LammError``s).
+
+They also subclass the matching built-in error, so callers may catch ``FileNotFoundError`` or
+``ValueError`` without knowing this project.
+"""
+from lamm.errors import DatasetError
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """A dataset folder, split file or image is not where the reader looks for it."""
+
+
+class InvalidDatasetError(DatasetError, ValueError):
+    """A split or cache file is malformed, or the data cannot give what the config asks for."""

@@ -1,0 +1,9 @@
+#!/bin/bash
+# MaPLe + LAMM (deep prompts and labels), few-shot: train and test over seeds 1, 2 and 3.
+#
+#   bash scripts/maple_lamm/main.sh DATASET SHOTS [KEY VALUE ...]
+#
+# Same interface and environment (DATA, OUTPUT, SEEDS, TAG) as scripts/lamm/main.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+exec bash scripts/run_seeds.sh MaPLeLAMM vit_b16_c2_ep5_batch4_2ctx "$@"

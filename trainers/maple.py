@@ -1,0 +1,48 @@
+"""MaPLe (Khattak et al., CVPR 2023) and MaPLe + LAMM: deep multi-modal prompts, optional labels.
+
+Unlike the official MaPLe + LAMM code, the label embeddings take the place of the class name
+(not of the word "of"), and eval-only runs load the learned labels.
+"""
+from dassl.engine import TRAINER_REGISTRY
+
+from lamm.errors import ConfigError
+from lamm.maple_prompts import MultiModalPromptLearner
+
+from .prompt_trainer import PromptTrainer
+
+
+class _MaPLeBase(PromptTrainer):
+    options_node = "MAPLE"
+    model_name = "MultiModalPromptLearner"  # MaPLe's checkpoint folder
+
+    def build_prompt_learner(self, clip_model):
+        visual = clip_model.visual
+        if not hasattr(visual, "conv1") or not hasattr(visual, "class_embedding"):
+            raise ConfigError(
+                f"MaPLe prompts a vision transformer; {self.cfg.MODEL.BACKBONE.NAME} is a ResNet. "
+                "Use a ViT backbone (e.g. ViT-B/16) or a CoOp-based trainer."
+            )
+        maple = self.cfg.TRAINER.MAPLE
+        return MultiModalPromptLearner(
+            clip_model.token_embedding,
+            self.dm.dataset.classnames,
+            prompt_depth=maple.PROMPT_DEPTH,
+            vision_width=visual.conv1.out_channels,
+            text_layers=len(clip_model.transformer.resblocks),
+            vision_layers=len(visual.transformer.resblocks),
+            n_ctx=maple.N_CTX,
+            context_init=maple.CTX_INIT,
+            learn_context=True,
+            dtype=clip_model.dtype,
+            **self.label_options(),
+        )
+
+
+@TRAINER_REGISTRY.register()
+class MaPLe(_MaPLeBase):
+    learn_labels = False
+
+
+@TRAINER_REGISTRY.register()
+class MaPLeLAMM(_MaPLeBase):
+    learn_labels = True
