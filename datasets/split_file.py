@@ -91,7 +91,10 @@ def records_to_datums(named_records, path_prefix, source):
             f"extracted there with the expected layout."
         )
     return {
-        key: [Datum(impath=os.path.join(path_prefix, rel), label=int(label), classname=name) for rel, label, name in records]
+        key: [
+            Datum(impath=os.path.join(path_prefix, rel), label=int(label), classname=name)
+            for rel, label, name in records
+        ]
         for key, records in named_records.items()
     }
 
@@ -114,7 +117,9 @@ def read_split(split_path, path_prefix, how_to_get=""):
     print(f"Reading split from {split_path}")
     split = read_json_file(split_path, what="Split file")
     if not isinstance(split, dict) or any(key not in split for key in SPLIT_NAMES):
-        raise InvalidDatasetError(f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
+        raise InvalidDatasetError(
+            f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}."
+        )
     datums = records_to_datums({key: split[key] for key in SPLIT_NAMES}, path_prefix, split_path)
     return tuple(datums[key] for key in SPLIT_NAMES)
 

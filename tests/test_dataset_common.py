@@ -16,7 +16,6 @@ from datasets.split_file import (
     gdrive_download_hint,
     read_split,
     records_to_datums,
-    write_json_atomic,
     write_split,
 )
 from tools.synthetic_data import make_caltech101
@@ -27,8 +26,13 @@ LAYOUT = "  toy/\n    images/\n"
 @pytest.fixture
 def caltech(tmp_path):
     """(image_dir, split_path) of a 5-class synthetic Caltech101."""
-    dataset_dir = make_caltech101(tmp_path / "data", num_classes=5, train_per_class=6, val_per_class=4, test_per_class=2)
-    return os.path.join(dataset_dir, "101_ObjectCategories"), os.path.join(dataset_dir, "split_zhou_Caltech101.json")
+    dataset_dir = make_caltech101(
+        tmp_path / "data", num_classes=5, train_per_class=6, val_per_class=4, test_per_class=2
+    )
+    return (
+        os.path.join(dataset_dir, "101_ObjectCategories"),
+        os.path.join(dataset_dir, "split_zhou_Caltech101.json"),
+    )
 
 
 def sampler():
@@ -55,7 +59,8 @@ def test_find_dataset_dir_resolves_relative_roots(tmp_path, monkeypatch):
 
 
 def test_find_dataset_dir_errors_show_the_layout(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"Toy folder not found: .*toy\. Toy expects this layout(.|\n)*  toy/\n    images/"):
+    match = r"Toy folder not found: .*toy\. Toy expects this layout(.|\n)*  toy/\n    images/"
+    with pytest.raises(FileNotFoundError, match=match):
         find_dataset_dir(str(tmp_path), "toy", name="Toy", layout=LAYOUT)
     (tmp_path / "toy").mkdir()
     with pytest.raises(FileNotFoundError, match=r"has no images/(.|\n)*--root DIR \(the scripts use \$DATA\)"):
@@ -95,7 +100,8 @@ def test_datums_to_records_is_the_inverse_of_records_to_datums(caltech):
 
 def test_malformed_entry_is_named(caltech):
     image_dir, split_path = caltech
-    with pytest.raises(ValueError, match=r"entry 1 of 'train' is \['a\.jpg', 0\], expected \[impath, label, classname\]"):
+    match = r"entry 1 of 'train' is \['a\.jpg', 0\], expected \[impath, label, classname\]"
+    with pytest.raises(ValueError, match=match):
         records_to_datums({"train": [["b.jpg", 0, "b"], ["a.jpg", 0]]}, image_dir, split_path)
 
 
@@ -109,33 +115,40 @@ def test_split_without_a_test_key(caltech, tmp_path):
 
 def test_missing_split_file_message_carries_the_hint(tmp_path):
     hint = gdrive_download_hint("ID123", "/x/split.json")
-    with pytest.raises(FileNotFoundError, match=r"Split file not found: .*nope\.json\. .*gdown ID123 -O /x/split\.json"):
+    match = r"Split file not found: .*nope\.json\. .*gdown ID123 -O /x/split\.json"
+    with pytest.raises(FileNotFoundError, match=match):
         read_split(str(tmp_path / "nope.json"), str(tmp_path), hint)
 
 
-def _write_repeatedly(path, payload, barrier):
+def _redraw_repeatedly(caltech, cache_dir, fingerprint, barrier):
+    image_dir, split_path = caltech
+    train, val, _ = read_split(split_path, image_dir)
     barrier.wait()
-    for _ in range(30):
-        write_json_atomic(payload, path)
+    for _ in range(20):
+        draw(train, val, cache_dir, image_dir, fingerprint=fingerprint)  # the other writers' cache is stale
 
 
 @pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
-def test_concurrent_atomic_writes_never_show_a_partial_file(tmp_path):
-    path = str(tmp_path / "cache.json")
-    payloads = [{"writer": w, "train": [[f"c/image_{i:04d}.jpg", i, "c"] for i in range(2000)]} for w in range(3)]
-    write_json_atomic(payloads[0], path)
+def test_concurrent_cache_writes_never_show_a_partial_file(caltech, tmp_path):
+    cache_dir = str(tmp_path / "fs")
+    fingerprints = ["fp-a", "fp-b", "fp-c"]
     ctx = mp.get_context("fork")
-    barrier = ctx.Barrier(len(payloads))
-    procs = [ctx.Process(target=_write_repeatedly, args=(path, p, barrier)) for p in payloads]
+    barrier = ctx.Barrier(len(fingerprints) + 1)
+    procs = [
+        ctx.Process(target=_redraw_repeatedly, args=(caltech, cache_dir, fp, barrier)) for fp in fingerprints
+    ]
     for p in procs:
         p.start()
+    barrier.wait()
+    path = fewshot_cache_path(cache_dir, 2, 1)
     while any(p.is_alive() for p in procs):
-        with open(path) as f:
-            assert json.load(f) in payloads  # each read sees one whole file
+        if os.path.exists(path):
+            with open(path) as f:
+                assert json.load(f)["split_fingerprint"] in fingerprints  # each read sees one whole file
     for p in procs:
         p.join()
     assert [p.exitcode for p in procs] == [0, 0, 0]
-    assert os.listdir(str(tmp_path)) == ["cache.json"]  # no temporary files left behind
+    assert os.listdir(cache_dir) == ["shot_2-seed_1.json"]  # no temporary files left behind
 
 
 # --- few-shot subset ------------------------------------------------------------------------
@@ -201,7 +214,8 @@ def test_short_classes_are_refused_with_names_and_counts(caltech):
     image_dir, split_path = caltech
     _, val, _ = read_split(split_path, image_dir)
     require_enough_per_class(val, 4, "val")  # exactly enough is fine
-    with pytest.raises(ValueError, match=r"Class 'face' \(label 0\) has only 4 val images, fewer than the 5 shots requested \(4 more classes"):
+    match = r"Class 'face' \(label 0\) has only 4 val images, fewer than the 5 shots requested \(4 more classes"
+    with pytest.raises(ValueError, match=match):
         require_enough_per_class(val, 5, "val")
 
 
@@ -209,7 +223,8 @@ def test_short_val_class_is_refused_too(caltech, tmp_path):
     image_dir, split_path = caltech
     train, val, _ = read_split(split_path, image_dir)
     val = [item for item in val if item.label != 2][:-1] + [i for i in val if i.label == 2][:3]
-    with pytest.raises(ValueError, match=r"'motorbike' \(label 2\) has only 3 val images, fewer than the 4 shots"):
+    match = r"'motorbike' \(label 2\) has only 3 val images, fewer than the 4 shots"
+    with pytest.raises(ValueError, match=match):
         draw(train, val, str(tmp_path), image_dir, shots=4)
 
 

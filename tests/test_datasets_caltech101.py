@@ -11,6 +11,7 @@ from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY
 
 from datasets.caltech101 import Caltech101
+from lamm.errors import LammError
 from tools.synthetic_data import make_caltech101
 
 # make_caltech101 sorts its first four folders (airplanes, Faces, Leopards, Motorbikes) and
@@ -236,7 +237,8 @@ def test_empty_root():
 
 
 def test_missing_dataset_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"Caltech101 folder not found: .*caltech-101(.|\n)*101_ObjectCategories"):
+    match = r"Caltech101 folder not found: .*caltech-101(.|\n)*101_ObjectCategories"
+    with pytest.raises(FileNotFoundError, match=match):
         build(tmp_path)
 
 
@@ -251,9 +253,8 @@ def test_missing_image_folder(data_root):
 
 def test_missing_split_file_says_how_to_get_it(data_root):
     os.remove(os.path.join(str(data_root), "caltech-101", "split_zhou_Caltech101.json"))
-    with pytest.raises(
-        FileNotFoundError, match=r"split_zhou_Caltech101\.json(.|\n)*gdown 1hyarUivQE36mY6jSomru6Fjd-JzwcCzN -O "
-    ):
+    match = r"split_zhou_Caltech101\.json(.|\n)*gdown 1hyarUivQE36mY6jSomru6Fjd-JzwcCzN -O "
+    with pytest.raises(FileNotFoundError, match=match):
         build(data_root)
 
 
@@ -277,11 +278,20 @@ def test_malformed_split_file(data_root):
 def test_too_few_images_for_the_shots(data_root):
     random.seed(1)
     state = random.getstate()
-    with pytest.raises(ValueError, match=r"Class 'face' \(label 0\) has only 8 train images, fewer than the 9 shots"):
+    match = r"Class 'face' \(label 0\) has only 8 train images, fewer than the 9 shots"
+    with pytest.raises(ValueError, match=match):
         Caltech101(make_cfg(data_root, shots=9))
     assert random.getstate() == state  # refused before drawing anything
 
 
+def test_errors_are_lamm_errors_so_train_py_prints_them_without_a_traceback(tmp_path):
+    with pytest.raises(LammError):
+        build(tmp_path / "nowhere")
+    with pytest.raises(LammError):
+        build("")
+
+
 def test_unknown_subsample_value(data_root):
-    with pytest.raises(ValueError, match=r"SUBSAMPLE_CLASSES must be one of \['all', 'base', 'new'\], got 'novel'"):
+    match = r"SUBSAMPLE_CLASSES must be one of \['all', 'base', 'new'\], got 'novel'"
+    with pytest.raises(ValueError, match=match):
         build(data_root, shots=2, subsample="novel")

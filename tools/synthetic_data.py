@@ -36,7 +36,12 @@ CALTECH101_FOLDERS = [
 ]
 # The names CoOp stores for renamed folders (same table as datasets/caltech101.py, kept here
 # so that this tool runs without Dassl).
-CALTECH101_RENAMED = {"airplanes": "airplane", "Faces": "face", "Leopards": "leopard", "Motorbikes": "motorbike"}
+CALTECH101_RENAMED = {
+    "airplanes": "airplane",
+    "Faces": "face",
+    "Leopards": "leopard",
+    "Motorbikes": "motorbike",
+}
 
 
 def _class_image(class_index, num_classes, image_size, rng):
@@ -52,7 +57,9 @@ def _class_image(class_index, num_classes, image_size, rng):
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def make_caltech101(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0):
+def make_caltech101(
+    root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0
+):
     """Write a synthetic Caltech101 under ``root`` and return its folder ``root/caltech-101``.
 
     Layout, as the real dataset with CoOp's split file (pass ``root`` as DATASET.ROOT / --root):

@@ -1,15 +1,25 @@
-"""Load prompt-learner checkpoints in CoOp's layout safely (``torch.load(weights_only=True)``).
+"""Checkpoints in CoOp's layout: written atomically, read safely (``weights_only=True``).
 
 Layout: ``<run>/<model name>/model.pth.tar-<epoch>`` plus a text file ``checkpoint`` naming the
-latest one; each file is a dict with ``state_dict``, ``epoch``, ``optimizer``, ``scheduler``.
+latest one; each file is a dict with ``state_dict``, ``epoch``, ``optimizer``, ``scheduler``,
+``val_result`` (as Dassl writes it) and ``rng_state``, which lets a resumed run continue with the
+same random numbers, so it ends where an uninterrupted run ends. Only the latest checkpoint and
+the final one are kept.
+
 Checkpoints written by the CoOp repository load too: their ``token_prefix``/``token_suffix``
 buffers are dropped (they are rebuilt from CLIP and the class names), as CoOp itself does.
 """
 import os
 import os.path as osp
 import pickle
+import random
+import re
+import tempfile
 
+import numpy as np
 import torch
+
+from lamm.files import atomic_write_text
 
 from lamm.errors import ConfigError
 
@@ -86,3 +96,61 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     print(f'Loading weights to {name} from "{path}" (epoch = {saved_epoch})')
     module.load_state_dict(state, strict=False)
     return saved_epoch
+
+
+def capture_rng_state() -> dict:
+    """Python, NumPy and torch random states as tensors and plain values (weights_only-safe)."""
+    numpy_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng_state(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
+
+
+def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epochs=()) -> str:
+    """Write ``folder/filename`` (and the ``checkpoint`` note) so a kill never leaves half a file.
+
+    Epoch checkpoints other than this one and ``keep_epochs`` are deleted afterwards.
+    """
+    os.makedirs(folder, exist_ok=True)
+    path = osp.join(folder, filename)
+    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(state, tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+    atomic_write_text(osp.join(folder, "checkpoint"), filename + "\n")
+    for name in os.listdir(folder):
+        match = EPOCH_FILE.match(name)
+        if match and name != filename and int(match.group(1)) not in keep_epochs:
+            os.remove(osp.join(folder, name))
+    print(f"Checkpoint saved to {path}")
+    return path
+
+
+def latest_checkpoint(folder: str):
+    """The file the ``checkpoint`` note names, or None when there is none."""
+    note = osp.join(folder, "checkpoint")
+    if not osp.isfile(note):
+        return None
+    with open(note) as handle:
+        path = osp.join(folder, handle.read().strip())
+    return path if osp.isfile(path) else None

@@ -19,7 +19,14 @@ from lamm.model import PromptedCLIP
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
 
-from .checkpoints import load_prompt_learner_checkpoint
+from .checkpoints import (
+    capture_rng_state,
+    latest_checkpoint,
+    load_prompt_learner_checkpoint,
+    read_checkpoint,
+    restore_rng_state,
+    save_checkpoint_atomically,
+)
 from .clip_trainer import ClipTrainer
 from .config import check_choice, lambda_wc
 from .lr_scheduler import build_lr_scheduler
@@ -136,6 +143,47 @@ class PromptTrainer(ClipTrainer):
 
     def model_inference(self, images):
         return self.model(images)
+
+    def save_model(self, epoch, directory, is_best=False, val_result=None, model_name=""):
+        """Dassl's checkpoint, plus the random state, written atomically; old epochs pruned."""
+        for name in self.get_model_names():
+            optim, sched = self._optims[name], self._scheds[name]
+            state = {
+                "state_dict": self._models[name].state_dict(),
+                "epoch": epoch + 1,
+                "optimizer": None if optim is None else optim.state_dict(),
+                "scheduler": None if sched is None else sched.state_dict(),
+                "val_result": val_result,
+                "rng_state": capture_rng_state(),
+            }
+            filename = model_name or f"model.pth.tar-{epoch + 1}"
+            save_checkpoint_atomically(state, osp.join(directory, name), filename, keep_epochs=(self.max_epoch,))
+            if is_best and not model_name:
+                save_checkpoint_atomically(state, osp.join(directory, name), "model-best.pth.tar",
+                                           keep_epochs=(epoch + 1, self.max_epoch))
+
+    def resume_model_if_exist(self, directory):
+        """Continue from the latest checkpoint (Dassl's lines), restoring the random state."""
+        names = self.get_model_names()
+        paths = {name: latest_checkpoint(osp.join(directory, name)) for name in names}
+        if not all(paths.values()):
+            print("No checkpoint found, train from scratch")
+            return 0
+        print(f"Found checkpoint at {directory} (will resume training)")
+        start_epoch = 0
+        for name, path in paths.items():
+            print(f'Loading checkpoint from "{path}"')
+            checkpoint = read_checkpoint(path)
+            self._models[name].load_state_dict(checkpoint["state_dict"])
+            if self._optims[name] is not None and checkpoint.get("optimizer"):
+                self._optims[name].load_state_dict(checkpoint["optimizer"])
+            if self._scheds[name] is not None and checkpoint.get("scheduler"):
+                self._scheds[name].load_state_dict(checkpoint["scheduler"])
+            start_epoch = checkpoint["epoch"]
+            print(f"Previous epoch: {start_epoch}")
+            if checkpoint.get("rng_state"):
+                restore_rng_state(checkpoint["rng_state"])
+        return start_epoch
 
     def load_model(self, directory, epoch=None):
         if not directory:
