@@ -19,7 +19,7 @@ import trainers  # noqa: F401  (registers the trainers)
 from lamm.errors import LammError
 from lamm.files import RunLock, atomic_write_text
 from trainers.config import extend_cfg
-from trainers.config_checks import check_config_file, check_registered, merge_checked
+from trainers.config_checks import check_config_file, check_registered, check_values, merge_checked
 
 
 def print_args(args, cfg):
@@ -68,6 +68,7 @@ def setup_cfg(args):
     reset_cfg(cfg, args)
     merge_checked(cfg, args.opts)
     check_registered(cfg)
+    check_values(cfg)
     cfg.freeze()
     return cfg
 
@@ -132,5 +133,8 @@ if __name__ == "__main__":
         main(build_parser().parse_args())
     except LammError as error:
         # Bad input: one clear message, no traceback (bugs keep theirs).
-        print(f"error: {error}", file=sys.stderr)
+        message = str(error)
+        if "Original Traceback" in message:  # re-raised from a data-loader worker: keep our line
+            message = message.strip().splitlines()[-1].split(": ", 1)[-1]
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)

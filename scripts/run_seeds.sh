@@ -15,6 +15,10 @@ CFG=$2_$4shots
 DATASET=$3
 SHOTS=$4
 shift 4
+if ! [[ "$SHOTS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: SHOTS must be a positive number of images per class (1, 2, 4, 8 or 16), got '$SHOTS'" >&2
+    exit 2
+fi
 DATA=${DATA:-./data}
 OUTPUT=${OUTPUT:-./output}
 SEEDS=${SEEDS:-1 2 3}

@@ -62,17 +62,35 @@ def read_checkpoint(path: str) -> dict:
             raise ConfigError(f"{path} holds pickled Python objects; reading it needs PyTorch >= 2.5.") from error
     foreign = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     print(f"Skipping pickled objects in {path}: {', '.join(foreign)}")
-    with torch.serialization.safe_globals([(_Inert, name) for name in foreign]):
-        return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        with torch.serialization.safe_globals([(_Inert, name) for name in foreign]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ConfigError(
+            f"{path} was not loaded: it holds pickled code ({', '.join(foreign)}) that only runs with "
+            "weights_only=False. Load it only if you trust its source, and re-save its state_dict."
+        ) from error
+
+
+def _missing_checkpoint_hint(folder: str) -> str:
+    if osp.isdir(folder):
+        available = sorted(f for f in os.listdir(folder) if f.startswith("model"))
+        return f" Available: {', '.join(available)}." if available else ""
+    run = osp.dirname(folder)
+    others = sorted(f for f in os.listdir(run) if osp.isdir(osp.join(run, f))) if osp.isdir(run) else []
+    known = {"prompt_learner": "CoOp, LAMM or CoOpLAMM", "MultiModalPromptLearner": "MaPLe or MaPLeLAMM"}
+    for other in others:
+        if other in known:
+            return (f" {run} holds a {other} checkpoint, written by {known[other]}: "
+                    "use that trainer, or --model-dir of a run of this one.")
+    return " Check --model-dir (the run's output folder)."
 
 
 def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=None, name: str = "prompt_learner") -> int:
     """Load a saved state into ``module`` and return the checkpoint's epoch."""
     path = checkpoint_file(folder, epoch)
     if not osp.exists(path):
-        available = sorted(f for f in os.listdir(folder) if f.startswith("model")) if osp.isdir(folder) else []
-        hint = f" Available: {', '.join(available)}." if available else " Check --model-dir (the run's output folder)."
-        raise FileNotFoundError(f'Model not found at "{path}".{hint}')
+        raise FileNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder)}')
     checkpoint = read_checkpoint(path)
     state = checkpoint.get("state_dict", checkpoint)
     state = {key[len("module."):] if key.startswith("module.") else key: value for key, value in state.items()}

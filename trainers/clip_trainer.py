@@ -5,7 +5,10 @@ the run was), which ``parse_test_res.py`` reads before falling back to ``log.txt
 """
 import os.path as osp
 
+from dassl.data import DataManager
 from dassl.engine import TrainerX
+
+from datasets.image_check import CheckedDatasetWrapper
 
 from lamm.clip_loader import check_input_size, load_clip
 from lamm.files import atomic_write_json
@@ -25,6 +28,15 @@ class ClipTrainer(TrainerX):
 
     def check_cfg(self, cfg):
         check_precision(cfg.TRAINER[self.options_node].PREC)
+
+    def build_data_loader(self):
+        """Dassl's data manager, with loaders that name an unreadable image."""
+        dm = DataManager(self.cfg, dataset_wrapper=CheckedDatasetWrapper)
+        self.train_loader_x, self.train_loader_u = dm.train_loader_x, dm.train_loader_u
+        self.val_loader, self.test_loader = dm.val_loader, dm.test_loader
+        self.num_classes, self.num_source_domains = dm.num_classes, dm.num_source_domains
+        self.lab2cname = dm.lab2cname
+        self.dm = dm
 
     def load_clip_model(self):
         """CLIP for MODEL.BACKBONE.NAME in the configured precision (fp32 on the CPU)."""

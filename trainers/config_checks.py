@@ -61,6 +61,19 @@ def _check_name(kind: str, name: str, registry, flag: str) -> None:
     )
 
 
+def check_values(cfg) -> None:
+    """Values that yacs accepts by type but that cannot work."""
+    if cfg.DATASET.NUM_SHOTS == 0 or cfg.DATASET.NUM_SHOTS < -1:
+        raise ConfigError(
+            f"DATASET.NUM_SHOTS must be a number of images per class (1, 2, 4, 8, 16, ...) or -1 for "
+            f"all images, got {cfg.DATASET.NUM_SHOTS}."
+        )
+    if cfg.OPTIM.MAX_EPOCH < 1:
+        raise ConfigError(f"OPTIM.MAX_EPOCH must be >= 1, got {cfg.OPTIM.MAX_EPOCH}.")
+    if cfg.DATALOADER.TRAIN_X.BATCH_SIZE < 1 or cfg.DATALOADER.TEST.BATCH_SIZE < 1:
+        raise ConfigError("DATALOADER.TRAIN_X.BATCH_SIZE and DATALOADER.TEST.BATCH_SIZE must be >= 1.")
+
+
 def check_registered(cfg) -> None:
     _check_name("trainer", cfg.TRAINER.NAME, TRAINER_REGISTRY, "--trainer")
     _check_name("dataset", cfg.DATASET.NAME, DATASET_REGISTRY, "DATASET.NAME in --dataset-config-file")

@@ -1,0 +1,464 @@
+"""Sweep a grid of runs (methods x datasets x shots x seeds) on local GPUs or a cluster.
+
+    python -m tools.sweep --methods LAMM CoOpLAMM --datasets all --shots 1 2 4 8 16 --seeds 1 2 3
+
+Each run is one call of its method's script (``SEEDS=<seed> bash scripts/<method>/main.sh
+DATASET SHOTS [KEY VALUE ...]``), so the sweep trains what the scripts train, into the folders
+they write. Finished runs are skipped, unfinished ones resume from their checkpoint, and a run
+that another process holds (train.py's run lock) is reported as running elsewhere, never run
+twice. The sweep ends with parse_test_res.py's table of the grid. ``--dry-run`` lists every run
+and its status. Executors: a local pool (one run per visible GPU, or ``--workers`` CPU
+workers), or submitit (``--submitit slurm``: a Slurm job array; ``local``; ``debug``). See
+docs/SWEEPS.md.
+"""
+import argparse
+import os
+import signal
+import socket
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from queue import SimpleQueue
+from typing import Callable, Dict, List, Optional, Sequence
+
+from lamm.errors import LammError
+from lamm.files import atomic_write_json
+from tools.run_results import aggregate, is_run_dir, natural_key, read_run
+from tools.sweep_grid import (
+    FINISHED,
+    NOT_STARTED,
+    PAPER_SEEDS,
+    PAPER_SHOTS,
+    REPO_ROOT,
+    RUNNING,
+    STATUSES,
+    UNFINISHED,
+    Grid,
+    Run,
+    SweepError,
+    expand,
+    run_status,
+)
+from tools.sweep_job import ALREADY_FINISHED, FAILED, OUTCOMES, RAN, RUNNING_ELSEWHERE, Outcome, RunJob, stop_active_runs
+
+SWEEPS_DIRNAME = ".sweeps"  # under the output root; hidden, so parse_test_res.py skips it
+GRID_KEYS = ("methods", "datasets", "shots", "seeds", "opts", "tag")
+
+
+# --------------------------------------------------------------------------- the grid
+def load_grid_file(path: str) -> dict:
+    """A YAML grid: a mapping with any of GRID_KEYS (scalars or lists; opts as a list or mapping)."""
+    import yaml
+
+    try:
+        with open(path) as f:
+            content = yaml.safe_load(f) or {}
+    except OSError as e:
+        raise SweepError(f"cannot read grid file {path}: {e.strerror}.") from None
+    except yaml.YAMLError as e:
+        raise SweepError(f"grid file {path} is not valid YAML: {e}") from None
+    if not isinstance(content, dict):
+        raise SweepError(f"grid file {path} must be a mapping with keys {', '.join(GRID_KEYS)}.")
+    unknown = sorted(set(content) - set(GRID_KEYS))
+    if unknown:
+        raise SweepError(f"grid file {path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(GRID_KEYS)}).")
+    out = {}
+    for key, value in content.items():
+        if key == "tag":
+            out[key] = "" if value is None else str(value)
+        elif key == "opts" and isinstance(value, dict):
+            out[key] = [str(x) for pair in value.items() for x in pair]
+        else:
+            out[key] = [str(x) for x in (value if isinstance(value, list) else [value])]
+    return out
+
+
+def grid_from_args(args) -> Grid:
+    """CLI flags win over the grid file, which wins over the paper's defaults."""
+    from_file = load_grid_file(args.grid) if args.grid else {}
+
+    def pick(key, default):
+        value = getattr(args, key)
+        return value if value is not None else from_file.get(key, default)
+
+    methods = pick("methods", None)
+    if not methods:
+        raise SweepError("no method given: --methods LAMM CoOpLAMM ... (or all), or a --grid file with methods.")
+    tag = pick("tag", os.environ.get("TAG", ""))
+    return Grid(
+        methods=tuple(methods),
+        datasets=tuple(pick("datasets", ["all"])),
+        shots=tuple(pick("shots", PAPER_SHOTS)),
+        seeds=tuple(pick("seeds", PAPER_SEEDS)),
+        opts=tuple(pick("opts", ())),
+        tag=tag,
+    )
+
+
+# --------------------------------------------------------------------------- reporting
+def print_status(runs: Sequence[Run], statuses: Dict[Run, tuple], verbose: bool = False) -> None:
+    counts = {s: sum(1 for r in runs if statuses[r][0] == s) for s in STATUSES}
+    output = runs[0].output
+    print(f"{len(runs)} runs in {output}: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+    width = max(len(s) for s in STATUSES)
+    for run in runs:
+        status, detail = statuses[run]
+        print(f"{status:<{width}}  {run.name}" + (f"  ({detail})" if detail else ""))
+        if verbose:
+            print(f"{'':<{width}}    {run.shell_line()}")
+
+
+def grid_table(runs: Sequence[Run]) -> Optional[str]:
+    """parse_test_res.py's table for the experiments of these runs (seeds absent are flagged)."""
+    from parse_test_res import render
+
+    groups: Dict[str, tuple] = {}
+    for run in runs:
+        records, seeds = groups.setdefault(os.path.dirname(run.run_dir), ([], []))
+        seeds.append(run.seed)
+        if is_run_dir(run.run_dir):
+            records.append(read_run(run.run_dir, run.output))
+    experiments = [e for records, seeds in groups.values() if records for e in aggregate(records, seeds)]
+    if not experiments:
+        return None
+    experiments.sort(key=lambda e: natural_key(e.experiment))
+    return render(experiments, "table", "accuracy")
+
+
+def print_outcome(done: int, total: int, outcome: Outcome) -> None:
+    label = outcome.status.upper() if outcome.status == FAILED else outcome.status
+    line = f"[{done}/{total}] {label:<17} {outcome.run.name}"
+    if outcome.status == RAN:
+        line += f"  ({outcome.seconds:.0f} s)"
+    elif outcome.status == FAILED:
+        line += f"  ({outcome.detail}; log: {outcome.log})"
+    elif outcome.detail:
+        line += f"  ({outcome.detail})"
+    print(line, flush=True)
+
+
+def print_summary(outcomes: Sequence[Outcome]) -> None:
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in OUTCOMES}
+    print(f"done: {len(outcomes)} runs: " + ", ".join(f"{counts[s]} {s}" for s in OUTCOMES))
+    failed = [o for o in outcomes if o.status == FAILED]
+    if failed:
+        print("failed runs (rerun the same command to resume them):")
+        for o in failed:
+            print(f"  {o.run.name}: {o.detail}")
+            print(f"    log: {o.log}")
+            if os.path.isfile(o.run_log):
+                print(f"    run log: {o.run_log}")
+    elsewhere = [o for o in outcomes if o.status == RUNNING_ELSEWHERE]
+    if elsewhere:
+        print("running elsewhere (another process holds the run's lock; not run here):")
+        for o in elsewhere:
+            print(f"  {o.run.name}" + (f": {o.detail}" if o.detail else ""))
+
+
+# --------------------------------------------------------------------------- local pool
+def visible_gpus() -> List[str]:
+    """GPU ids this process may use: CUDA_VISIBLE_DEVICES when set, else every device torch sees."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        ids = []
+        for gpu in (x.strip() for x in env.split(",")):
+            if not gpu or gpu.startswith("-"):  # CUDA ignores the list from an invalid id on
+                break
+            ids.append(gpu)
+        return ids
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # no torch, or a broken driver: no GPU
+        return []
+
+
+def pool_slots(gpus: Optional[Sequence[str]], workers: Optional[int]) -> List[str]:
+    """CUDA_VISIBLE_DEVICES of each worker: one worker per GPU by default, GPUs shared round-robin
+    when there are more workers than GPUs; "" (no GPU) for CPU workers."""
+    if workers is not None and workers < 1:
+        raise SweepError(f"--workers must be 1 or more, got {workers}.")
+    if gpus is None:
+        gpus = visible_gpus()
+    if list(gpus) in (["none"], ["cpu"]):
+        gpus = []
+    if not gpus:
+        return [""] * (workers or 1)
+    return [gpus[i % len(gpus)] for i in range(workers or len(gpus))]
+
+
+def run_pool(runs: Sequence[Run], log_paths: Dict[Run, str], slots: Sequence[str],
+             on_done: Callable[[Outcome], None], job: Callable = None) -> List[Outcome]:
+    """Run with len(slots) workers, each run with CUDA_VISIBLE_DEVICES set to a free slot's value."""
+    job = job or RunJob()
+    free: SimpleQueue = SimpleQueue()
+    for slot in slots:
+        free.put(slot)
+
+    def work(run: Run) -> Outcome:
+        slot = free.get()
+        try:
+            return job(run, log_paths[run], gpu=slot)
+        finally:
+            free.put(slot)
+
+    outcomes = []
+    with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+        futures = {pool.submit(work, run): run for run in runs}
+        try:
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except Exception as e:  # a bug in the job itself: report it like a failed run
+                    outcome = Outcome(futures[future], FAILED, log_paths[futures[future]],
+                                      detail=f"{type(e).__name__}: {e}")
+                outcomes.append(outcome)
+                on_done(outcome)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            stopped = stop_active_runs()
+            print(f"\ninterrupted: stopped {stopped} run(s); the next launch resumes them", flush=True)
+            raise
+    return outcomes
+
+
+# --------------------------------------------------------------------------- submitit
+def _parse_param(text: str):
+    import yaml
+
+    if "=" not in text:
+        raise SweepError(f"--param takes KEY=VALUE (e.g. slurm_account=abc), got {text!r}.")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value) if value else ""
+
+
+def submitit_executor(args, folder: str):
+    try:
+        import submitit
+    except ImportError:
+        raise SweepError("--submitit needs the submitit package: pip install submitit") from None
+    cluster = None if args.submitit == "auto" else args.submitit
+    try:
+        executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    except (ValueError, RuntimeError) as e:
+        raise SweepError(f"--submitit {args.submitit}: {e}") from None
+    params = dict(
+        name="lamm-sweep",
+        timeout_min=args.timeout_min,
+        gpus_per_node=args.gpus_per_node,
+        cpus_per_task=args.cpus_per_task,
+        mem_gb=args.mem_gb,
+        slurm_partition=args.partition,
+        slurm_array_parallelism=args.array_parallelism,
+    )
+    params.update(_parse_param(p) for p in args.param or ())
+    try:
+        executor.update_parameters(**params)
+    except (NameError, AssertionError, ValueError) as e:
+        raise SweepError(f"submitit rejected the executor parameters: {e}") from None
+    return executor
+
+
+def run_submitit(runs: Sequence[Run], log_paths: Dict[Run, str], executor, wait: bool, poll_s: float,
+                 on_done: Callable[[Outcome], None]) -> Optional[List[Outcome]]:
+    """Submit every run as one job array (``map_array``), then wait for the jobs unless ``wait`` is False."""
+    import submitit
+
+    jobs = executor.map_array(RunJob(), list(runs), [log_paths[r] for r in runs])
+    run_of = {id(job): run for job, run in zip(jobs, runs)}
+    first, last = jobs[0].job_id, jobs[-1].job_id
+    print(f"submitted {len(jobs)} job(s) to submitit's {executor.cluster} executor: "
+          f"{first}{'' if first == last else ' .. ' + last}; submitit files in {executor.folder}", flush=True)
+    if not wait:
+        print("not waiting (--no-wait): the jobs run on; --dry-run shows their progress, and a relaunch "
+              "prints the table")
+        return None
+    outcomes = []
+    try:
+        for job in submitit.helpers.as_completed(jobs, poll_frequency=poll_s):
+            run = run_of[id(job)]
+            try:
+                outcome = job.result()
+            except Exception as e:  # the job itself died (killed, timed out too often, node failure)
+                first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                outcome = Outcome(run, FAILED, str(job.paths.stderr), detail=f"job {job.job_id}: {first_line}")
+            outcomes.append(outcome)
+            on_done(outcome)
+    except KeyboardInterrupt:
+        print(f"\nstopped waiting; the submitted jobs keep running (cancel them with your cluster's tools, "
+              f"e.g. scancel {first.split('_')[0]})", flush=True)
+        raise
+    return outcomes
+
+
+# --------------------------------------------------------------------------- CLIP weights
+def prefetch_backbones(runs: Sequence[Run]) -> None:
+    """Download the CLIP weights of the grid once, before runs start in parallel.
+
+    The ``clip`` package writes its download in place; many runs starting on a fresh cache at
+    once would download the same file over each other. Local checkpoint paths need nothing.
+    """
+    import yaml
+
+    names = set()
+    for run in runs:
+        opts = dict(zip(run.opts[::2], run.opts[1::2]))
+        name = opts.get("MODEL.BACKBONE.NAME")
+        if name is None:
+            with open(run.method.config_file(run.shots)) as f:
+                name = ((yaml.safe_load(f) or {}).get("MODEL", {}).get("BACKBONE", {}) or {}).get("NAME")
+        if name and not os.path.isfile(os.path.expanduser(str(name))):
+            names.add(str(name))
+    if not names:
+        return
+    import fcntl
+
+    from lamm.clip_loader import DEFAULT_DOWNLOAD_ROOT, resolve_checkpoint
+
+    os.makedirs(DEFAULT_DOWNLOAD_ROOT, exist_ok=True)
+    with open(os.path.join(DEFAULT_DOWNLOAD_ROOT, ".sweep-download.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two sweeps starting together download one after the other
+        for name in sorted(names):
+            print(f"CLIP weights for {name}: {resolve_checkpoint(name)}", flush=True)
+
+
+# --------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.sweep", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example: python -m tools.sweep --methods LAMM --datasets caltech101 --shots 1 2 --dry-run")
+    grid = parser.add_argument_group("grid")
+    grid.add_argument("--grid", metavar="FILE", help="YAML file with methods, datasets, shots, seeds, opts, tag "
+                      "(flags given on the command line win)")
+    grid.add_argument("--methods", nargs="+", metavar="M", help="trainers: ZeroshotCLIP CoOp LAMM CoOpLAMM MaPLe "
+                      "MaPLeLAMM, or all")
+    grid.add_argument("--datasets", nargs="+", metavar="D", help="dataset config names, or all (default: all = "
+                      "every benchmark dataset with a config in configs/datasets)")
+    grid.add_argument("--shots", nargs="+", metavar="K", help="default: 1 2 4 8 16")
+    grid.add_argument("--seeds", nargs="+", metavar="S", help="default: 1 2 3")
+    grid.add_argument("--tag", default=None, help="folder suffix of runs with --opts (default: $TAG, else the "
+                      "overrides), as in the scripts")
+    grid.add_argument("--opts", nargs=argparse.REMAINDER, default=None, metavar="KEY VALUE",
+                      help="config overrides for every run; must come last")
+
+    where = parser.add_argument_group("files")
+    where.add_argument("--root", default=os.environ.get("DATA", "./data"), help="dataset root (default: $DATA or ./data)")
+    where.add_argument("--output", default=os.environ.get("OUTPUT", "./output"),
+                       help="output root (default: $OUTPUT or ./output)")
+    where.add_argument("--python", default=sys.executable, help="interpreter for train.py (default: this one)")
+
+    what = parser.add_argument_group("what to do")
+    what.add_argument("--dry-run", action="store_true", help="list every run and its status; run nothing")
+    what.add_argument("-v", "--verbose", action="store_true", help="with --dry-run: also print each run's command")
+    what.add_argument("--no-prefetch", action="store_true", help="do not download the CLIP weights before starting")
+
+    local = parser.add_argument_group("local pool (the default)")
+    local.add_argument("--gpus", nargs="+", metavar="ID", help="GPU ids to use, or none for the CPU (default: "
+                       "$CUDA_VISIBLE_DEVICES, else every GPU torch sees)")
+    local.add_argument("--workers", type=int, help="runs at a time (default: one per GPU; 1 without GPUs)")
+
+    remote = parser.add_argument_group("submitit")
+    remote.add_argument("--submitit", metavar="CLUSTER", help="submit through submitit instead: slurm, local, "
+                        "debug, or auto (slurm when sbatch is found)")
+    remote.add_argument("--partition", help="Slurm partition")
+    remote.add_argument("--timeout-min", type=int, default=24 * 60, help="time limit of one run (default: 1440); "
+                        "a run that reaches it is requeued and resumes from its checkpoint")
+    remote.add_argument("--gpus-per-node", type=int, default=1, help="GPUs per run (default: 1)")
+    remote.add_argument("--cpus-per-task", type=int, help="CPUs per run (the configs load data with 8 workers)")
+    remote.add_argument("--mem-gb", type=float, help="memory per run")
+    remote.add_argument("--array-parallelism", type=int, help="at most this many runs of the array at once")
+    remote.add_argument("--param", action="append", metavar="KEY=VALUE",
+                        help="any other submitit parameter, e.g. slurm_account=abc (repeatable)")
+    remote.add_argument("--no-wait", action="store_true", help="submit and exit, without waiting for the table")
+    remote.add_argument("--poll-s", type=float, help="seconds between job status checks (default: 1 for the local "
+                        "executor, 30 otherwise)")
+    return parser
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return sweep(args)
+    except SweepError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def sweep(args) -> int:
+    notes: List[str] = []
+    grid = grid_from_args(args)
+    runs = expand(grid, args.output, args.root, args.python, notes)
+    for note in notes:
+        print(f"note: {note}")
+    statuses = {run: run_status(run.run_dir) for run in runs}
+    if args.dry_run:
+        print_status(runs, statuses, args.verbose)
+        return 0
+
+    slots = pool_slots(args.gpus, args.workers) if not args.submitit else []
+    todo = [r for r in runs if statuses[r][0] in (UNFINISHED, NOT_STARTED)]
+    skipped = [Outcome(r, ALREADY_FINISHED) for r in runs if statuses[r][0] == FINISHED]
+    skipped += [Outcome(r, RUNNING_ELSEWHERE, detail=statuses[r][1]) for r in runs if statuses[r][0] == RUNNING]
+    resumed = sum(1 for r in todo if statuses[r][0] == UNFINISHED)
+    print(f"sweep: {len(runs)} runs in {runs[0].output}: {len(todo)} to run ({resumed} resumed), "
+          f"{sum(o.status == ALREADY_FINISHED for o in skipped)} already finished, "
+          f"{sum(o.status == RUNNING_ELSEWHERE for o in skipped)} running elsewhere", flush=True)
+
+    outcomes: Optional[List[Outcome]] = []
+    if todo:
+        launch_dir = os.path.join(runs[0].output, SWEEPS_DIRNAME,
+                                  f"{time.strftime('%Y%m%d-%H%M%S')}-{socket.gethostname()}-{os.getpid()}")
+        log_paths = {r: os.path.join(launch_dir, "logs", r.name + ".log") for r in todo}
+        record = {"argv": sys.argv, "cwd": os.getcwd(), "runs": [r.name for r in todo]}
+        atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
+        print(f"logs of this launch: {launch_dir}/logs", flush=True)
+        # Jobs import tools.sweep_job; make the repository importable wherever they start.
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [
+            p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_ROOT)])
+        if not args.no_prefetch:
+            prefetch_backbones(todo)
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop our runs on scancel/kill too
+        total = len(todo)
+        finished_count = [0]
+
+        def on_done(outcome: Outcome) -> None:
+            finished_count[0] += 1
+            print_outcome(finished_count[0], total, outcome)
+
+        if args.submitit:
+            executor = submitit_executor(args, os.path.join(launch_dir, "submitit"))
+            poll_s = args.poll_s or (1.0 if executor.cluster in ("local", "debug") else 30.0)
+            outcomes = run_submitit(todo, log_paths, executor, not args.no_wait, poll_s, on_done)
+        else:
+            gpus = sorted(set(slots), key=slots.index)
+            where = f"on GPU(s) {','.join(gpus)}" if gpus != [""] else "on the CPU"
+            print(f"running {total} run(s), {len(slots)} at a time, {where}", flush=True)
+            outcomes = run_pool(todo, log_paths, slots, on_done)
+        if outcomes is not None:
+            record["outcomes"] = {o.run.name: {"status": o.status, "detail": o.detail, "log": o.log}
+                                  for o in outcomes}
+            atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
+    if outcomes is None:  # submitted without waiting
+        return 0
+
+    outcomes = skipped + outcomes
+    order = {run: i for i, run in enumerate(runs)}
+    outcomes.sort(key=lambda o: order[o.run])
+    print_summary(outcomes)
+    table = grid_table(runs)
+    if table:
+        print(table)
+    return 1 if any(o.status == FAILED for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

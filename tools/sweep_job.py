@@ -1,0 +1,162 @@
+"""One run of a sweep as a job: call the method's script, keep its output, say how it ended.
+
+``RunJob`` is what every executor runs, the local pool in a thread and submitit in a job (Slurm,
+local or debug), so a run behaves the same wherever it lands. It imports only the standard
+library and the small grid module, so a job starts fast on a cluster node.
+
+Outcomes: ``ran`` (results.json written), ``already finished`` (it was when the job started),
+``running elsewhere`` (another process holds the run's lock: train.py exits with 2 and says
+"is being run by another process"), ``failed`` (anything else; the captured output is in the
+log named by the outcome).
+"""
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional, Set
+
+from tools.run_results import RESULTS_NAME
+from tools.sweep_grid import REPO_ROOT, Run, lock_holder
+
+RAN = "ran"
+ALREADY_FINISHED = "already finished"
+RUNNING_ELSEWHERE = "running elsewhere"
+FAILED = "failed"
+OUTCOMES = (RAN, ALREADY_FINISHED, RUNNING_ELSEWHERE, FAILED)
+
+# train.py's exit status and message when RunLock finds the run folder locked (lamm/files.py).
+LOCKED_EXIT_CODE = 2
+LOCKED_MESSAGE = "is being run by another process"
+
+# Processes started by RunJob in this interpreter, so that an interrupted sweep can stop them.
+_ACTIVE: Set[subprocess.Popen] = set()
+_ACTIVE_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run ended; ``log`` is the file with its captured output (stdout and stderr)."""
+
+    run: Run
+    status: str  # one of OUTCOMES
+    log: str = ""
+    returncode: Optional[int] = None
+    seconds: float = 0.0
+    detail: str = ""
+
+    @property
+    def run_log(self) -> str:
+        """Dassl's log of the run (exists once train.py got past its setup)."""
+        return os.path.join(self.run.run_dir, "log.txt")
+
+
+class RunJob:
+    """Callable ``(run, log_path, gpu=None) -> Outcome``; ``gpu`` sets CUDA_VISIBLE_DEVICES.
+
+    ``gpu=None`` leaves CUDA_VISIBLE_DEVICES as the executor set it (Slurm's allocation); ``""``
+    hides every GPU. ``checkpoint`` makes the job requeueable under submitit: after a timeout or
+    preemption the same call is submitted again and train.py resumes from its last checkpoint.
+    """
+
+    def __call__(self, run: Run, log_path: str, gpu: Optional[str] = None) -> Outcome:
+        start = time.time()
+        if os.path.isfile(os.path.join(run.run_dir, RESULTS_NAME)):
+            return Outcome(run, ALREADY_FINISHED)
+        holder = lock_holder(run.run_dir)
+        if holder is not None:
+            return Outcome(run, RUNNING_ELSEWHERE, detail=holder)
+
+        env = run.env()
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with open(log_path, "w") as log:
+            log.write(f"# {run.shell_line()}\n# DATA={run.data} OUTPUT={run.output} "
+                      f"CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '(unset)')} "
+                      f"host={socket.gethostname()} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            log.flush()
+            returncode = _run_process(run.command(), env, log)
+        seconds = time.time() - start
+
+        if returncode == 0 and os.path.isfile(os.path.join(run.run_dir, RESULTS_NAME)):
+            return Outcome(run, RAN, log_path, returncode, seconds)
+        if returncode == LOCKED_EXIT_CODE and LOCKED_MESSAGE in _tail(log_path):
+            # Two launches raced past the lock probe; train.py's own lock settled it.
+            return Outcome(run, RUNNING_ELSEWHERE, log_path, returncode, seconds, detail="lock taken at start")
+        if returncode == 0:
+            detail = f"exited 0 without writing {RESULTS_NAME}"
+        elif returncode < 0:
+            detail = f"killed by {_signal_name(-returncode)}"
+        elif returncode > 128:
+            detail = f"exit {returncode} ({_signal_name(returncode - 128)}?)"
+        else:
+            detail = f"exit {returncode}"
+        return Outcome(run, FAILED, log_path, returncode, seconds, detail)
+
+    def checkpoint(self, run: Run, log_path: str, gpu: Optional[str] = None):
+        """submitit calls this on timeout or preemption: resubmit the same call."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, run, log_path, gpu)
+
+
+def _run_process(command, env, log) -> int:
+    """Run ``command`` from the repository root in its own process group; stop it if we are stopped.
+
+    The group holds bash and the train.py it starts, so stopping the group stops both (killing
+    bash alone would leave train.py running, holding the run's lock).
+    """
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    with _ACTIVE_GUARD:
+        _ACTIVE.add(process)
+    try:
+        return process.wait()
+    except BaseException:  # KeyboardInterrupt, or submitit's exit on timeout
+        _stop(process)
+        raise
+    finally:
+        with _ACTIVE_GUARD:
+            _ACTIVE.discard(process)
+
+
+def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def stop_active_runs() -> int:
+    """Stop every run this interpreter started and that is still going; returns how many."""
+    with _ACTIVE_GUARD:
+        processes = list(_ACTIVE)
+    for process in processes:
+        _stop(process)
+    return len(processes)
+
+
+def _tail(path: str, size: int = 8192) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
