@@ -10,11 +10,21 @@ Runs live in ``<experiment>/seed<S>/`` with Dassl's ``log.txt`` and, for this pr
     $ python parse_test_res.py output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots
     # one experiment folder: prints CoOp's summary ("* accuracy: 95.87% +- 0.21%")
 
+    $ python parse_test_res.py output/ --paper --plot fewshot.png
+    # tables shaped like the paper's (method x shots, dataset x method, Set 1 / Set 2,
+    # ImageNet -> variants, ablations) with the published numbers, and Fig. 3's curves
+
+On a folder of experiments the default (``--table auto``) prints every paper-shaped table the
+results fill, then the per-experiment list; ``--format csv|json`` keep printing only the
+per-experiment list unless ``--table`` names tables (``--table all``). What each table
+expects on disk is in ``docs/EXPERIMENTS.md``; tables are built in ``tools/paper_tables.py``.
+
 Drop-in for CoOp's ``parse_test_res.py``: the same flags (``--ci95``, ``--test-log``,
 ``--keyword``, ``--multi-exp``) and, for a single experiment folder or ``--multi-exp``, the
 same printed lines. Unlike CoOp, stray files and folders that are not runs are skipped, and
 when nothing is found it exits with status 1 and says what it searched. Parsing lives in
-``tools/run_results.py``.
+``tools/run_results.py``, the paper's tables in ``tools/paper_tables.py``, the plot in
+``tools/plots.py``.
 """
 import argparse
 import csv
@@ -25,6 +35,21 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from tools.paper_tables import (
+    PAPER_DATASETS,
+    PAPER_RESULTS,
+    PAPER_TABLES,
+    TABLE_NAMES,
+    Options,
+    PaperResults,
+    build_tables,
+    classify,
+    dataset_key,
+    fewshot_grid,
+    render_machine,
+    render_text,
+    used_experiments,
+)
 from tools.run_results import (
     aggregate,
     experiment_to_dict,
@@ -137,6 +162,24 @@ def main(argv=None):
                              "folder prints CoOp's summary unless --format is given)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="seeds every experiment should have; absent ones are flagged")
+    tables = parser.add_argument_group("paper-shaped tables and plots")
+    tables.add_argument("--table", default=None, metavar="NAMES",
+                        help="tables to print, comma separated: " + ", ".join(TABLE_NAMES)
+                             + "; 'all'; default 'auto' = every paper table with results, then 'runs' "
+                               "(csv/json: 'runs' only)")
+    tables.add_argument("--shots", type=int, nargs="+", default=None,
+                        help="shot count(s) of the per-dataset table (default: the largest found) and of "
+                             "the ablation tables (default: 16)")
+    tables.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
+                        help="datasets every average should cover (default: the paper's 11); "
+                             "'found' = the datasets present")
+    tables.add_argument("--paper", action="store_true",
+                        help="add the published LAMM numbers next to yours")
+    tables.add_argument("--paper-file", default=None, metavar="CSV",
+                        help=f"published numbers to use with --paper (default: {PAPER_RESULTS.relative_to(PAPER_RESULTS.parents[1])})")
+    tables.add_argument("--plot", default=None, metavar="FILE",
+                        help="draw accuracy-vs-shots curves per dataset and on average (png, pdf, svg)")
+    tables.add_argument("--title", default=None, help="title of the --plot figure")
     args = parser.parse_args(argv)
 
     if args.multi_exp:
@@ -151,13 +194,91 @@ def main(argv=None):
     experiments = aggregate(runs, args.seeds)
 
     single = len(experiments) == 1 and experiments[0].experiment == "."
-    if single and args.format is None:
+    if single and args.format is None and args.table is None and args.plot is None:
         print_coop_summary(experiments[0], args.directory, args.ci95)
         return 0
 
+    fmt = args.format or "table"
+    try:
+        names = resolve_table_names(args.table, fmt)
+    except ValueError as e:
+        parser.error(str(e))
+    opts = Options(
+        expected_datasets=expected_datasets(args.datasets),
+        expected_seeds=tuple(str(s) for s in args.seeds) if args.seeds else None,
+        shots=tuple(args.shots) if args.shots else None,
+        paper=PaperResults.load(args.paper_file or PAPER_RESULTS) if (args.paper or args.paper_file) else None,
+    )
+    paper = opts.paper is not None
+    tables = build_tables(experiments, [n for n in names if n != "runs"], opts)
+    for name in (args.table or "").replace(",", " ").split():
+        if name in PAPER_TABLES and not any(t.name.split("_")[0] == name for t in tables):
+            _warn(f"no results for the '{name}' table (docs/EXPERIMENTS.md gives the layout it reads)")
+    if paper and names == ["runs"]:
+        _warn("--paper adds published numbers to the paper-shaped tables: add --table all")
+
     # Seeds without a result are in the flags column, so nothing goes to stderr here.
-    print(render(experiments, args.format or "table", args.keyword, args.ci95))
+    if names == ["runs"]:
+        print(render(experiments, fmt, args.keyword, args.ci95))
+    elif fmt in TABLE_FORMATS:
+        chunks = [render_text(tables, fmt, paper, args.ci95)] if tables else []
+        asked = (args.table or "auto").replace(",", " ").split()
+        if "runs" in names and tables and not {"runs", "all"} & set(asked):
+            # auto: list only what the tables above do not show or what has missing seeds
+            used = used_experiments(tables)
+            rest = [e for e in experiments if e.experiment not in used or e.flags]
+            if rest:
+                chunks.append(_heading("Experiments not in the tables above, or with seeds missing", fmt)
+                              + render(rest, fmt, args.keyword, args.ci95))
+            else:
+                chunks.append(f"All {len(experiments)} experiments are in the tables above "
+                              "(--table runs lists them).")
+        elif "runs" in names:
+            body = render(experiments, fmt, args.keyword, args.ci95)
+            chunks.append(_heading("All experiments", fmt) + body if tables else body)
+        print("\n\n".join(chunks))
+    else:
+        print(render_machine(tables, fmt, paper, runs=experiments if "runs" in names else None))
+
+    if args.plot:
+        from tools.plots import plot_fewshot
+
+        grid = fewshot_grid(classify(experiments), opts)
+        if grid is None:
+            _warn(f"--plot: no few-shot experiments under {args.directory}, nothing to draw")
+            return 1
+        plot_fewshot(grid, args.plot, paper=opts.paper, title=args.title)
+        _warn(f"wrote {args.plot}")
     return 0
+
+
+def _heading(text, fmt):
+    return ("### " if fmt == "markdown" else "") + text + "\n\n"
+
+
+def resolve_table_names(value, fmt):
+    """--table: auto (default), all, or a comma/space separated list of table names."""
+    names = (value or "auto").replace(",", " ").split()
+    out = []
+    for name in names:
+        if name == "auto":
+            out += list(PAPER_TABLES) + ["runs"] if fmt in TABLE_FORMATS else ["runs"]
+        elif name == "all":
+            out += list(PAPER_TABLES) + ["runs"]
+        elif name in TABLE_NAMES:
+            out.append(name)
+        else:
+            raise ValueError(f"--table: unknown table {name!r} (choose from auto, all, {', '.join(TABLE_NAMES)})")
+    return [n for i, n in enumerate(out) if n not in out[:i]]
+
+
+def expected_datasets(names):
+    """--datasets: the datasets every average should cover; 'found' = the datasets present."""
+    if not names:
+        return PAPER_DATASETS
+    if names == ["found"]:
+        return None
+    return tuple(dataset_key(n) for n in names)
 
 
 if __name__ == "__main__":

@@ -55,11 +55,12 @@ def _load_cache(cache_path, fingerprint, path_prefix):
         if data["split_fingerprint"] != fingerprint:
             print(f"Few-shot cache {cache_path} was drawn from a different split; rebuilding it")
             return None
-        datums = records_to_datums({"train": data["train"], "val": data["val"]}, path_prefix, cache_path)
+        records = {key: data[key] for key in ("train", "val") if data[key] is not None}
+        datums = records_to_datums(records, path_prefix, cache_path)
     except (ValueError, KeyError, TypeError) as e:
         print(f"Few-shot cache {cache_path} is unreadable ({e}); rebuilding it")
         return None
-    return datums["train"], datums["val"]
+    return datums["train"], datums.get("val")
 
 
 def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_prefix, fingerprint):
@@ -68,7 +69,8 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
     Args:
         dataset: the reader (a Dassl ``DatasetBase``), whose ``generate_fewshot_dataset`` draws
             the subset from the global ``random`` exactly as in CoOp.
-        train, val: lists of Datum from the split file.
+        train, val: lists of Datum from the split file. ``val=None`` draws train only, as CoOp's
+            ImageNet reader does (its val is the test set and must stay whole).
         num_shots: K (``cfg.DATASET.NUM_SHOTS``); below 1, the splits come back unchanged.
         seed: ``cfg.SEED``, used only to name the cache file (the caller seeds ``random``).
         cache_dir: the ``split_fewshot`` folder of the dataset.
@@ -77,7 +79,7 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
             file); a cache with another fingerprint is rebuilt.
 
     Returns:
-        ``(train, val)`` lists of Datum.
+        ``(train, val)`` lists of Datum (``val`` stays None when given None).
     """
     if num_shots < 1:
         return train, val
@@ -91,9 +93,11 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
 
     # Checked before sampling, so an error leaves ``random`` untouched.
     require_enough_per_class(train, num_shots, "train")
-    require_enough_per_class(val, val_shots, "val")
+    if val is not None:
+        require_enough_per_class(val, val_shots, "val")
     train = dataset.generate_fewshot_dataset(train, num_shots=num_shots)
-    val = dataset.generate_fewshot_dataset(val, num_shots=val_shots)
+    if val is not None:
+        val = dataset.generate_fewshot_dataset(val, num_shots=val_shots)
 
     print(f"Saving preprocessed few-shot data to {cache_path}")
     atomic_write_json(
@@ -103,7 +107,7 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
             "seed": seed,
             "split_fingerprint": fingerprint,
             "train": datums_to_records(train, path_prefix),
-            "val": datums_to_records(val, path_prefix),
+            "val": None if val is None else datums_to_records(val, path_prefix),
         },
     )
     return train, val

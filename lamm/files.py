@@ -6,6 +6,12 @@ import tempfile
 from .errors import LammError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part.
 
@@ -19,6 +25,7 @@ def atomic_write_text(path: str, text: str) -> None:
             tmp.write(text)
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; shared data folders need more
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):

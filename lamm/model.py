@@ -1,5 +1,6 @@
 """CLIP with a prompt learner: image features, text features of the learned and the original
 prompts, and the logits between them (paper Eq. 3)."""
+from dataclasses import dataclass
 from typing import Dict, Optional
 
 import torch
@@ -17,18 +18,31 @@ def _parameter_versions(module: nn.Module):
     return tuple((id(p), p._version) for p in module.parameters())
 
 
+@dataclass(frozen=True)
+class Shortcuts:
+    """Exact savings, each switchable; all off computes what the official code computes."""
+
+    truncate_prompts: bool = True  # no work after the longest prompt's end-of-text token
+    share_prompt_prefix: bool = True  # the tokens every prompt shares are computed once
+    cache_constant_text: bool = True  # text features that cannot change are computed once
+    cache_test_image_features: bool = True  # prompt-free image features of a test set, once
+
+
+OFFICIAL = Shortcuts(False, False, False, False)
+
+
 class PromptedCLIP(nn.Module):
     """Frozen CLIP towers around a ``PromptLearner``.
 
     Args:
         clip_model: a CLIP model from ``clip.model.build_model``.
         prompt_learner: composes the prompts; its learnable tensors are the only ones trained.
-        truncate_prompts: skip the tokens after the last end-of-text token (exact).
+        shortcuts: which exact savings to use.
         original_uses_initial_context: the original prompt ``y_i`` keeps the hand-made context
             (paper) rather than the current learned one (official code).
     """
 
-    def __init__(self, clip_model: nn.Module, prompt_learner: PromptLearner, truncate_prompts: bool = True,
+    def __init__(self, clip_model: nn.Module, prompt_learner: PromptLearner, shortcuts: Shortcuts = Shortcuts(),
                  original_uses_initial_context: bool = False):
         super().__init__()
         self.image_encoder = clip_model.visual
@@ -36,7 +50,9 @@ class PromptedCLIP(nn.Module):
         self.prompted_image_encoder = None
         if prompt_learner.vision_prompts() is not None:
             self.prompted_image_encoder = PromptedVisionTransformer(clip_model.visual)
-        self.text_encoder = TextEncoder(clip_model, truncate=truncate_prompts)
+        self.shortcuts = shortcuts
+        self.text_encoder = TextEncoder(clip_model, truncate=shortcuts.truncate_prompts,
+                                        share_prefix=shortcuts.share_prompt_prefix)
         self.prompt_learner = prompt_learner
         self.logit_scale = clip_model.logit_scale
         self.original_uses_initial_context = original_uses_initial_context
@@ -56,7 +72,16 @@ class PromptedCLIP(nn.Module):
     def _encode(self, prompts_and_eot, initial_context: bool = False) -> torch.Tensor:
         prompts, eot = prompts_and_eot
         deep = self.prompt_learner.text_deep_prompts(initial_context)
-        return F.normalize(self.text_encoder(prompts, eot, deep_prompts=deep), dim=-1)
+        features = self.text_encoder(prompts, eot, deep_prompts=deep,
+                                     shared_prefix_length=self.prompt_learner.shared_prefix_length)
+        return F.normalize(features, dim=-1)
+
+    def _encode_learned_and_original(self):
+        """Both prompt sets in one pass (they share their prefix): (n_cls, D) features each."""
+        learned, learned_eot = self.prompt_learner()
+        original, original_eot = self.prompt_learner.original_prompts(initial_context=False)
+        both = self._encode((torch.cat([learned, original]), torch.cat([learned_eot, original_eot])))
+        return both[:learned.shape[0]], both[learned.shape[0]:]
 
     def _cached(self, name: str, compute, key) -> torch.Tensor:
         cached = self._caches.get(name)
@@ -73,7 +98,7 @@ class PromptedCLIP(nn.Module):
         Without autograd (evaluation) they are computed once per parameter state, not per batch.
         """
         compute = lambda: self._encode(self.prompt_learner())
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() or not self.shortcuts.cache_constant_text:
             return compute()
         return self._cached("text", compute, _parameter_versions(self.prompt_learner))
 
@@ -88,6 +113,8 @@ class PromptedCLIP(nn.Module):
         """
         initial = self.original_uses_initial_context
         compute = lambda: self._encode(self.prompt_learner.original_prompts(initial), initial)
+        if not self.shortcuts.cache_constant_text:
+            return compute()
         if self.original_features_are_constant or not torch.is_grad_enabled():
             context = self.prompt_learner.context_parameters()
             key = ("initial",) if initial else ("current",) + tuple((id(p), p._version) for p in context)
@@ -104,7 +131,12 @@ class PromptedCLIP(nn.Module):
     def forward_features(self, images: torch.Tensor, with_original: bool = True) -> Dict[str, Optional[torch.Tensor]]:
         """Everything the hierarchical loss needs for a batch, in one pass."""
         image_features = self.encode_images(images)
-        text_features = self.text_features()
+        joint = (with_original and torch.is_grad_enabled() and self.shortcuts.share_prompt_prefix
+                 and not self.original_features_are_constant)
+        if joint:
+            text_features, original = self._encode_learned_and_original()
+        else:
+            text_features = self.text_features()
         outputs = {
             "image_features": image_features,
             "text_features": text_features,
@@ -113,7 +145,8 @@ class PromptedCLIP(nn.Module):
             "original_logits": None,
         }
         if with_original:
-            original = self.original_text_features()
+            if not joint:
+                original = self.original_text_features()
             outputs["original_text_features"] = original
             outputs["original_logits"] = self.logits(image_features, original)
         return outputs

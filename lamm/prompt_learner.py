@@ -87,6 +87,9 @@ class PromptLearner(nn.Module):
         self.register_buffer("name_eot_indices", name_layout.eot_indices, persistent=False)
         self.register_buffer("name_context_positions", name_layout.context_positions, persistent=False)
         self.shares_layout = label_layout is name_layout
+        # Tokens before the first class name are the same in every prompt when the context is
+        # shared; the text encoder computes them once.
+        self.shared_prefix_length = int(name_layout.name_starts.min()) if ctx.dim() == 2 else 1
         if not self.shares_layout:
             self.register_buffer("label_word_embeddings", embed(label_layout.token_ids).to(dtype), persistent=False)
             self.register_buffer("label_eot_indices", label_layout.eot_indices, persistent=False)

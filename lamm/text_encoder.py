@@ -1,9 +1,14 @@
 """CLIP's text transformer applied to prompt embeddings instead of token ids.
 
 The forward pass is our own loop over CLIP's unmodified residual blocks, so the ``clip``
-package stays untouched. Because the transformer is causal and the feature is read at the
-end-of-text token, tokens after the longest prompt's end-of-text token cannot change any
-result: with ``truncate`` (default) they are not computed at all.
+package stays untouched. Two exact shortcuts, both possible because the transformer is causal
+and the feature is read at the end-of-text (EOT) token:
+
+- ``truncate``: tokens after the longest prompt's EOT cannot change any result; they are not
+  computed (a 77-token prompt is typically 10-20 tokens long).
+- ``shared_prefix_length`` P: when every prompt starts with the same P tokens (``[SOS]`` and a
+  shared context such as "a photo of a"), their hidden states are the same for every prompt, so
+  they are computed once (batch 1) and every prompt's remaining tokens attend to them.
 """
 import torch
 from torch import nn
@@ -21,41 +26,81 @@ def run_block(block: nn.Module, x: torch.Tensor, attn_mask=None) -> torch.Tensor
     return x + block.mlp(block.ln_2(x))
 
 
+def run_block_with_prefix(block: nn.Module, prefix: torch.Tensor, rest: torch.Tensor, prefix_mask, rest_mask):
+    """One block on a shared prefix (P, 1, D) and the tokens after it (S, N, D).
+
+    The rest attends to the prefix's keys and values and, causally, to itself; the prefix only
+    to itself. Equal to ``run_block`` on the (P + S, N, D) concatenation.
+    """
+    h_prefix, h_rest = block.ln_1(prefix), block.ln_1(rest)
+    keys = torch.cat([h_prefix.expand(-1, rest.shape[1], -1), h_rest], dim=0)  # (P + S, N, D)
+    prefix = prefix + block.attn(h_prefix, h_prefix, h_prefix, need_weights=False, attn_mask=prefix_mask)[0]
+    rest = rest + block.attn(h_rest, keys, keys, need_weights=False, attn_mask=rest_mask)[0]
+    return prefix + block.mlp(block.ln_2(prefix)), rest + block.mlp(block.ln_2(rest))
+
+
+def _replace_context(x: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
+    """Put a deep prompt (n_ctx, D) at token positions 1..n_ctx of x (L, N, D)."""
+    deep = deep.type(x.dtype).unsqueeze(1).expand(-1, x.shape[1], -1)  # (n_ctx, N, D)
+    return torch.cat([x[:1], deep, x[1 + deep.shape[0]:]], dim=0)
+
+
 class TextEncoder(nn.Module):
     """Encode (N, 77, D) prompt embeddings to (N, embed_dim) text features (not normalised)."""
 
-    def __init__(self, clip_model: nn.Module, truncate: bool = True):
+    def __init__(self, clip_model: nn.Module, truncate: bool = True, share_prefix: bool = True):
         super().__init__()
         self.transformer = clip_model.transformer
         self.positional_embedding = clip_model.positional_embedding
         self.ln_final = clip_model.ln_final
         self.text_projection = clip_model.text_projection
         self.truncate = truncate
+        self.share_prefix = share_prefix
 
     @property
     def dtype(self) -> torch.dtype:
         return self.text_projection.dtype
 
-    def forward(self, prompts: torch.Tensor, eot_indices: torch.Tensor, deep_prompts=None) -> torch.Tensor:
+    def forward(self, prompts: torch.Tensor, eot_indices: torch.Tensor, deep_prompts=None,
+                shared_prefix_length: int = 0) -> torch.Tensor:
         """Args:
             prompts: (N, 77, D) prompt embeddings.
             eot_indices: (N,) position of each prompt's end-of-text token.
             deep_prompts: optional list of (n_ctx, D) tensors; entry i replaces the context
                 tokens (positions 1..n_ctx) at the input of layer i+1 (MaPLe's deep prompts).
+            shared_prefix_length: P, the number of leading tokens identical in every prompt
+                (deep prompts included); used only with ``share_prefix``.
         """
         length = int(eot_indices.max()) + 1 if self.truncate else prompts.shape[1]
         x = prompts[:, :length].type(self.dtype) + self.positional_embedding[:length].type(self.dtype)
         x = x.permute(1, 0, 2)  # (N, L, D) -> (L, N, D)
-        mask = causal_mask(length, x.dtype, x.device)
         deep_prompts = deep_prompts or []
-        for layer, block in enumerate(self.transformer.resblocks):
-            if 1 <= layer <= len(deep_prompts):
-                deep = deep_prompts[layer - 1].type(x.dtype)  # (n_ctx, D)
-                n_ctx = deep.shape[0]
-                deep = deep.unsqueeze(1).expand(-1, x.shape[1], -1)  # (n_ctx, N, D)
-                x = torch.cat([x[:1], deep, x[1 + n_ctx:]], dim=0)
-            x = run_block(block, x, mask)
+        prefix_length = shared_prefix_length if self.share_prefix else 0
+        n_ctx = deep_prompts[0].shape[0] if deep_prompts else 0
+        if prefix_length > max(1, n_ctx) and x.shape[1] > 1 and prefix_length < length:
+            x = self._forward_with_prefix(x, deep_prompts, prefix_length)
+            eot_indices = eot_indices - prefix_length
+        else:
+            mask = causal_mask(length, x.dtype, x.device)
+            for layer, block in enumerate(self.transformer.resblocks):
+                if 1 <= layer <= len(deep_prompts):
+                    x = _replace_context(x, deep_prompts[layer - 1])
+                x = run_block(block, x, mask)
         x = x.permute(1, 0, 2)  # (L, N, D) -> (N, L, D)
         x = self.ln_final(x).type(self.dtype)
         rows = torch.arange(x.shape[0], device=x.device)
         return x[rows, eot_indices.to(x.device)] @ self.text_projection
+
+    def _forward_with_prefix(self, x: torch.Tensor, deep_prompts, prefix_length: int) -> torch.Tensor:
+        prefix, rest = x[:prefix_length, :1], x[prefix_length:]  # (P, 1, D), (S, N, D)
+        rest_length = rest.shape[0]
+        prefix_mask = causal_mask(prefix_length, x.dtype, x.device)
+        rest_mask = torch.cat([
+            torch.zeros(rest_length, prefix_length, dtype=x.dtype, device=x.device),  # the prefix is visible
+            causal_mask(rest_length, x.dtype, x.device),
+        ], dim=1)  # (S, P + S)
+        for layer, block in enumerate(self.transformer.resblocks):
+            if 1 <= layer <= len(deep_prompts):
+                prefix = _replace_context(prefix, deep_prompts[layer - 1])
+            prefix, rest = run_block_with_prefix(block, prefix, rest, prefix_mask, rest_mask)
+        return rest

@@ -18,6 +18,8 @@ if USING_DASSL_DOUBLE:
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+os.environ.setdefault("OUTDATED_IGNORE", "1")  # Dassl's wilds dependency checks PyPI at import time
+
 _extra_paths = [str(REPO_ROOT)] + ([str(DASSL_DOUBLE)] if USING_DASSL_DOUBLE else [])
 os.environ["PYTHONPATH"] = os.pathsep.join(
     _extra_paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]

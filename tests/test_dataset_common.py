@@ -182,6 +182,21 @@ def test_subset_equals_dassls_draw_and_is_cached(caltech, tmp_path):
         assert json.load(f)["train"] == datums_to_records(want_train, image_dir)
 
 
+def test_val_none_draws_train_only_like_coops_imagenet(caltech, tmp_path, capsys):
+    image_dir, split_path = caltech
+    train, _, _ = read_split(split_path, image_dir)
+    got_train, got_val = draw(train, None, str(tmp_path), image_dir, shots=3, seed=5)
+    state_after = random.getstate()
+    random.seed(5)
+    want = sampler().generate_fewshot_dataset(train, num_shots=3)
+    assert random.getstate() == state_after and got_val is None
+    assert [i.impath for i in got_train] == [i.impath for i in want]
+    capsys.readouterr()
+    again_train, again_val = draw(train, None, str(tmp_path), image_dir, shots=3, seed=5)
+    assert "Loading preprocessed few-shot data" in capsys.readouterr().out
+    assert again_val is None and [i.impath for i in again_train] == [i.impath for i in want]
+
+
 def test_val_keeps_at_most_four_per_class(caltech, tmp_path):
     image_dir, split_path = caltech
     train, val, _ = read_split(split_path, image_dir)

@@ -145,7 +145,8 @@ def test_table_over_several_experiments(output, capsys):
         assert [r["value"] for r in rows[exp]["runs"] if r["value"] is not None] == accs
     assert rows["dtd/LAMM/vit_b16_ep50_ctxv1_16shots"]["unfinished"] == ["seed3"]
 
-    code, out, _ = run_cli(output, capsys=capsys)
+    # The per-experiment list (the default prints the paper-shaped tables first).
+    code, out, _ = run_cli(output, "--table", "runs", capsys=capsys)
     lines = out.splitlines()
     body = [l for l in lines if "LAMM" in l]
     # Sorted by path, with shots in numeric order (2shots before 16shots).
@@ -270,8 +271,11 @@ def test_ci95(output, capsys):
     ci = 1.96 * np.std(accs) / np.sqrt(len(accs))
     code, out, _ = run_cli(exp_dir, "--ci95", capsys=capsys)
     assert f"* accuracy: {np.mean(accs):.2f}% +- {ci:.2f}%" in out.splitlines()
-    code, out, _ = run_cli(output, "--ci95", capsys=capsys)
+    code, out, _ = run_cli(output, "--ci95", "--table", "runs", capsys=capsys)
     assert "mean ± ci95" in out and f"{np.mean(accs):.2f} ± {ci:.2f}" in out
+    # The paper-shaped tables take the same flag (2 shots: only Caltech101 has runs).
+    code, out, _ = run_cli(output, "--ci95", "--table", "fewshot", capsys=capsys)
+    assert f"{np.mean(accs):.2f} ± {ci:.2f} [1/11]" in out and "95% confidence interval" in out
 
 
 def test_keyword(tmp_path, capsys):
@@ -354,7 +358,7 @@ def test_csv(output, capsys):
 
 
 def test_markdown(output, capsys):
-    code, out, _ = run_cli(output, "--format", "markdown", capsys=capsys)
+    code, out, _ = run_cli(output, "--format", "markdown", "--table", "runs", capsys=capsys)
     lines = out.splitlines()
     assert lines[0].startswith("| experiment") and set(lines[1]) <= set("|:- ")
     assert len(lines) == 2 + len(LAMM_EXPS)

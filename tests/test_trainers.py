@@ -7,7 +7,7 @@ from dassl.engine import build_trainer
 import train
 from lamm.errors import ConfigError
 from lamm.maple_prompts import MultiModalPromptLearner
-from lamm.model import PromptedCLIP
+from lamm.model import PromptedCLIP, Shortcuts
 from lamm.vision_encoder import PromptedVisionTransformer
 from tests.fixtures import tiny_opts, train_args
 from tests.helpers import CLASSNAMES, plain_clip_text_features, tiny_clip
@@ -104,7 +104,8 @@ def capture_layer_inputs(blocks):
 def test_maple_deep_prompts_reach_layers_1_to_depth_minus_1_of_both_encoders():
     clip_model = tiny_clip()
     learner = maple_learner(clip_model, depth=2)  # one deep prompt, at layer 1; layer 2 gets none
-    model = PromptedCLIP(clip_model, learner)
+    # Without prefix sharing each block sees the whole sequence once, which the hooks record.
+    model = PromptedCLIP(clip_model, learner, shortcuts=Shortcuts(share_prompt_prefix=False))
     text_inputs, text_hooks = capture_layer_inputs(clip_model.transformer.resblocks)
     vision_inputs, vision_hooks = capture_layer_inputs(clip_model.visual.transformer.resblocks)
     with torch.no_grad():

@@ -246,8 +246,8 @@ def submitit_executor(args, folder: str):
         raise SweepError(f"--submitit {args.submitit}: {e}") from None
     params = dict(
         name="lamm-sweep",
-        timeout_min=args.timeout_min,
-        gpus_per_node=args.gpus_per_node,
+        timeout_min=24 * 60 if args.timeout_min is None else args.timeout_min,
+        gpus_per_node=1 if args.gpus_per_node is None else args.gpus_per_node,
         cpus_per_task=args.cpus_per_task,
         mem_gb=args.mem_gb,
         slurm_partition=args.partition,
@@ -321,7 +321,11 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
     with open(os.path.join(DEFAULT_DOWNLOAD_ROOT, ".sweep-download.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two sweeps starting together download one after the other
         for name in sorted(names):
-            print(f"CLIP weights for {name}: {resolve_checkpoint(name)}", flush=True)
+            try:
+                print(f"CLIP weights for {name}: {resolve_checkpoint(name)}", flush=True)
+            except (OSError, RuntimeError) as e:  # offline, or a bad download: each run tries (and reports) itself
+                print(f"warning: could not download the CLIP weights for {name} ({e}); the runs will try",
+                      flush=True)
 
 
 # --------------------------------------------------------------------------- main
@@ -364,9 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     remote.add_argument("--submitit", metavar="CLUSTER", help="submit through submitit instead: slurm, local, "
                         "debug, or auto (slurm when sbatch is found)")
     remote.add_argument("--partition", help="Slurm partition")
-    remote.add_argument("--timeout-min", type=int, default=24 * 60, help="time limit of one run (default: 1440); "
-                        "a run that reaches it is requeued and resumes from its checkpoint")
-    remote.add_argument("--gpus-per-node", type=int, default=1, help="GPUs per run (default: 1)")
+    remote.add_argument("--timeout-min", type=int, help="time limit of one run (default: 1440); a run that "
+                        "reaches it is requeued and resumes from its checkpoint")
+    remote.add_argument("--gpus-per-node", type=int, help="GPUs per run (default: 1)")
     remote.add_argument("--cpus-per-task", type=int, help="CPUs per run (the configs load data with 8 workers)")
     remote.add_argument("--mem-gb", type=float, help="memory per run")
     remote.add_argument("--array-parallelism", type=int, help="at most this many runs of the array at once")
@@ -378,6 +382,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SUBMITIT_ONLY = ("partition", "timeout_min", "gpus_per_node", "cpus_per_task", "mem_gb", "array_parallelism", "param",
+                 "no_wait", "poll_s")
+
+
+def check_executor_flags(args) -> None:
+    """Flags of one executor given to the other are mistakes, not something to ignore silently."""
+    if args.submitit:
+        local = [f"--{name}" for name in ("gpus", "workers") if getattr(args, name) is not None]
+        if local:
+            raise SweepError(f"{' and '.join(local)} set the local pool; with --submitit use --gpus-per-node "
+                             f"and --array-parallelism.")
+    else:
+        remote = [f"--{name.replace('_', '-')}" for name in SUBMITIT_ONLY if getattr(args, name) not in (None, False)]
+        if remote:
+            raise SweepError(f"{', '.join(remote)} only apply with --submitit (e.g. --submitit slurm).")
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -386,7 +407,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return sweep(args)
-    except SweepError as e:
+    except LammError as e:  # SweepError, or a backbone name that CLIP does not know
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -395,6 +416,7 @@ def main(argv=None) -> int:
 
 def sweep(args) -> int:
     notes: List[str] = []
+    check_executor_flags(args)
     grid = grid_from_args(args)
     runs = expand(grid, args.output, args.root, args.python, notes)
     for note in notes:

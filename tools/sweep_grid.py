@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from lamm.errors import LammError
 from lamm.files import RunLock
-from tools.run_results import RESULTS_NAME, SEED_PREFIX
+from tools.run_results import RESULTS_NAME, SEED_PREFIX, natural_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASET_CONFIG_DIR = REPO_ROOT / "configs" / "datasets"
@@ -243,7 +243,7 @@ def expand(grid: Grid, output: str, data: str, python: str = "python", notes: Op
         points = [(k, s) for k in shots for s in seeds] if method.few_shot else [(None, ZERO_SHOT_SEED)]
         for k, _ in points:
             if not method.config_file(k).is_file():
-                have = sorted(p.name for p in method.config_file(k).parent.glob("*.yaml"))
+                have = sorted((p.name for p in method.config_file(k).parent.glob("*.yaml")), key=natural_key)
                 raise SweepError(f"{trainer} has no config for {k} shots: {method.config_file(k)} not found "
                                  f"(available: {', '.join(have)}).")
         for dataset in datasets:
