@@ -14,8 +14,8 @@ Runs live in ``<experiment>/seed<S>/`` with Dassl's ``log.txt`` and, for this pr
     # tables shaped like the paper's (method x shots, dataset x method, Set 1 / Set 2,
     # ImageNet -> variants, ablations) with the published numbers, and Fig. 3's curves
 
-On a folder of experiments the default (``--table auto``) prints every paper-shaped table the
-results fill, then the per-experiment list; ``--format csv|json`` keep printing only the
+On a folder of experiments the default (``--table auto``) prints the per-experiment list, then
+every paper-shaped table the results fill; ``--format csv|json`` keep printing only the
 per-experiment list unless ``--table`` names tables (``--table all``). What each table
 expects on disk is in ``docs/EXPERIMENTS.md``; tables are built in ``tools/paper_tables.py``.
 
@@ -165,7 +165,7 @@ def main(argv=None):
     tables = parser.add_argument_group("paper-shaped tables and plots")
     tables.add_argument("--table", default=None, metavar="NAMES",
                         help="tables to print, comma separated: " + ", ".join(TABLE_NAMES)
-                             + "; 'all'; default 'auto' = every paper table with results, then 'runs' "
+                             + "; 'all'; default 'auto' = 'runs', then every paper table with results "
                                "(csv/json: 'runs' only)")
     tables.add_argument("--shots", type=int, nargs="+", default=None,
                         help="shot count(s) of the per-dataset table (default: the largest found) and of "
@@ -221,21 +221,16 @@ def main(argv=None):
     if names == ["runs"]:
         print(render(experiments, fmt, args.keyword, args.ci95))
     elif fmt in TABLE_FORMATS:
-        chunks = [render_text(tables, fmt, paper, args.ci95)] if tables else []
-        asked = (args.table or "auto").replace(",", " ").split()
-        if "runs" in names and tables and not {"runs", "all"} & set(asked):
-            # auto: list only what the tables above do not show or what has missing seeds
+        chunks = []
+        if "runs" in names:  # first, so that the summaries end up at the bottom of the terminal
+            chunks.append(render(experiments, fmt, args.keyword, args.ci95))
+        if tables:
+            chunks.append(render_text(tables, fmt, paper, args.ci95))
             used = used_experiments(tables)
-            rest = [e for e in experiments if e.experiment not in used or e.flags]
-            if rest:
-                chunks.append(_heading("Experiments not in the tables above, or with seeds missing", fmt)
-                              + render(rest, fmt, args.keyword, args.ci95))
-            else:
-                chunks.append(f"All {len(experiments)} experiments are in the tables above "
-                              "(--table runs lists them).")
-        elif "runs" in names:
-            body = render(experiments, fmt, args.keyword, args.ci95)
-            chunks.append(_heading("All experiments", fmt) + body if tables else body)
+            unused = [e.experiment for e in experiments if e.experiment not in used]
+            if unused and "runs" in names:
+                shown = ", ".join(unused[:5]) + (f", ... ({len(unused)} in all)" if len(unused) > 5 else "")
+                chunks.append(f"In no table above (layouts: docs/EXPERIMENTS.md): {shown}")
         print("\n\n".join(chunks))
     else:
         print(render_machine(tables, fmt, paper, runs=experiments if "runs" in names else None))
@@ -250,10 +245,6 @@ def main(argv=None):
         plot_fewshot(grid, args.plot, paper=opts.paper, title=args.title)
         _warn(f"wrote {args.plot}")
     return 0
-
-
-def _heading(text, fmt):
-    return ("### " if fmt == "markdown" else "") + text + "\n\n"
 
 
 def resolve_table_names(value, fmt):

@@ -30,21 +30,33 @@ class LabelEmbeddings(nn.Module):
         class_index: (n_slots,) class of each slot.
         positions: (n_slots,) token position of each slot in its class's prompt.
         random_init: start from N(0, 0.02) instead of ``initial``.
+        class_ids: (n_cls,) identity of each class in a wider label space (e.g. the ImageNet index
+            of an ImageNet-A class, or a new class's index among all classes); labels move between
+            label spaces by these ids. Default: 0..n_cls-1.
 
     ``anchor`` holds the starting vectors (after a random init, the random ones, as in the
-    official code); the parameter-space loss pulls the vectors back to it.
+    official code); the parameter-space loss pulls the vectors back to it. Slots taken over from
+    another model can be frozen (``frozen_*`` buffers): they are written into the prompts but never
+    trained, which is how LAMM keeps old classes intact in class-incremental learning.
     """
 
     def __init__(self, initial: torch.Tensor, class_index: torch.Tensor, positions: torch.Tensor,
-                 random_init: bool = False):
+                 random_init: bool = False, class_ids=None):
         super().__init__()
         if not (initial.shape[0] == class_index.shape[0] == positions.shape[0]):
             raise ValueError("initial, class_index and positions need one row per slot")
         start = torch.randn_like(initial, dtype=torch.float32) * RANDOM_INIT_STD if random_init else initial
+        num_classes = int(class_index.max()) + 1 if len(class_index) else 0
         self.vectors = nn.Parameter(start.detach().float().clone())
         self.register_buffer("anchor", self.vectors.detach().clone())
-        self.register_buffer("class_index", class_index.long(), persistent=False)
-        self.register_buffer("positions", positions.long(), persistent=False)
+        self.register_buffer("class_index", class_index.long().clone())
+        self.register_buffer("positions", positions.long().clone())
+        dim = initial.shape[1]
+        self.register_buffer("frozen_vectors", torch.zeros(0, dim))
+        self.register_buffer("frozen_class_index", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("frozen_positions", torch.zeros(0, dtype=torch.long))
+        ids = torch.arange(num_classes) if class_ids is None else torch.as_tensor(list(class_ids), dtype=torch.long)
+        self.register_buffer("class_ids", ids)
 
     @property
     def num_slots(self) -> int:
@@ -52,8 +64,62 @@ class LabelEmbeddings(nn.Module):
 
     def write_into(self, prompt_embeddings: torch.Tensor) -> torch.Tensor:
         """Return ``prompt_embeddings`` (n_cls, L, dim) with the label slots replaced."""
-        vectors = self.vectors.to(prompt_embeddings.dtype)
-        return prompt_embeddings.index_put((self.class_index, self.positions), vectors)
+        if len(self.frozen_vectors):
+            prompt_embeddings = prompt_embeddings.index_put(
+                (self.frozen_class_index, self.frozen_positions), self.frozen_vectors.to(prompt_embeddings.dtype))
+        return prompt_embeddings.index_put((self.class_index, self.positions), self.vectors.to(prompt_embeddings.dtype))
+
+    def adopt(self, source: dict, freeze: bool = False) -> int:
+        """Take over the slots of the classes that ``source`` (another model's label-embedding
+        state dict) also has, matched by class id; the other classes keep their own slots.
+
+        With ``freeze`` the adopted slots stop training. Returns how many classes were adopted.
+        """
+        source_ids = source.get("class_ids")
+        source_ids = torch.arange(int(source["class_index"].max()) + 1) if source_ids is None else source_ids
+        row_of_id = {int(class_id): row for row, class_id in enumerate(source_ids.tolist())}
+        target_of_source = {row_of_id[int(class_id)]: target for target, class_id in enumerate(self.class_ids.tolist())
+                            if int(class_id) in row_of_id}
+        empty = torch.zeros(0, dtype=torch.long)
+        slots = [  # (source class, position, vector, anchor) of every source slot, trained or frozen
+            (source["class_index"], source["positions"], source["vectors"], source["anchor"]),
+            (source.get("frozen_class_index", empty), source.get("frozen_positions", empty),
+             source.get("frozen_vectors", torch.zeros(0, self.vectors.shape[1])),
+             source.get("frozen_vectors", torch.zeros(0, self.vectors.shape[1]))),
+        ]
+        adopted = {"class": [], "position": [], "vector": [], "anchor": []}
+        for classes, positions, vectors, anchors in slots:
+            for row in range(len(classes)):
+                target = target_of_source.get(int(classes[row]))
+                if target is not None:
+                    adopted["class"].append(target)
+                    adopted["position"].append(int(positions[row]))
+                    adopted["vector"].append(vectors[row].float())
+                    adopted["anchor"].append(anchors[row].float())
+        keep = torch.tensor([int(c) not in set(target_of_source.values()) for c in self.class_index.tolist()],
+                            dtype=torch.bool)
+        device = self.vectors.device
+        new = {key: torch.tensor(values, dtype=torch.long) if key in ("class", "position")
+               else (torch.stack(values) if values else torch.zeros(0, self.vectors.shape[1]))
+               for key, values in adopted.items()}
+        if freeze:
+            self.frozen_vectors = torch.cat([self.frozen_vectors.cpu(), new["vector"]]).to(device)
+            self.frozen_class_index = torch.cat([self.frozen_class_index.cpu(), new["class"]]).to(device)
+            self.frozen_positions = torch.cat([self.frozen_positions.cpu(), new["position"]]).to(device)
+            trained = {"vector": self.vectors.detach().cpu()[keep], "anchor": self.anchor.cpu()[keep],
+                       "class": self.class_index.cpu()[keep], "position": self.positions.cpu()[keep]}
+        else:
+            trained = {
+                "vector": torch.cat([self.vectors.detach().cpu()[keep], new["vector"]]),
+                "anchor": torch.cat([self.anchor.cpu()[keep], new["anchor"]]),
+                "class": torch.cat([self.class_index.cpu()[keep], new["class"]]),
+                "position": torch.cat([self.positions.cpu()[keep], new["position"]]),
+            }
+        self.vectors = nn.Parameter(trained["vector"].to(device), requires_grad=self.vectors.requires_grad)
+        self.anchor = trained["anchor"].to(device)
+        self.class_index = trained["class"].to(device)
+        self.positions = trained["position"].to(device)
+        return len(target_of_source)
 
 
 def check_label_options(mode: str, init: str) -> None:
@@ -69,6 +135,7 @@ def build_label_embeddings(
     name_word_embeddings: torch.Tensor,
     label_layout: PromptLayout,
     random_init: bool = False,
+    class_ids=None,
 ) -> LabelEmbeddings:
     """Create the label embeddings for a layout.
 
@@ -85,7 +152,7 @@ def build_label_embeddings(
             name_word_embeddings[i, start:start + length].mean(dim=0)
             for i, (start, length) in enumerate(zip(name_layout.name_starts.tolist(), name_layout.name_lengths.tolist()))
         ])  # (n_cls, dim)
-        return LabelEmbeddings(initial, torch.arange(n_cls), label_layout.name_starts.clone(), random_init)
+        return LabelEmbeddings(initial, torch.arange(n_cls), label_layout.name_starts.clone(), random_init, class_ids)
     if mode == "shortest":
         lengths = torch.full((n_cls,), int(name_layout.name_lengths.min()), dtype=torch.long)
     else:
@@ -94,4 +161,4 @@ def build_label_embeddings(
     offsets = torch.cat([torch.arange(int(n)) for n in lengths])  # position within each name
     positions = name_layout.name_starts[class_index] + offsets
     initial = name_word_embeddings[class_index, positions]  # (n_slots, dim)
-    return LabelEmbeddings(initial, class_index, positions, random_init)
+    return LabelEmbeddings(initial, class_index, positions, random_init, class_ids)

@@ -31,6 +31,7 @@ class PromptLearner(nn.Module):
         learn_context: train the context (CoOp) or keep it fixed (LAMM on plain CLIP).
         label_tokens: None for no label embeddings, else a mode of ``LABEL_TOKEN_MODES``.
         label_init: "word" or "random" initialisation of the label embeddings.
+        class_ids: each class's index in a wider label space (see ``LabelEmbeddings``).
         dtype: dtype of CLIP's text tower; the learnable tensors themselves stay float32.
     """
 
@@ -45,6 +46,7 @@ class PromptLearner(nn.Module):
         learn_context: bool = True,
         label_tokens: Optional[str] = None,
         label_init: str = "word",
+        class_ids=None,
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
@@ -80,7 +82,8 @@ class PromptLearner(nn.Module):
             if label_tokens == "one":
                 label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
             self.label_embeddings = build_label_embeddings(
-                label_tokens, name_layout, name_word_embeddings, label_layout, random_init=label_init == "random"
+                label_tokens, name_layout, name_word_embeddings, label_layout, random_init=label_init == "random",
+                class_ids=class_ids,
             )
         # Word embeddings are fixed inputs, recomputable from CLIP and the class names: not saved.
         self.register_buffer("name_word_embeddings", name_word_embeddings.to(dtype), persistent=False)

@@ -145,7 +145,7 @@ def test_table_over_several_experiments(output, capsys):
         assert [r["value"] for r in rows[exp]["runs"] if r["value"] is not None] == accs
     assert rows["dtd/LAMM/vit_b16_ep50_ctxv1_16shots"]["unfinished"] == ["seed3"]
 
-    # The per-experiment list (the default prints the paper-shaped tables first).
+    # The per-experiment list alone (by default the paper-shaped tables follow it).
     code, out, _ = run_cli(output, "--table", "runs", capsys=capsys)
     lines = out.splitlines()
     body = [l for l in lines if "LAMM" in l]
@@ -271,7 +271,7 @@ def test_ci95(output, capsys):
     ci = 1.96 * np.std(accs) / np.sqrt(len(accs))
     code, out, _ = run_cli(exp_dir, "--ci95", capsys=capsys)
     assert f"* accuracy: {np.mean(accs):.2f}% +- {ci:.2f}%" in out.splitlines()
-    code, out, _ = run_cli(output, "--ci95", "--table", "runs", capsys=capsys)
+    code, out, _ = run_cli(output, "--ci95", capsys=capsys)
     assert "mean ± ci95" in out and f"{np.mean(accs):.2f} ± {ci:.2f}" in out
     # The paper-shaped tables take the same flag (2 shots: only Caltech101 has runs).
     code, out, _ = run_cli(output, "--ci95", "--table", "fewshot", capsys=capsys)

@@ -115,7 +115,7 @@ def test_grid_file_gives_the_same_runs_as_flags_and_flags_win(tmp_path):
 
 @pytest.mark.parametrize("flags,match", [
     (["--submitit", "slurm", "--workers", "2"], "--workers set the local pool; with --submitit use"),
-    (["--partition", "gpu", "--no-wait"], "--partition, --no-wait only apply with --submitit"),
+    (["--partition", "gpu", "--no-wait"], "--partition, --no-wait: submitit options; add --submitit"),
 ])
 def test_flags_of_the_other_executor_are_rejected(flags, match):
     with pytest.raises(SweepError, match=match):
@@ -163,6 +163,7 @@ def test_dry_run_lists_every_run_and_its_status(tmp_path):
     (done / "log.txt").write_text("")
     (unfinished / "prompt_learner").mkdir(parents=True)
     (unfinished / "prompt_learner" / "model.pth.tar-3").write_text("")
+    (unfinished / "prompt_learner" / "checkpoint").write_text("model.pth.tar-3\n")
     with RunLock(str(locked)):
         _, printed = run_command(sweep_command("data", out, *GRID_FLAGS, "--dry-run"))
     lines = printed.strip().splitlines()
@@ -198,7 +199,7 @@ def test_local_pool_runs_the_grid_with_two_workers_then_nothing(caltech_root, ti
     out = tmp_path / "out"
     command = sweep_command(caltech_root, out, *GRID_FLAGS, "--workers", "2", opts=tiny_opts(tiny_clip_file))
     _, printed = run_command(command)
-    assert "running 4 run(s), 2 at a time, on the CPU" in printed
+    assert "running 4 runs, 2 at a time, on the CPU" in printed
     assert "done: 4 runs: 4 ran, 0 already finished, 0 running elsewhere, 0 failed" in printed
     assert finished_runs(out) == GRID_RUNS
     table = printed[printed.index("| experiment"):].splitlines()
@@ -229,11 +230,14 @@ def test_submitit_local_executor_runs_the_same_grid(caltech_root, tiny_clip_file
 
 
 def start_sweep_and_wait_for_a_checkpoint(command, run_dir):
-    """Start the sweep in the background; return it once the run has written its first checkpoint."""
+    """Start the sweep in the background; return it once the run has written its first checkpoint.
+
+    The ``checkpoint`` note is written after the model file and is what a resumed run reads.
+    """
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=dict(os.environ, PYTHON=sys.executable))
     deadline = time.monotonic() + 120
-    while not list(run_dir.glob("prompt_learner/model.pth.tar-*")):
+    while not (run_dir / "prompt_learner" / "checkpoint").is_file():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"no checkpoint in {run_dir}:\n{process.communicate()[0][-3000:]}")
@@ -283,7 +287,7 @@ def test_a_killed_run_resumes_on_the_next_launch(caltech_root, tiny_clip_file, t
     assert "1 unfinished" in listed and "(checkpoint at epoch" in listed
 
     _, printed = run_command(command)
-    assert "1 to run (1 resumed)" in printed and "done: 1 runs: 1 ran" in printed
+    assert "1 to run (1 resumed)" in printed and "done: 1 run: 1 ran" in printed
     resumed_log = printed.split("logs of this launch: ")[1].split()[0] + "/caltech101/LAMM/" + run_dir.parent.name
     assert "Found checkpoint at" in (Path(resumed_log) / "seed1.log").read_text()
     assert json.loads((run_dir / "results.json").read_text())["epoch"] == 10

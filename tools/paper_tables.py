@@ -50,7 +50,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from tabulate import tabulate
 
-from tools.run_results import ExperimentResult, RunRecord, experiment_to_dict, natural_key
+from tools.run_results import ExperimentResult, experiment_to_dict, natural_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAPER_RESULTS = REPO_ROOT / "docs" / "paper_results.csv"
@@ -206,6 +206,10 @@ def _split_config(name: str) -> Tuple[str, Optional[int], str]:
     return name, None, ""
 
 
+def _squash(name: str) -> str:
+    return re.sub(r"[_\-\s]", "", name.lower())
+
+
 def _has_shots_token(part: str) -> bool:
     return any(_SHOTS_TOKEN.match(tok) for tok in part.split("_"))
 
@@ -231,7 +235,7 @@ def _read_lamm_config(exp: ExperimentResult) -> Dict[str, Any]:
             import yaml
 
             with open(path, encoding="utf-8") as f:
-                cfg = yaml.safe_load(f)
+                cfg = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             lamm = (cfg or {}).get("TRAINER", {}).get("LAMM")
         except Exception:  # a partial or foreign config: fall back to the folder name
             continue
@@ -320,6 +324,10 @@ def describe(exp: ExperimentResult) -> Entry:
     dataset = dataset_key(meta.get("dataset")) if meta.get("dataset") else None
     if dataset is None and dataset_parts:
         dataset = dataset_key(dataset_parts[-1])
+    if dataset is not None and not dataset_parts:  # a dataset of its own, e.g. mydata/ for "MyData"
+        squash = _squash(dataset)
+        dataset_parts = [p for p in group if _squash(p) == squash]
+        group = [p for p in group if _squash(p) != squash]
 
     meta_shots = _as_int(meta.get("num_shots"))
     if meta_shots is not None and meta_shots > 0:
@@ -425,7 +433,8 @@ def stat_from_entries(entries: Sequence[Entry], expected_seeds: Optional[Sequenc
                 continue
             per_seed[r.seed_label] = r.value
             source[r.seed_label] = e.exp.experiment
-        flags += [f"{e.exp.experiment}: {f}" for f in e.exp.flags]
+        # unfinished runs; absent seeds are checked below (zero-shot runs once, by design)
+        flags += [f"{e.exp.experiment}: {r.seed_dir}: {r.note or 'no result'}" for r in e.exp.unfinished]
     shot_free = all(e.method is not None and e.method.shot_free for e in entries)
     if expected_seeds and not shot_free:
         absent = [s for s in expected_seeds if s not in present]
@@ -631,30 +640,27 @@ def _group(entries: Iterable[Entry], key) -> Dict[Any, List[Entry]]:
     return out
 
 
-def _coverage_note(name: str, col: str, stat: Optional[Stat]) -> Optional[str]:
-    if stat is None or not stat.incomplete:
-        return None
-    k, n = stat.coverage
-    return f"{name}, {col}: average over {k} of {n} datasets (missing: {', '.join(dataset_label(d) for d in stat.missing)})"
-
-
 def _collect_notes(table: Table, limit: int = 30) -> None:
-    """Explain the [k/N] and * marks under the table."""
-    coverage, seeds = [], []
+    """Explain the [k/N] and * marks under the table (cells missing the same datasets share a line)."""
+    coverage: Dict[Tuple, List[str]] = {}
+    seeds: List[str] = []
     for row in table.rows:
         for col in table.columns:
             stat = row.cells.get(col)
-            note = _coverage_note(row.label, col, stat)
-            if note:
-                coverage.append(note)
-            if stat is not None:
-                for f in stat.flags:
-                    if f not in seeds:
-                        seeds.append(f)
+            if stat is None:
+                continue
+            if stat.incomplete:
+                coverage.setdefault((stat.coverage, stat.missing), []).append(f"{row.label}, {col}")
+            for f in stat.flags:
+                if f not in seeds:
+                    seeds.append(f)
     notes = []
     if coverage:
         notes.append("[k/N]: the average covers k of the N expected datasets.")
-        notes += coverage
+        for ((k, n), missing), where in coverage.items():
+            cells = "; ".join(where) if len(where) <= 4 else f"{len(where)} cells"
+            notes.append(f"{cells}: average over {k} of {n} datasets "
+                         f"(missing: {', '.join(dataset_label(d) for d in missing)})")
     if seeds:
         notes.append("*: some seeds are absent or unfinished:")
         notes += ["  " + s for s in seeds[:limit]]
@@ -724,6 +730,14 @@ def _out_of_average_note(datasets: Iterable[str], expected: Sequence[str]) -> Li
     return [f"Not in the averages (not among the expected datasets): {', '.join(outside)}."] if outside else []
 
 
+def _paper_scope_note(opts: Options, expected: Sequence[str]) -> List[str]:
+    """Say so when published averages (over the paper's 11 datasets) sit next to averages over others."""
+    if opts.paper is None or set(expected) == set(PAPER_DATASETS):
+        return []
+    return [f"The paper's averages cover its 11 datasets; the averages here cover {len(expected)}: "
+            f"{', '.join(dataset_label(d) for d in expected)}."]
+
+
 def _other_backbones_note(entries: Sequence[Entry]) -> List[str]:
     main = sweep_backbones(entries)
     others = sorted({e.method.backbone for e in entries if e.kind == "fewshot"} - set(main), key=_backbone_sort_key)
@@ -752,7 +766,8 @@ def table_fewshot(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     n = len(grid.expected)
     table = Table("fewshot", f"Few-shot accuracy (%) by number of shots, mean over {n} datasets "
                              f"(paper Table 3 / Fig. 3 'Average')", "method", columns, rows,
-                  notes=_out_of_average_note(grid.datasets, grid.expected) + _other_backbones_note(entries))
+                  notes=_out_of_average_note(grid.datasets, grid.expected) + _other_backbones_note(entries)
+                  + _paper_scope_note(opts, grid.expected))
     _collect_notes(table)
     return table
 
@@ -797,7 +812,8 @@ def tables_datasets(entries: Sequence[Entry], opts: Options) -> List[Table]:
         shots_text = f"{k} shots" if k is not None else "zero-shot"
         table = Table(f"datasets_{k}shots" if k is not None else "datasets", f"Accuracy (%) per dataset at {shots_text} "
                       f"(paper Fig. 3 panels)", "dataset", columns, rows, paper_layout="columns",
-                      notes=_out_of_average_note(grid.datasets, grid.expected) + _other_backbones_note(entries))
+                      notes=_out_of_average_note(grid.datasets, grid.expected) + _other_backbones_note(entries)
+                      + _paper_scope_note(opts, grid.expected))
         _collect_notes(table)
         out.append(table)
     return out
@@ -850,7 +866,8 @@ def table_hl(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         rows.append(row)
     table = Table("hl", f"Hierarchical-loss terms at {k} shots, mean over {len(expected)} datasets (paper Table 4)",
                   "loss", columns, rows, paper_layout="columns",
-                  text_columns=tuple(t.upper() for t in LOSS_TERMS), notes=_out_of_average_note(found, expected))
+                  text_columns=tuple(t.upper() for t in LOSS_TERMS),
+                  notes=_out_of_average_note(found, expected) + _paper_scope_note(opts, expected))
     _collect_notes(table)
     return table
 
@@ -892,7 +909,7 @@ def table_init(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     if len(families) == 1:
         title += f", {labels[families[0]]}"
     table = Table("init", title, "shots", columns, rows, paper_layout="columns",
-                  notes=_out_of_average_note(found, expected))
+                  notes=_out_of_average_note(found, expected) + _paper_scope_note(opts, expected))
     _collect_notes(table)
     return table
 
@@ -981,11 +998,11 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
                     if pv is not None:
                         row.paper["Average" if d == "average" else dataset_label(d)] = pv
             rows.append(row)
-    table = Table("incremental", f"Class-incremental learning: accuracy (%) on Set 1 (base classes) and Set 2 "
-                                 f"(new classes) after training on Set 1 then Set 2 (paper Table 2)",
+    table = Table("incremental", "Class-incremental learning: accuracy (%) on Set 1 (base classes) and Set 2 "
+                                 "(new classes) after training on Set 1 then Set 2 (paper Table 2)",
                   "method: subset", columns, rows,
                   notes=["Degradation = Set1 after stage 2 − Set1 after stage 1 (per seed, then mean ± std)."]
-                  + _out_of_average_note(found, expected))
+                  + _out_of_average_note(found, expected) + _paper_scope_note(opts, expected))
     _collect_notes(table)
     return table
 

@@ -14,7 +14,7 @@ from tools.paper_tables import FewShotGrid, PaperResults, dataset_label
 
 
 def plot_fewshot(grid: FewShotGrid, path, paper: Optional[PaperResults] = None, title: Optional[str] = None,
-                 dpi: int = 150) -> str:
+                 dpi: int = 100) -> str:
     """Write the figure to ``path`` and return it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

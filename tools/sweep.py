@@ -96,10 +96,14 @@ def grid_from_args(args) -> Grid:
 
 
 # --------------------------------------------------------------------------- reporting
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def print_status(runs: Sequence[Run], statuses: Dict[Run, tuple], verbose: bool = False) -> None:
     counts = {s: sum(1 for r in runs if statuses[r][0] == s) for s in STATUSES}
     output = runs[0].output
-    print(f"{len(runs)} runs in {output}: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+    print(f"{_runs(len(runs))} in {output}: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
     width = max(len(s) for s in STATUSES)
     for run in runs:
         status, detail = statuses[run]
@@ -139,7 +143,7 @@ def print_outcome(done: int, total: int, outcome: Outcome) -> None:
 
 def print_summary(outcomes: Sequence[Outcome]) -> None:
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in OUTCOMES}
-    print(f"done: {len(outcomes)} runs: " + ", ".join(f"{counts[s]} {s}" for s in OUTCOMES))
+    print(f"done: {_runs(len(outcomes))}: " + ", ".join(f"{counts[s]} {s}" for s in OUTCOMES))
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         print("failed runs (rerun the same command to resume them):")
@@ -396,7 +400,7 @@ def check_executor_flags(args) -> None:
     else:
         remote = [f"--{name.replace('_', '-')}" for name in SUBMITIT_ONLY if getattr(args, name) not in (None, False)]
         if remote:
-            raise SweepError(f"{', '.join(remote)} only apply with --submitit (e.g. --submitit slurm).")
+            raise SweepError(f"{', '.join(remote)}: submitit options; add --submitit (e.g. --submitit slurm).")
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -431,7 +435,7 @@ def sweep(args) -> int:
     skipped = [Outcome(r, ALREADY_FINISHED) for r in runs if statuses[r][0] == FINISHED]
     skipped += [Outcome(r, RUNNING_ELSEWHERE, detail=statuses[r][1]) for r in runs if statuses[r][0] == RUNNING]
     resumed = sum(1 for r in todo if statuses[r][0] == UNFINISHED)
-    print(f"sweep: {len(runs)} runs in {runs[0].output}: {len(todo)} to run ({resumed} resumed), "
+    print(f"sweep: {_runs(len(runs))} in {runs[0].output}: {len(todo)} to run ({resumed} resumed), "
           f"{sum(o.status == ALREADY_FINISHED for o in skipped)} already finished, "
           f"{sum(o.status == RUNNING_ELSEWHERE for o in skipped)} running elsewhere", flush=True)
 
@@ -463,7 +467,7 @@ def sweep(args) -> int:
         else:
             gpus = sorted(set(slots), key=slots.index)
             where = f"on GPU(s) {','.join(gpus)}" if gpus != [""] else "on the CPU"
-            print(f"running {total} run(s), {len(slots)} at a time, {where}", flush=True)
+            print(f"running {_runs(total)}, {len(slots)} at a time, {where}", flush=True)
             outcomes = run_pool(todo, log_paths, slots, on_done)
         if outcomes is not None:
             record["outcomes"] = {o.run.name: {"status": o.status, "detail": o.detail, "log": o.log}

@@ -276,12 +276,18 @@ def lock_holder(run_dir: str) -> Optional[str]:
 
 
 def last_checkpoint_epoch(run_dir: str) -> Optional[int]:
-    """The highest ``<model>/model.pth.tar-<epoch>`` in the run folder, or None."""
+    """The epoch a rerun resumes from: the newest ``model.pth.tar-<epoch>`` named by a
+    ``<run>/<model>/checkpoint`` note (Dassl resumes from the note, not from the files)."""
     epochs = []
-    for path in glob.glob(os.path.join(glob.escape(run_dir), "*", "model.pth.tar-*")):
-        suffix = path.rsplit("-", 1)[-1]
-        if suffix.isdigit():
-            epochs.append(int(suffix))
+    for note in glob.glob(os.path.join(glob.escape(run_dir), "*", "checkpoint")):
+        try:
+            with open(note) as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        match = re.fullmatch(r"model\.pth\.tar-(\d+)", name)
+        if match and os.path.isfile(os.path.join(os.path.dirname(note), name)):
+            epochs.append(int(match.group(1)))
     return max(epochs) if epochs else None
 
 

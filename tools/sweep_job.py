@@ -10,6 +10,7 @@ Outcomes: ``ran`` (results.json written), ``already finished`` (it was when the 
 log named by the outcome).
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -94,7 +95,8 @@ class RunJob:
             detail = f"exit {returncode} ({_signal_name(returncode - 128)}?)"
         else:
             detail = f"exit {returncode}"
-        return Outcome(run, FAILED, log_path, returncode, seconds, detail)
+        error = _error_line(_tail(log_path))
+        return Outcome(run, FAILED, log_path, returncode, seconds, f"{detail}: {error}" if error else detail)
 
     def checkpoint(self, run: Run, log_path: str, gpu: Optional[str] = None):
         """submitit calls this on timeout or preemption: resubmit the same call."""
@@ -153,6 +155,15 @@ def _tail(path: str, size: int = 8192) -> str:
             return f.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def _error_line(text: str, width: int = 200) -> str:
+    """The last line of ``text`` that reads as an error message ("error: ...", "ValueError: ..."), or ""."""
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("error:") or re.match(r"^[\w.]*(Error|Exception)\b", line):
+            return line if len(line) <= width else line[:width - 3] + "..."
+    return ""
 
 
 def _signal_name(number: int) -> str:

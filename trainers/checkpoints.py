@@ -72,6 +72,28 @@ def read_checkpoint(path: str) -> dict:
         ) from error
 
 
+LABELS = "label_embeddings."
+
+
+def _adopt_label_embeddings(module, state: dict, path: str) -> dict:
+    """Move saved label embeddings onto this model's classes by class id (see LabelEmbeddings).
+
+    Returns the state without the label keys it consumed. The label space may differ: an
+    ImageNet model's labels serve its 200 ImageNet-A classes, a model of all classes serves one
+    half of them.
+    """
+    labels = getattr(module, "label_embeddings", None)
+    source = {key[len(LABELS):]: value for key, value in state.items() if key.startswith(LABELS)}
+    if labels is None or "class_index" not in source:
+        return state
+    if labels.adopt(source) == 0:
+        raise ConfigError(
+            f"{path}: the checkpoint's label embeddings belong to none of this dataset's classes "
+            "(it was trained on another dataset)."
+        )
+    return {key: value for key, value in state.items() if not key.startswith(LABELS)}
+
+
 def _missing_checkpoint_hint(folder: str) -> str:
     if osp.isdir(folder):
         available = sorted(f for f in os.listdir(folder) if f.startswith("model"))
@@ -96,6 +118,7 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     state = {key[len("module."):] if key.startswith("module.") else key: value for key, value in state.items()}
     state = {key: value for key, value in state.items() if key.split(".")[-1] not in REBUILT_KEYS}
 
+    state = _adopt_label_embeddings(module, state, path)
     own = module.state_dict()
     for key, value in state.items():
         if key in own and own[key].shape != value.shape:

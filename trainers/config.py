@@ -46,6 +46,18 @@ def add_lamm_config(cfg):
     # Context of the original prompt y_i that L_COS and L_KD compare with: "current" (official
     # code: the context being learned) or "initial" (paper: the hand-made prompt).
     cfg.TRAINER.LAMM.ORIGINAL_CONTEXT = "current"
+    # Class-incremental learning: label embeddings loaded through MODEL.INIT_WEIGHTS (the classes
+    # learned before) stay frozen while the new classes' embeddings train.
+    cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS = False
+
+
+def add_shortcut_config(cfg):
+    """Exact speed-ups (issue: training fast); False everywhere computes what the official code does."""
+    cfg.TRAINER.SHORTCUTS = CN()
+    cfg.TRAINER.SHORTCUTS.TRUNCATE_PROMPTS = True  # skip tokens after the longest prompt's end-of-text token
+    cfg.TRAINER.SHORTCUTS.SHARE_PROMPT_PREFIX = True  # compute the tokens all prompts share once
+    cfg.TRAINER.SHORTCUTS.CACHE_CONSTANT_TEXT = True  # constant text features (y_i of LAMM, eval) once
+    cfg.TRAINER.SHORTCUTS.CACHE_TEST_IMAGE_FEATURES = True  # prompt-free test image features once
 
 
 def add_dataset_config(cfg):
@@ -57,6 +69,7 @@ def extend_cfg(cfg):
     add_coop_config(cfg)
     add_maple_config(cfg)
     add_lamm_config(cfg)
+    add_shortcut_config(cfg)
     add_dataset_config(cfg)
 
 

@@ -11,11 +11,10 @@ import os.path as osp
 import torch
 from dassl.metrics import compute_accuracy
 from dassl.optim import build_optimizer
-from dassl.utils import load_pretrained_weights
 
 from lamm.errors import ConfigError
 from lamm.hierarchical_loss import HierarchicalLoss
-from lamm.model import PromptedCLIP
+from lamm.model import PromptedCLIP, Shortcuts
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
 
@@ -60,7 +59,11 @@ class PromptTrainer(ClipTrainer):
 
     def label_options(self) -> dict:
         lamm = self.cfg.TRAINER.LAMM
-        return {"label_tokens": lamm.LABEL_TOKENS if self.learn_labels else None, "label_init": lamm.LABEL_INIT}
+        # A dataset that is part of a wider label space (ImageNet-A within ImageNet, one half of
+        # the classes) says where its classes sit there, so labels can move between the two.
+        class_ids = getattr(self.dm.dataset, "full_label_indices", None)
+        return {"label_tokens": lamm.LABEL_TOKENS if self.learn_labels else None, "label_init": lamm.LABEL_INIT,
+                "class_ids": class_ids}
 
     def build_prompt_learner(self, clip_model) -> PromptLearner:
         """CoOp's prompt (TRAINER.COOP) with this trainer's learnable parts."""
@@ -82,8 +85,15 @@ class PromptTrainer(ClipTrainer):
         self.criterion = self.build_criterion()
         clip_model = self.load_clip_model()
         print("Building custom CLIP")
+        shortcuts = cfg.TRAINER.SHORTCUTS
         self.model = PromptedCLIP(
             clip_model, self.build_prompt_learner(clip_model),
+            shortcuts=Shortcuts(
+                truncate_prompts=shortcuts.TRUNCATE_PROMPTS,
+                share_prompt_prefix=shortcuts.SHARE_PROMPT_PREFIX,
+                cache_constant_text=shortcuts.CACHE_CONSTANT_TEXT,
+                cache_test_image_features=shortcuts.CACHE_TEST_IMAGE_FEATURES,
+            ),
             original_uses_initial_context=cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "initial",
         )
         for name, param in self.model.named_parameters():
@@ -93,7 +103,7 @@ class PromptTrainer(ClipTrainer):
         print(f"Parameters to be updated: {trainable}")
         print(f"Loss terms and weights: {self.criterion.weights}")
         if cfg.MODEL.INIT_WEIGHTS:
-            load_pretrained_weights(self.model.prompt_learner, cfg.MODEL.INIT_WEIGHTS)
+            self.init_from(cfg.MODEL.INIT_WEIGHTS)
         self.model.to(self.device)
 
         self.optim = build_optimizer(self.model.prompt_learner, cfg.OPTIM)
@@ -101,6 +111,28 @@ class PromptTrainer(ClipTrainer):
         self.register_model(self.model_name, self.model.prompt_learner, self.optim, self.sched)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "amp" else None
         self.loaded_epoch = None
+        self._test_image_features = {}
+
+    def init_from(self, path: str):
+        """Start from another run's prompts (a run folder or a checkpoint file): the context, and
+        the label embeddings of the classes both runs know (frozen with FREEZE_LOADED_LABELS)."""
+        folder = osp.join(path, self.model_name) if osp.isdir(osp.join(path, self.model_name)) else path
+        checkpoint_path = latest_checkpoint(folder) if osp.isdir(folder) else path
+        if not checkpoint_path or not osp.isfile(checkpoint_path):
+            raise ConfigError(f"MODEL.INIT_WEIGHTS {path}: no {self.model_name} checkpoint there.")
+        state = read_checkpoint(checkpoint_path)
+        state = state.get("state_dict", state)
+        learner = self.model.prompt_learner
+        labels = {k[len("label_embeddings."):]: v for k, v in state.items() if k.startswith("label_embeddings.")}
+        if learner.label_embeddings is not None and "class_index" in labels:
+            adopted = learner.label_embeddings.adopt(labels, freeze=self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS)
+            print(f"Label embeddings of {adopted} classes taken from {checkpoint_path}"
+                  + (" (frozen)" if self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS else ""))
+        own = learner.state_dict()
+        rest = {k: v for k, v in state.items()
+                if not k.startswith("label_embeddings.") and k in own and own[k].shape == v.shape}
+        learner.load_state_dict(rest, strict=False)
+        print(f"Initialised {sorted(rest)} from {checkpoint_path}")
 
     def forward_backward(self, batch):
         images, labels = self.parse_batch_train(batch)
@@ -141,8 +173,24 @@ class PromptTrainer(ClipTrainer):
             f"With TRAINER.{self.options_node}.PREC {self.precision}, try fp32 or amp, or a lower OPTIM.LR."
         )
 
-    def model_inference(self, images):
-        return self.model(images)
+    def parse_batch_test(self, batch):
+        images, labels = super().parse_batch_test(batch)
+        return (images, batch["impath"]), labels
+
+    def model_inference(self, inputs):
+        images, impaths = inputs
+        model = self.model
+        if model.prompted_image_encoder is not None or not model.shortcuts.cache_test_image_features:
+            return model(images)
+        # Test transforms are deterministic and the image tower has no prompts: an image's
+        # feature is the same in every evaluation of the run (e.g. Set 1 before and after stage 2).
+        cache = self._test_image_features
+        missing = [i for i, path in enumerate(impaths) if path not in cache]
+        if missing:
+            features = model.encode_images(images[missing])
+            cache.update({impaths[i]: features[row] for row, i in enumerate(missing)})
+        image_features = torch.stack([cache[path] for path in impaths])
+        return model.logits(image_features, model.text_features())
 
     def save_model(self, epoch, directory, is_best=False, val_result=None, model_name=""):
         """Dassl's checkpoint, plus the random state, written atomically; old epochs pruned."""

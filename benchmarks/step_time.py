@@ -1,0 +1,225 @@
+"""Time a training step and a test pass of LAMM, CoOpLAMM and MaPLeLAMM with the shortcuts on and off.
+
+    python -m benchmarks.step_time                      # the full grid, CPU: about 15 minutes
+    python -m benchmarks.step_time --classes 100 --methods LAMM --steps 3
+
+CLIP is a random-weight model of the real ViT-B/16 shape (no download). Each case runs in its
+own process so that its peak memory can be measured; a case whose estimated memory does not fit
+in what the machine has free is skipped with a message. "off" computes what the official code
+computes: every prompt padded to 77 tokens, the original prompts re-encoded at every step, text
+features recomputed for every test batch.
+
+Printed per case: median training-step time, the image encoder's forward pass over the same
+batch (the floor no prompt learner can beat), a test pass, peak memory, and on/off ratios.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+METHODS = ("LAMM", "CoOpLAMM", "MaPLeLAMM")
+WORDS = ("red", "spotted", "north", "sea", "mountain", "house", "sports", "car", "golden", "retriever", "water",
+         "lily", "grand", "piano", "snow", "leopard", "paper", "towel", "steel", "bridge", "fire", "truck")
+# Saved activations per token, per layer, in units of the width, for a text-transformer forward
+# with autograd (LayerNorms, q/k/v, attention, the 4x MLP): used to skip cases that cannot fit.
+ACTIVATIONS_PER_TOKEN_LAYER = 25
+
+
+def class_names(count):
+    """Deterministic names of 1-3 words (2-5 BPE tokens), like real class lists."""
+    return [" ".join(WORDS[(i * 7 + k * 3) % len(WORDS)] for k in range(1 + i % 3)) + f" {i}" for i in range(count)]
+
+
+def vit_b16_clip():
+    from clip.model import CLIP
+
+    return CLIP(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=16,
+                context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8,
+                transformer_layers=12)
+
+
+def estimated_bytes(method, classes, shortcuts_on, batch, bytes_per_value=4):
+    """Rough peak memory of one step: CLIP's weights plus the text graph(s) kept for backward."""
+    tokens = 20 if shortcuts_on else 77
+    graphs = 1 if (shortcuts_on or method == "LAMM") else 2  # official: y_i keeps a graph unless frozen
+    text = graphs * classes * tokens * 512 * 12 * ACTIVATIONS_PER_TOKEN_LAYER * bytes_per_value
+    image = batch * 197 * 768 * 12 * ACTIVATIONS_PER_TOKEN_LAYER * bytes_per_value if method == "MaPLeLAMM" else 0
+    return 1.2e9 + text + image
+
+
+def available_bytes(device):
+    import torch
+
+    if device == "cuda":
+        free, _ = torch.cuda.mem_get_info()
+        return free
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return float("inf")
+
+
+def build(method, classes, shortcuts_on, device, precision):
+    import torch
+
+    from lamm.maple_prompts import MultiModalPromptLearner
+    from lamm.model import OFFICIAL, PromptedCLIP, Shortcuts
+    from lamm.prompt_learner import PromptLearner
+
+    torch.manual_seed(0)
+    clip_model = vit_b16_clip()
+    clip_model = clip_model.half() if precision == "fp16" else clip_model.float()
+    for param in clip_model.parameters():
+        param.requires_grad_(False)
+    names = class_names(classes)
+    common = dict(context_init="a photo of a", label_tokens="shortest", dtype=clip_model.dtype)
+    if method == "MaPLeLAMM":
+        learner = MultiModalPromptLearner(clip_model.token_embedding, names, prompt_depth=9, vision_width=768,
+                                          text_layers=12, vision_layers=12, n_ctx=2, **common)
+    else:
+        learner = PromptLearner(clip_model.token_embedding, names, learn_context=method == "CoOpLAMM", **common)
+    model = PromptedCLIP(clip_model, learner, shortcuts=Shortcuts() if shortcuts_on else OFFICIAL)
+    return model.to(device)
+
+
+def synchronize(device):
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_case(method, classes, shortcuts_on, device, precision, steps, batch, test_batches):
+    """One case in this process; returns its timings and peak memory."""
+    import torch
+
+    from lamm.hierarchical_loss import HierarchicalLoss
+
+    model = build(method, classes, shortcuts_on, device, precision)
+    learner = model.prompt_learner
+    optimizer = torch.optim.SGD([p for p in learner.parameters() if p.requires_grad], lr=0.002, momentum=0.9)
+    criterion = HierarchicalLoss(lambda_wc=1 / 16)
+    images = torch.randn(batch, 3, 224, 224, device=device)
+    labels = torch.arange(batch, device=device) % classes
+
+    with torch.no_grad():
+        model.encode_images(images)  # warm-up of the kernels
+        times = []
+        for _ in range(steps):
+            synchronize(device)
+            start = time.perf_counter()
+            model.image_encoder(images.type(model.dtype))
+            synchronize(device)
+            times.append(time.perf_counter() - start)
+    image_forward = statistics.median(times)
+
+    step_times = []
+    for _ in range(steps):
+        synchronize(device)
+        start = time.perf_counter()
+        outputs = model.forward_features(images)
+        terms = criterion(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
+                          outputs["original_logits"], learner.label_embeddings.vectors, learner.label_embeddings.anchor)
+        optimizer.zero_grad()
+        criterion.total(terms).backward()
+        optimizer.step()
+        synchronize(device)
+        step_times.append(time.perf_counter() - start)
+
+    test_images = images[: batch // test_batches]
+    synchronize(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(test_batches):
+            model(test_images)
+    synchronize(device)
+    test_pass = time.perf_counter() - start
+
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"step": statistics.median(step_times), "image_forward": image_forward, "test_pass": test_pass, "peak": peak}
+
+
+def run_in_subprocess(args, method, classes, shortcuts_on):
+    command = [sys.executable, "-m", "benchmarks.step_time", "--one-case", json.dumps(
+        [method, classes, shortcuts_on, args.device, args.precision, args.steps, args.batch, args.test_batches])]
+    result = subprocess.run(command, capture_output=True, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or ["killed"])[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def fmt_seconds(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--classes", nargs="+", type=int, default=[100, 400, 1000])
+    parser.add_argument("--steps", type=int, default=2, help="timed training steps per case (median)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--test-batches", type=int, default=2, help="the test pass splits the batch into this many")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
+    parser.add_argument("--only", choices=("on", "off"), help="run only the shortcuts on or off")
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--one-case", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    if args.one_case:
+        print(json.dumps(run_case(*json.loads(args.one_case))))
+        return
+    args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"device: {args.device} ({torch.cuda.get_device_name() if args.device == 'cuda' else os.cpu_count()} "
+          f"{'GPU' if args.device == 'cuda' else 'CPU cores'}), {args.precision}, batch {args.batch}, "
+          f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    header = (f"{'method':<10} {'classes':>7} {'shortcuts':>9} {'step s':>8} {'image fwd s':>11} {'step/img':>8} "
+              f"{'test s':>7} {'peak GB':>8}")
+    print(header)
+    rows = []
+    for method in args.methods:
+        for classes in args.classes:
+            results = {}
+            for shortcuts_on in (True, False):
+                if args.only and args.only != ("on" if shortcuts_on else "off"):
+                    continue
+                label = "on" if shortcuts_on else "off"
+                need = estimated_bytes(method, classes, shortcuts_on, args.batch)
+                have = available_bytes(args.device)
+                if need > 0.8 * have:
+                    print(f"{method:<10} {classes:>7} {label:>9}   skipped: needs about {need / 1e9:.0f} GB, "
+                          f"{have / 1e9:.0f} GB free")
+                    results[label] = None
+                    continue
+                result = run_in_subprocess(args, method, classes, shortcuts_on)
+                results[label] = result if "error" not in result else None
+                if "error" in result:
+                    print(f"{method:<10} {classes:>7} {label:>9}   failed: {result['error']}")
+                    continue
+                print(f"{method:<10} {classes:>7} {label:>9} {result['step']:>8.2f} {result['image_forward']:>11.2f} "
+                      f"{result['step'] / result['image_forward']:>8.2f} {result['test_pass']:>7.2f} "
+                      f"{result['peak'] / 1e9:>8.2f}", flush=True)
+            on, off = results.get("on"), results.get("off")
+            if on and off:
+                print(f"{'':<10} {classes:>7} {'off/on':>9} {off['step'] / on['step']:>8.1f}x step, "
+                      f"{off['test_pass'] / on['test_pass']:.1f}x test pass", flush=True)
+            rows.append({"method": method, "classes": classes, "on": on, "off": off})
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"device": args.device, "precision": args.precision, "batch": args.batch, "rows": rows},
+                      handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
