@@ -1,2 +1,22 @@
-"""Dataset readers; importing this package registers every reader with Dassl's DATASET_REGISTRY."""
-from . import caltech101  # noqa: F401
+"""Dataset readers; importing this package registers every reader with Dassl's DATASET_REGISTRY.
+
+One module per CoOp dataset config (``configs/datasets/<name>.yaml``); ``catalog.py`` holds
+their folders, split files and sources, ``prepare.py`` downloads and checks them.
+"""
+from . import (  # noqa: F401
+    caltech101,
+    dtd,
+    eurosat,
+    fgvc_aircraft,
+    food101,
+    imagenet,
+    imagenet_a,
+    imagenet_r,
+    imagenet_sketch,
+    imagenetv2,
+    oxford_flowers,
+    oxford_pets,
+    stanford_cars,
+    sun397,
+    ucf101,
+)

@@ -1,26 +1,23 @@
 """Caltech101 (Fei-Fei et al., 2004) with CoOp's split: 100 classes, 4128/1649/2465 images."""
 import os
 
-from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
+from dassl.data.datasets import DATASET_REGISTRY
 
-from .common import find_dataset_dir, load_coop_splits
-from .split_file import gdrive_download_hint
+from .catalog import CATALOG
+from .common import SplitFileDataset
+from .split_builders import split_class_folders
 
-IMAGE_DIRNAME = "101_ObjectCategories"
-SPLIT_FILENAME = "split_zhou_Caltech101.json"
-SPLIT_GDRIVE_ID = "1hyarUivQE36mY6jSomru6Fjd-JzwcCzN"
-LAYOUT = f"""\
-  caltech-101/
-    {IMAGE_DIRNAME}/<class folder>/image_0001.jpg ...
-    {SPLIT_FILENAME}
-"""
+INFO = CATALOG["caltech101"]
+IMAGE_DIRNAME = INFO.image_dir
+SPLIT_FILENAME = INFO.split_file
+SPLIT_GDRIVE_ID = INFO.split_gdrive_id
+LAYOUT = INFO.layout
 
-# How CoOp builds a split from the image folders (kept for building missing splits later;
-# today a missing split file is an error): these folders are not classes (background clutter,
-# and a second copy of the faces) ...
+# CoOp's split keeps 100 of the 102 folders (background clutter and a second copy of the faces
+# are not classes) ...
 IGNORED = ["BACKGROUND_Google", "Faces_easy"]
-# ... and these folder names become the class names below. The split file already stores the
-# renamed names, so reading it needs neither table.
+# ... and stores these folders under new class names. The split file already holds the renamed
+# names, so reading it needs neither table; building a split does.
 NEW_CNAMES = {
     "airplanes": "airplane",
     "Faces": "face",
@@ -30,21 +27,10 @@ NEW_CNAMES = {
 
 
 @DATASET_REGISTRY.register()
-class Caltech101(DatasetBase):
+class Caltech101(SplitFileDataset):
+    info = INFO
 
-    dataset_dir = "caltech-101"
 
-    def __init__(self, cfg):
-        self.dataset_dir = find_dataset_dir(
-            cfg.DATASET.ROOT, self.dataset_dir, name="Caltech101", layout=LAYOUT, subdirs=[IMAGE_DIRNAME]
-        )
-        self.image_dir = os.path.join(self.dataset_dir, IMAGE_DIRNAME)
-        self.split_path = os.path.join(self.dataset_dir, SPLIT_FILENAME)
-        train, val, test = load_coop_splits(
-            self,
-            cfg,
-            split_path=self.split_path,
-            path_prefix=self.image_dir,
-            how_to_get=gdrive_download_hint(SPLIT_GDRIVE_ID, self.split_path),
-        )
-        super().__init__(train_x=train, val=val, test=test)
+def build_split(dataset_dir, rng):
+    """CoOp's split from the class folders (50/20/30 % per class), see datasets/split_builders.py."""
+    return split_class_folders(os.path.join(dataset_dir, IMAGE_DIRNAME), rng, ignored=IGNORED, new_cnames=NEW_CNAMES)

@@ -14,7 +14,7 @@ Sources (CoOp's DATASETS.md lists them; several official links have died since):
   sources are tried only with ``prepare --mirrors``, so nothing is fetched from a third party
   without the user asking for it.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Tuple
 
 
@@ -715,7 +715,7 @@ def _with_split_downloads(info):
     if not info.split_file:
         return info
     split = _split_download(info.dataset_dir, info.split_file, info.split_gdrive_id)
-    return DatasetInfo(**{**info.__dict__, "downloads": info.downloads + (split,)})
+    return replace(info, downloads=info.downloads + (split,))
 
 
 CATALOG = {info.key: _with_split_downloads(info) for info in _CATALOG}

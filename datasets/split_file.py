@@ -9,6 +9,7 @@ The few-shot cache (``datasets/fewshot.py``) uses the same entry format.
 import hashlib
 import json
 import os
+import stat
 
 from dassl.data.datasets import Datum
 
@@ -68,6 +69,24 @@ def _check_records(records, source, key):
             )
 
 
+def image_file_problem(path):
+    """"missing", "empty" or None for an image path (one ``stat``; directories count as missing)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    if not stat.S_ISREG(st.st_mode):
+        return "missing"
+    return "empty" if st.st_size == 0 else None
+
+
+def checked_datum(impath, label, classname, source):
+    """A Datum whose missing image is named in a DatasetNotFoundError instead of Dassl's assert."""
+    if image_file_problem(impath) == "missing":
+        raise DatasetNotFoundError(f"Image {impath} listed in {source} is missing.")
+    return Datum(impath=impath, label=int(label), classname=classname)
+
+
 def records_to_datums(named_records, path_prefix, source):
     """Turn ``{name: [[rel_impath, label, classname], ...]}`` into ``{name: [Datum, ...]}``.
 
@@ -75,20 +94,28 @@ def records_to_datums(named_records, path_prefix, source):
     file would otherwise surface as a bare AssertionError. ``source`` (a file path) is named
     in the errors.
     """
-    missing = []
+    missing, empty = [], []
     total = 0
     for key, records in named_records.items():
         _check_records(records, source, key)
         for rel_impath, _, _ in records:
             total += 1
             impath = os.path.join(path_prefix, rel_impath)
-            if not os.path.isfile(impath):
+            problem = image_file_problem(impath)
+            if problem == "missing":
                 missing.append(impath)
+            elif problem == "empty":
+                empty.append(impath)
     if missing:
         raise DatasetNotFoundError(
             f"{len(missing)} of the {total} images listed in {source} are missing; the first is "
             f"{missing[0]}. Image paths are relative to {path_prefix}: check that the images are "
             f"extracted there with the expected layout."
+        )
+    if empty:
+        raise InvalidDatasetError(
+            f"{len(empty)} of the {total} images listed in {source} are empty files (0 bytes); the "
+            f"first is {empty[0]}. An extraction was probably interrupted: extract the archive again."
         )
     return {
         key: [

@@ -38,11 +38,8 @@ if [ $(($# % 2)) -ne 0 ]; then
 fi
 
 # Runs with overrides get their own folder, so they never pass for the default runs.
-EXP=${CFG}
-if [ $# -gt 0 ]; then
-    SUFFIX=${TAG:-$(echo "$*" | tr -c 'A-Za-z0-9._=\n-' '-' | tr -s '-')}
-    EXP=${CFG}_${SUFFIX}
-fi
+source scripts/config_prefix.sh
+EXP=${CFG}$(override_suffix "$@")
 
 for SEED in ${SEEDS}; do
     DIR=${OUTPUT}/${DATASET}/${TRAINER}/${EXP}/seed${SEED}

@@ -194,6 +194,17 @@ def test_a_run_locked_by_another_process_is_left_alone(caltech_root, tiny_clip_f
         assert os.listdir(run.run_dir) == [".lock"]
 
 
+def test_a_failed_run_is_reported_with_its_error_and_log(caltech_root, tiny_clip_file, tmp_path):
+    out = tmp_path / "out"
+    opts = tiny_opts(tiny_clip_file, "OPTIM.MAX_EPOCH", "0")  # train.py exits 2, as for a locked run
+    code, printed = run_command(sweep_command(caltech_root, out, "--methods", "LAMM", "--datasets", "caltech101",
+                                              "--shots", "1", "--seeds", "1", opts=opts), check=False)
+    assert code == 1 and "done: 1 run: 0 ran, 0 already finished, 0 running elsewhere, 1 failed" in printed
+    assert "caltech101/LAMM/vit_b16_ep50_ctxv1_1shots_tiny/seed1: exit 2: error: OPTIM.MAX_EPOCH" in printed
+    log = Path(printed.split("    log: ")[1].split()[0])
+    assert log.is_file() and log.read_text().startswith("# SEEDS=1 TAG=tiny bash scripts/lamm/main.sh caltech101 1")
+
+
 # --------------------------------------------------------------------------- real runs
 def test_local_pool_runs_the_grid_with_two_workers_then_nothing(caltech_root, tiny_clip_file, tmp_path):
     out = tmp_path / "out"

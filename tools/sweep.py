@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from queue import SimpleQueue
 from typing import Callable, Dict, List, Optional, Sequence
@@ -326,7 +327,10 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two sweeps starting together download one after the other
         for name in sorted(names):
             try:
-                print(f"CLIP weights for {name}: {resolve_checkpoint(name)}", flush=True)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # clip's pkg_resources deprecation notice
+                    path = resolve_checkpoint(name)
+                print(f"CLIP weights for {name}: {path}", flush=True)
             except (OSError, RuntimeError) as e:  # offline, or a bad download: each run tries (and reports) itself
                 print(f"warning: could not download the CLIP weights for {name} ({e}); the runs will try",
                       flush=True)
@@ -401,6 +405,8 @@ def check_executor_flags(args) -> None:
         remote = [f"--{name.replace('_', '-')}" for name in SUBMITIT_ONLY if getattr(args, name) not in (None, False)]
         if remote:
             raise SweepError(f"{', '.join(remote)}: submitit options; add --submitit (e.g. --submitit slurm).")
+        if args.workers is not None and args.workers < 1:
+            raise SweepError(f"--workers must be 1 or more, got {args.workers}.")
 
 
 def _raise_keyboard_interrupt(signum, frame):
@@ -418,6 +424,46 @@ def main(argv=None) -> int:
         return 130
 
 
+def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
+    """Run ``todo`` with the chosen executor; their outcomes, or None when submitted without waiting.
+
+    The launch keeps its files in ``OUTPUT/.sweeps/<time>-<host>-<pid>/`` (logs, sweep.json,
+    submitit's folder), a name no other launch can have.
+    """
+    launch_dir = os.path.join(output, SWEEPS_DIRNAME,
+                              f"{time.strftime('%Y%m%d-%H%M%S')}-{socket.gethostname()}-{os.getpid()}")
+    log_paths = {r: os.path.join(launch_dir, "logs", r.name + ".log") for r in todo}
+    record = {"argv": sys.argv, "cwd": os.getcwd(), "runs": [r.name for r in todo]}
+    atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
+    print(f"logs of this launch: {launch_dir}/logs", flush=True)
+    # Jobs import tools.sweep_job; make the repository importable wherever they start.
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [
+        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_ROOT)])
+    if not args.no_prefetch:
+        prefetch_backbones(todo)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop our runs on scancel/kill too
+    done = [0]
+
+    def on_done(outcome: Outcome) -> None:
+        done[0] += 1
+        print_outcome(done[0], len(todo), outcome)
+
+    if args.submitit:
+        executor = submitit_executor(args, os.path.join(launch_dir, "submitit"))
+        poll_s = args.poll_s or (1.0 if executor.cluster in ("local", "debug") else 30.0)
+        outcomes = run_submitit(todo, log_paths, executor, not args.no_wait, poll_s, on_done)
+    else:
+        slots = pool_slots(args.gpus, args.workers)
+        gpus = sorted(set(slots), key=slots.index)
+        where = f"on GPU(s) {','.join(gpus)}" if gpus != [""] else "on the CPU"
+        print(f"running {_runs(len(todo))}, {len(slots)} at a time, {where}", flush=True)
+        outcomes = run_pool(todo, log_paths, slots, on_done)
+    if outcomes is not None:
+        record["outcomes"] = {o.run.name: {"status": o.status, "detail": o.detail, "log": o.log} for o in outcomes}
+        atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
+    return outcomes
+
+
 def sweep(args) -> int:
     notes: List[str] = []
     check_executor_flags(args)
@@ -430,7 +476,6 @@ def sweep(args) -> int:
         print_status(runs, statuses, args.verbose)
         return 0
 
-    slots = pool_slots(args.gpus, args.workers) if not args.submitit else []
     todo = [r for r in runs if statuses[r][0] in (UNFINISHED, NOT_STARTED)]
     skipped = [Outcome(r, ALREADY_FINISHED) for r in runs if statuses[r][0] == FINISHED]
     skipped += [Outcome(r, RUNNING_ELSEWHERE, detail=statuses[r][1]) for r in runs if statuses[r][0] == RUNNING]
@@ -439,40 +484,7 @@ def sweep(args) -> int:
           f"{sum(o.status == ALREADY_FINISHED for o in skipped)} already finished, "
           f"{sum(o.status == RUNNING_ELSEWHERE for o in skipped)} running elsewhere", flush=True)
 
-    outcomes: Optional[List[Outcome]] = []
-    if todo:
-        launch_dir = os.path.join(runs[0].output, SWEEPS_DIRNAME,
-                                  f"{time.strftime('%Y%m%d-%H%M%S')}-{socket.gethostname()}-{os.getpid()}")
-        log_paths = {r: os.path.join(launch_dir, "logs", r.name + ".log") for r in todo}
-        record = {"argv": sys.argv, "cwd": os.getcwd(), "runs": [r.name for r in todo]}
-        atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
-        print(f"logs of this launch: {launch_dir}/logs", flush=True)
-        # Jobs import tools.sweep_job; make the repository importable wherever they start.
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [
-            p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_ROOT)])
-        if not args.no_prefetch:
-            prefetch_backbones(todo)
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop our runs on scancel/kill too
-        total = len(todo)
-        finished_count = [0]
-
-        def on_done(outcome: Outcome) -> None:
-            finished_count[0] += 1
-            print_outcome(finished_count[0], total, outcome)
-
-        if args.submitit:
-            executor = submitit_executor(args, os.path.join(launch_dir, "submitit"))
-            poll_s = args.poll_s or (1.0 if executor.cluster in ("local", "debug") else 30.0)
-            outcomes = run_submitit(todo, log_paths, executor, not args.no_wait, poll_s, on_done)
-        else:
-            gpus = sorted(set(slots), key=slots.index)
-            where = f"on GPU(s) {','.join(gpus)}" if gpus != [""] else "on the CPU"
-            print(f"running {_runs(total)}, {len(slots)} at a time, {where}", flush=True)
-            outcomes = run_pool(todo, log_paths, slots, on_done)
-        if outcomes is not None:
-            record["outcomes"] = {o.run.name: {"status": o.status, "detail": o.detail, "log": o.log}
-                                  for o in outcomes}
-            atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
+    outcomes = launch(args, todo, runs[0].output) if todo else []
     if outcomes is None:  # submitted without waiting
         return 0
 

@@ -32,9 +32,11 @@ OUTCOMES = (RAN, ALREADY_FINISHED, RUNNING_ELSEWHERE, FAILED)
 LOCKED_EXIT_CODE = 2
 LOCKED_MESSAGE = "is being run by another process"
 
-# Processes started by RunJob in this interpreter, so that an interrupted sweep can stop them.
+# Processes started by RunJob in this interpreter, so that an interrupted sweep can stop them;
+# once it stops them, no new one starts.
 _ACTIVE: Set[subprocess.Popen] = set()
 _ACTIVE_GUARD = threading.Lock()
+_STOPPING = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class RunJob:
             log.flush()
             returncode = _run_process(run.command(), env, log)
         seconds = time.time() - start
+        if returncode is None:
+            return Outcome(run, FAILED, log_path, None, seconds, "not started: the sweep was interrupted")
 
         if returncode == 0 and os.path.isfile(os.path.join(run.run_dir, RESULTS_NAME)):
             return Outcome(run, RAN, log_path, returncode, seconds)
@@ -105,15 +109,18 @@ class RunJob:
         return submitit.helpers.DelayedSubmission(self, run, log_path, gpu)
 
 
-def _run_process(command, env, log) -> int:
+def _run_process(command, env, log) -> Optional[int]:
     """Run ``command`` from the repository root in its own process group; stop it if we are stopped.
 
     The group holds bash and the train.py it starts, so stopping the group stops both (killing
-    bash alone would leave train.py running, holding the run's lock).
+    bash alone would leave train.py running, holding the run's lock). Returns the exit status,
+    or None when the sweep is stopping and the command was not started.
     """
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-    with _ACTIVE_GUARD:
+    with _ACTIVE_GUARD:  # started and registered together, or not at all once stopping
+        if _STOPPING.is_set():
+            return None
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
         _ACTIVE.add(process)
     try:
         return process.wait()
@@ -139,8 +146,10 @@ def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 def stop_active_runs() -> int:
-    """Stop every run this interpreter started and that is still going; returns how many."""
+    """Stop every run this interpreter started and that is still going, and start no other;
+    returns how many were stopped."""
     with _ACTIVE_GUARD:
+        _STOPPING.set()
         processes = list(_ACTIVE)
     for process in processes:
         _stop(process)

@@ -61,7 +61,10 @@ def add_shortcut_config(cfg):
 
 
 def add_dataset_config(cfg):
-    cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new (CoOp)
+    cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # the label space: all, base or new classes (CoOp)
+    # Whose images train: all, base or new. Class-incremental stage 2 trains on the new classes'
+    # images with all classes in the label space (SUBSAMPLE_CLASSES all, TRAIN_CLASSES new).
+    cfg.DATASET.TRAIN_CLASSES = "all"
 
 
 def extend_cfg(cfg):

@@ -3,8 +3,8 @@
 #
 #   bash scripts/zsclip/zeroshot.sh DATASET [KEY VALUE ...]
 #
-# Writes OUTPUT/DATASET/ZeroshotCLIP/vit_b16[_TAG]/seed1 (zero-shot has no randomness; the
-# seed folder keeps the layout of the trained methods, so parse_test_res.py reads it alike).
+# Writes OUTPUT/DATASET/ZeroshotCLIP/vit_b16[_TAG]/seed1, or $DIR (zero-shot has no randomness;
+# the seed folder keeps the layout of the trained methods, so parse_test_res.py reads it alike).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ $# -lt 1 ]; then
@@ -16,11 +16,8 @@ shift
 DATA=${DATA:-./data}
 OUTPUT=${OUTPUT:-./output}
 PYTHON=${PYTHON:-python}
-EXP=vit_b16
-if [ $# -gt 0 ]; then
-    EXP=${EXP}_${TAG:-$(echo "$*" | tr -c 'A-Za-z0-9._=\n-' '-' | tr -s '-')}
-fi
-DIR=${OUTPUT}/${DATASET}/ZeroshotCLIP/${EXP}/seed1
+source scripts/config_prefix.sh
+DIR=${DIR:-${OUTPUT}/${DATASET}/ZeroshotCLIP/vit_b16$(override_suffix "$@")/seed1}
 if [ -f "${DIR}/results.json" ]; then
     echo "Results are available in ${DIR} (skip)"
     exit 0

@@ -1,0 +1,85 @@
+"""Listing class folders, and light image records for the folder-scanned readers (ImageNet).
+
+CoOp's readers list folders with ``os.listdir`` order, which differs between file systems, so
+a K-shot draw from a scanned folder differs between machines. Here every listing is sorted:
+the same files give the same order, hence the same few-shot subset for a seed, everywhere.
+
+ImageNet's training set has 1.28 million images and a Dassl ``Datum`` checks that its file
+exists when it is created (one ``stat`` per image). A scanned folder already says which files
+exist, so the scan yields ``ImageRecord`` tuples (same attributes as a Datum), the few-shot
+draw and the base/new split work on those, and only the images that are kept become Datums.
+"""
+import hashlib
+import os
+from collections import namedtuple
+
+from dassl.data.datasets import Datum
+
+from .errors import DatasetNotFoundError
+
+ImageRecord = namedtuple("ImageRecord", "impath label domain classname")
+
+
+def list_dirs(path):
+    """Sorted names of the non-hidden folders in ``path``."""
+    with os.scandir(path) as entries:
+        return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+
+
+def list_files(path):
+    """Sorted names of the non-hidden files in ``path`` (CoOp lists every non-hidden entry)."""
+    with os.scandir(path) as entries:
+        return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_file())
+
+
+def as_datums(items):
+    """Turn ImageRecords into Dassl Datums; Datums pass through unchanged."""
+    return [
+        item
+        if isinstance(item, Datum)
+        else Datum(impath=item.impath, label=item.label, domain=item.domain, classname=item.classname)
+        for item in items
+    ]
+
+
+def records_fingerprint(items, path_prefix):
+    """SHA-256 of (relative path, label, class name) of every item: identifies a scanned split."""
+    digest = hashlib.sha256()
+    for item in items:
+        rel = os.path.relpath(item.impath, path_prefix)
+        digest.update(f"{rel}\t{item.label}\t{item.classname}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def files_fingerprint(paths):
+    """SHA-256 over the names and bytes of ``paths`` (the official list files of a dataset)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(os.path.basename(path).encode("utf-8") + b"\0")
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+def scan_class_folders(image_dir, folders, classnames, labels=None, *, source):
+    """ImageRecords for every image in ``image_dir/<folder>/`` for the given class folders.
+
+    Args:
+        image_dir: the folder that holds one folder per class.
+        folders: the class folders to read, in label order.
+        classnames: ``{folder: class name}``.
+        labels: ``{folder: label}``; by default a folder's label is its index in ``folders``.
+        source: where ``classnames`` came from, named when a folder has no class name.
+    """
+    items = []
+    for index, folder in enumerate(folders):
+        if folder not in classnames:
+            raise DatasetNotFoundError(
+                f"Class folder {os.path.join(image_dir, folder)} has no entry in {source}: check that "
+                f"{source} is ImageNet's classnames.txt (1000 lines 'wnid name')."
+            )
+        label = index if labels is None else labels[folder]
+        class_dir = os.path.join(image_dir, folder)
+        name = classnames[folder]
+        items.extend(ImageRecord(os.path.join(class_dir, f), label, 0, name) for f in list_files(class_dir))
+    return items
