@@ -236,8 +236,11 @@ def main(argv=None):
         print(render_machine(tables, fmt, paper, runs=experiments if "runs" in names else None))
 
     if args.plot:
-        from tools.plots import plot_fewshot
-
+        try:
+            from tools.plots import plot_fewshot
+        except ImportError as e:
+            _warn(f"--plot needs matplotlib ({e}): pip install matplotlib")
+            return 1
         grid = fewshot_grid(classify(experiments), opts)
         if grid is None:
             _warn(f"--plot: no few-shot experiments under {args.directory}, nothing to draw")

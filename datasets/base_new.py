@@ -27,6 +27,60 @@ def _check_choice(subsample):
         )
 
 
+def half_labels(labels, half):
+    """The sorted labels of the base (first ceil(n/2)) or new half, or all of them."""
+    labels = sorted(set(labels))
+    m = math.ceil(len(labels) / 2)
+    return {"all": labels, "base": labels[:m], "new": labels[m:]}[half]
+
+
+def train_classes_setting(cfg):
+    """``cfg.DATASET.TRAIN_CLASSES``: whose images train (class-incremental stage 2: "new")."""
+    half = cfg.DATASET.get("TRAIN_CLASSES", "all")
+    if half not in SUBSAMPLE_CHOICES:
+        raise ConfigError(f"DATASET.TRAIN_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {half!r}.")
+    if half != "all" and subsample_setting(cfg) != "all":
+        raise ConfigError(
+            "DATASET.TRAIN_CLASSES picks the training images within all classes; use it with "
+            "DATASET.SUBSAMPLE_CLASSES all (class-incremental stage 2: SUBSAMPLE_CLASSES all, TRAIN_CLASSES new)."
+        )
+    return half
+
+
+def keep_training_half(train, val, half):
+    """Keep only the ``half`` classes' images in train and val; the label space is unchanged.
+
+    Returns ``(train, val, label_space)`` where ``label_space`` maps every label to its name.
+    """
+    label_space = dict(sorted({(item.label, item.classname) for item in train}))
+    keep = set(half_labels(label_space, half))
+    print(f"TRAIN ON {half.upper()} CLASSES ONLY ({len(keep)} of {len(label_space)}), LABEL SPACE: ALL")
+    filtered = lambda items: None if items is None else [item for item in items if item.label in keep]
+    return filtered(train), filtered(val), label_space
+
+
+class FullLabelSpace:
+    """Mixin for a DatasetBase whose training images may cover only part of its label space.
+
+    Dassl derives the classes from ``train_x``; with DATASET.TRAIN_CLASSES the label space is
+    larger, so it is given explicitly (``self.label_space``: label -> class name).
+    """
+
+    label_space = None
+
+    @property
+    def lab2cname(self):
+        return dict(self.label_space) if self.label_space else super().lab2cname
+
+    @property
+    def classnames(self):
+        return [self.label_space[label] for label in sorted(self.label_space)] if self.label_space else super().classnames
+
+    @property
+    def num_classes(self):
+        return max(self.label_space) + 1 if self.label_space else super().num_classes
+
+
 def subsample_classes(*splits, subsample="all"):
     """Keep the base or new half of the classes in each split (lists of Datum).
 
@@ -36,9 +90,7 @@ def subsample_classes(*splits, subsample="all"):
     if subsample == "all":
         return tuple(splits)
 
-    labels = sorted({item.label for item in splits[0]})
-    m = math.ceil(len(labels) / 2)
-    selected = labels[:m] if subsample == "base" else labels[m:]
+    selected = half_labels({item.label for item in splits[0]}, subsample)
     relabel = {old: new for new, old in enumerate(selected)}
 
     print(f"SUBSAMPLE {subsample.upper()} CLASSES!")

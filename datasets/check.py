@@ -15,7 +15,7 @@ from lamm.errors import DatasetError
 
 from .catalog import missing_split_hint
 from .common import FEWSHOT_DIRNAME, locate_misplaced
-from .split_file import SPLIT_NAMES, _check_records, image_file_problem, read_json_file
+from .split_file import SPLIT_NAMES, _check_records, image_file_problem, nested_copy, read_json_file
 
 LEVELS = ("ok", "info", "warn", "missing", "wrong")
 SHOW_FIRST = 3
@@ -74,14 +74,17 @@ def _check_folder(report, path, what, dataset_dir_rel, subdir):
     return False
 
 
-def _check_images(report, paths, source, deep):
+def _check_images(report, paths, source, deep, prefix=None):
     """Missing, empty and (with ``deep``) unreadable images among ``paths``."""
     problems = [(p, image_file_problem(p)) for p in paths]
     missing = [p for p, problem in problems if problem == "missing"]
     empty = [p for p, problem in problems if problem == "empty"]
     if missing:
+        nested = nested_copy(missing[0], prefix) if prefix else None
         report.add("wrong", f"{len(missing)} of the {len(paths)} images listed in {source} are missing, e.g. "
-                            + ", ".join(missing[:SHOW_FIRST]))
+                            + ", ".join(missing[:SHOW_FIRST])
+                            + (f"\n{missing[0]} exists as {nested}: that folder is nested one level too deep; "
+                               f"move its content up." if nested else ""))
     if empty:
         report.add("wrong", f"{len(empty)} images are empty files (interrupted extraction?), e.g. "
                             + ", ".join(empty[:SHOW_FIRST]))
@@ -164,7 +167,7 @@ def check_split_dataset(report, dataset_dir, deep):
     prefix = dataset_dir if info.split_prefix == "dataset_dir" else os.path.join(dataset_dir, info.image_dir)
     if image_dirs_ok:
         paths = [os.path.join(prefix, rel) for key in SPLIT_NAMES for rel, _, _ in split[key]]
-        if _check_images(report, paths, info.split_file, deep):
+        if _check_images(report, paths, info.split_file, deep, prefix):
             report.add("ok", f"{info.split_file}: {n_classes} classes, {_sizes_text(sizes)} train/val/test images, "
                              f"all present")
 
@@ -196,7 +199,7 @@ def _classnames(report, dataset_dir, require_order):
 
     path = os.path.join(dataset_dir, CLASSNAMES_FILE)
     try:
-        classnames = read_classnames(path)
+        classnames = read_classnames(path, report.info.key)
     except DatasetError as e:
         report.add("missing" if "not found" in str(e) else "wrong", str(e))
         return None
@@ -303,7 +306,7 @@ def check_dataset(info, root, deep=False):
     report = Report(info, root)
     dataset_dir = os.path.join(root, info.dataset_dir)
     if not os.path.isdir(dataset_dir):
-        report.add("missing", f"{dataset_dir} not found.")
+        report.add("missing", f"{dataset_dir} not found. Get it: python -m datasets.prepare {info.key} --root {root}")
         return report
     CHECKERS[info.kind](report, dataset_dir, deep)
     if info.kind in ("split", "aircraft", "imagenet"):

@@ -16,7 +16,14 @@ from dassl.data.datasets import DatasetBase
 
 from lamm.errors import ConfigError
 
-from .base_new import subsample_classes, subsample_setting
+from .base_new import (
+    FullLabelSpace,
+    half_labels,
+    keep_training_half,
+    subsample_classes,
+    subsample_setting,
+    train_classes_setting,
+)
 from .catalog import missing_split_hint
 from .errors import DatasetNotFoundError
 from .fewshot import fewshot_subset
@@ -49,6 +56,7 @@ def locate_misplaced(root, dataset_dir, subdir):
                 candidates.append(os.path.join(inner, leaf))
     if subdir:
         candidates.append(os.path.join(root, subdir))
+        candidates.append(os.path.join(base, leaf))  # imagenet/train for imagenet/images/train
     for path in candidates:
         if os.path.isdir(path) and os.path.normpath(path) != os.path.normpath(os.path.join(base, subdir)):
             return path
@@ -125,6 +133,7 @@ def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fin
     so a cache drawn from other data is rebuilt.
     """
     subsample = subsample_setting(cfg)
+    train_half = train_classes_setting(cfg)
     train, val = fewshot_subset(
         dataset,
         train,
@@ -135,12 +144,17 @@ def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fin
         path_prefix=path_prefix,
         fingerprint=fingerprint,
     )
+    # Where each kept class sits among all classes, so that label embeddings can move between a
+    # model of all classes and a model of one half (class-incremental learning).
+    dataset.full_label_indices = half_labels({item.label for item in train}, subsample)
+    if train_half != "all":
+        train, val, dataset.label_space = keep_training_half(train, val, train_half)
     if val is None:
         return subsample_classes(train, test, subsample=subsample)
     return subsample_classes(train, val, test, subsample=subsample)
 
 
-class SplitFileDataset(DatasetBase):
+class SplitFileDataset(FullLabelSpace, DatasetBase):
     """A CoOp reader whose data is a ``split_zhou_<Name>.json`` file; subclasses set ``info``.
 
     Attributes match CoOp's readers: ``dataset_dir``, ``image_dir``, ``split_path`` and

@@ -98,10 +98,8 @@ def http_download(url, dest, *, timeout=60, retries=3, quiet=False):
                 print(f"  {label}: {e}; {'retrying' if attempt < retries else 'giving up'}")
             if attempt < retries:
                 time.sleep(min(RETRY_DELAY * 2 ** (attempt - 1), 10))
-    raise DownloadError(
-        f"Could not download {url} ({last_error}). The partial file {part} is kept: run the same command "
-        f"again to resume."
-    )
+    kept = f" The partial file {part} is kept: run the same command again to resume." if os.path.exists(part) else ""
+    raise DownloadError(f"Could not download {url} ({last_error}).{kept}")
 
 
 def _looks_like_html(path):
@@ -125,16 +123,16 @@ def gdrive_download(file_id, dest, *, quiet=False):
         result = gdown.download(id=file_id, output=part, quiet=quiet, resume=True)
     except Exception as e:  # gdown raises its own error types (quota, permission) and requests errors
         raise DownloadError(
-            f"Google Drive refused {page} ({type(e).__name__}: {e}). Drive limits downloads per file per day: "
-            f"try later, or download it in a browser and put it at {dest}."
+            f"Google Drive refused {page} ({type(e).__name__}: {e}); Drive limits the downloads of a file per day, "
+            f"so try again later or download it in a browser."
         ) from e
     if not result or not os.path.isfile(part):
-        raise DownloadError(f"gdown did not download {page}. Download it in a browser and put it at {dest}.")
+        raise DownloadError(f"gdown did not download {page}; download it in a browser.")
     if _looks_like_html(part):
         os.remove(part)
         raise DownloadError(
-            f"Google Drive returned a web page instead of {page} (quota exceeded or access denied). Try later, or "
-            f"download it in a browser and put it at {dest}."
+            f"Google Drive returned a web page instead of {page} (quota exceeded or no access); try again later or "
+            f"download it in a browser."
         )
     os.replace(part, dest)
     return dest

@@ -17,7 +17,9 @@ from collections import OrderedDict
 
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 
+from .base_new import subsample_setting
 from .catalog import CATALOG
+from .base_new import FullLabelSpace
 from .common import FEWSHOT_DIRNAME, find_dataset_dir, finish_splits
 from .errors import DatasetNotFoundError, InvalidDatasetError
 from .scan import as_datums, list_dirs, list_files, records_fingerprint, scan_class_folders
@@ -27,11 +29,12 @@ CLASSNAMES_FILE = "classnames.txt"
 WNID = re.compile(r"^n\d{8}$")
 
 
-def read_classnames(path):
+def read_classnames(path, dataset_key="imagenet"):
     """``OrderedDict(wnid -> class name)`` from a classnames.txt, in file order.
 
     Each line is ``<wnid> <class name words>``; a malformed line or a repeated wnid is an error
-    that names the file and line.
+    that names the file and line. ``dataset_key`` is the dataset the file belongs to, for the
+    message when it is missing.
     """
     if not os.path.isfile(path):
         folder = os.path.dirname(path)
@@ -39,7 +42,7 @@ def read_classnames(path):
         how = (
             f"copy it from the ImageNet folder: cp {source} {path}"
             if os.path.isfile(source) and os.path.abspath(source) != os.path.abspath(path)
-            else f"download it with `python -m datasets.prepare imagenet --root {os.path.dirname(folder)}` "
+            else f"get it with `python -m datasets.prepare {dataset_key} --root {os.path.dirname(folder)}` "
             f"(CoOp's file, Google Drive id {CATALOG['imagenet'].downloads[0].sources[0].gdrive_id})"
         )
         raise DatasetNotFoundError(f"Class-name file not found: {path}. ImageNet readers need it: {how}.")
@@ -170,7 +173,7 @@ def fix_flat_val(val_dir, mapping_path):
 
 
 @DATASET_REGISTRY.register()
-class ImageNet(DatasetBase):
+class ImageNet(FullLabelSpace, DatasetBase):
 
     dataset_dir = INFO.dataset_dir
 
@@ -220,12 +223,13 @@ class ImageNetTestSet(DatasetBase):
 
     def __init__(self, cfg):
         info = self.info
+        subsample_setting(cfg)  # ignored, but a typo is still an error
         self.dataset_dir = find_dataset_dir(
             cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs
         )
         self.image_dir = os.path.join(self.dataset_dir, info.image_dir)
         classnames_path = os.path.join(self.dataset_dir, CLASSNAMES_FILE)
-        classnames = read_classnames(classnames_path)
+        classnames = read_classnames(classnames_path, info.key)
         require_sorted(classnames, classnames_path)
         folders = self.class_folders(classnames)
         if not folders:

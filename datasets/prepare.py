@@ -27,7 +27,7 @@ import shutil
 import sys
 
 from lamm.errors import LammError
-from lamm.files import atomic_write_text
+from lamm.files import FileLock, atomic_write_text
 
 from .catalog import CATALOG, lookup, missing_split_hint
 from .check import check_dataset, summary
@@ -111,16 +111,21 @@ def obtain(dl, root, opts):
     if opts.archives:
         given = os.path.join(opts.archives, dl.filename)
         if os.path.isfile(given):
-            if not _matches_any_checksum(dl, given):
-                problems.append(f"{given} does not match the published checksum; not used")
-            else:
+            try:
+                if not _matches_any_checksum(dl, given):
+                    raise DownloadError(f"{given} does not match the published checksum")
+                _validate(dl, given)
                 print(f"  using {given}")
                 return given, False, problems
+            except DownloadError as e:
+                problems.append(f"{e}; not used")
     downloads = os.path.join(root, DOWNLOADS_DIRNAME)
     dest = os.path.join(downloads, dl.filename)
-    if os.path.isfile(dest):  # complete from an earlier run whose extraction did not finish
-        print(f"  using {dest} from an earlier run")
-        return dest, True, problems
+    if os.path.isfile(dest):  # from an earlier run that stopped before extracting it
+        if _matches_any_checksum(dl, dest):
+            print(f"  using {dest} from an earlier run")
+            return dest, True, problems
+        os.remove(dest)
     for source in dl.sources:
         if source.third_party and not opts.mirrors:
             problems.append(f"not tried: {source.describe()} (add --mirrors to use third-party copies)")
@@ -225,9 +230,14 @@ def _manual_text(info, root, failed):
     for dl, problems in failed:
         lines.append(f"  {dl.filename} ({dl.what}, {dl.size}) could not be fetched:")
         lines.extend(f"    - {p}" for p in problems)
-        if dl.sources:
-            where = " or ".join(s.describe() for s in dl.sources)
-            lines.append(f"    Fetch it by hand from {where}, put it in a folder DIR and run again with --archives DIR.")
+        official = [s.describe() for s in dl.sources if not s.third_party]
+        if official and dl.is_archive:
+            lines.append(f"    By hand: download {' or '.join(official)}, put it in a folder DIR and run again with "
+                         f"--archives DIR.")
+        elif official:
+            (_, dst), = dl.place
+            lines.append(f"    By hand: download {' or '.join(official)} in a browser and save it as "
+                         f"{os.path.join(root, dst)}.")
     if info.manual:
         lines.append("  Manual steps:")
         lines.extend(f"    {i}. {step.replace('$DATA', root)}" for i, step in enumerate(info.manual, start=1))
@@ -238,8 +248,30 @@ def _manual_text(info, root, failed):
 
 
 def prepare_dataset(info, opts):
+    """Fetch and lay out one dataset, then return its check ``Report``.
+
+    A lock file in ``$DATA/.downloads`` makes a second ``prepare`` of the same dataset (another
+    shell, another job of a sweep) wait instead of appending to the same partial download.
+    """
     root = opts.root
     print(f"== {info.title}: {info.key} (DATASET.NAME {info.name}) -> {os.path.join(root, info.dataset_dir)}")
+    with FileLock(os.path.join(root, DOWNLOADS_DIRNAME, f".{info.key}.lock")):
+        failed = _fetch_and_place(info, opts)
+    report = check_dataset(info, root)
+    print(report.render())
+    if not report.ready:
+        text = _manual_text(info, root, failed)
+        if text:
+            print(text)
+        elif info.kind == "split" and not opts.build_split:
+            print(f"  {missing_split_hint(info, root)}")
+    print()
+    return report
+
+
+def _fetch_and_place(info, opts):
+    """Every step of ``prepare`` that writes; returns ``[(Download, problems)]`` for what failed."""
+    root = opts.root
     failed = []
     for dl in info.downloads:
         if dl.for_building_split and not opts.build_split:
@@ -259,7 +291,11 @@ def prepare_dataset(info, opts):
         if path is None:
             failed.append((dl, problems))
             continue
-        install(dl, path, root, owned, opts)
+        try:
+            install(dl, path, root, owned, opts)
+        except LammError as e:  # an unsafe or unexpected archive: report it, go on with the next file
+            print(f"  failed: {e}")
+            failed.append((dl, problems + [f"{e} ({path} is kept for inspection)"]))
 
     if opts.fix_val:
         fix_val(info, root, opts.fix_val)
@@ -269,17 +305,7 @@ def prepare_dataset(info, opts):
             print(f"  {info.split_file} is present; not building one (delete it to build)")
         else:
             build_split(info, root, opts.split_seed)
-
-    report = check_dataset(info, root)
-    print(report.render())
-    if not report.ready:
-        text = _manual_text(info, root, failed)
-        if text:
-            print(text)
-        elif info.kind == "split" and not opts.build_split:
-            print(f"  {missing_split_hint(info, root)}")
-    print()
-    return report
+    return failed
 
 
 def fix_val(info, root, mapping):
@@ -299,41 +325,44 @@ def how_text(info):
     """How ``prepare`` gets a dataset: which files come from where."""
     channels = {}
     for dl in info.downloads:
-        if dl.for_building_split:
-            continue
+        if dl.for_building_split or not dl.sources:
+            continue  # without sources: covered by the manual steps
         label = {"images": "images", "split": "split"}.get(dl.what, dl.filename)
         if dl.copy_from:
             channel = f"copied from {dl.copy_from} (else Google Drive)"
-        elif not dl.sources:
-            channel = "manual"
         elif dl.sources[0].gdrive_id:
-            channel = "Google Drive"
+            channel = "Google Drive (gdown)"
         else:
-            channel = " or ".join(s.url.split("/")[2] for s in dl.sources if not s.third_party)
+            official = [s for s in dl.sources if not s.third_party]
+            channel = " or ".join(s.url.split("/")[2] for s in official)
+            if all(s.md5 or s.sha256 for s in official):
+                channel += ", md5-checked"
             if any(s.third_party for s in dl.sources):
-                channel += " (or a third-party copy with --mirrors)"
+                channel += " (reported offline; a third-party copy with --mirrors)"
         if label not in channels.setdefault(channel, []):
             channels[channel].append(label)
-    text = "; ".join(f"{', '.join(labels)}: {channel}" for channel, labels in channels.items())
-    return ("manual steps; " + text) if info.manual else text
+    parts = [f"{', '.join(labels)}: {channel}" for channel, labels in channels.items()]
+    if info.manual:
+        parts.insert(0, "images: manual steps")
+    return "; ".join(parts)
 
 
 def list_markdown():
-    rows = ["| dataset (config) | DATASET.NAME | folder layout under `$DATA` | classes | train / val / test | "
-            "how `prepare` gets it | download |",
+    rows = ["| dataset (config) | DATASET.NAME | folder layout under `$DATA` | classes | train / val / test images | "
+            "how `prepare` gets it | download size (approx.) |",
             "|---|---|---|---|---|---|---|"]
     for info in CATALOG.values():
-        image = f"{info.dataset_dir}/{info.image_dir}/" if info.image_dir else f"{info.dataset_dir}/"
-        if info.image_subdirs:
-            image = ", ".join(f"{info.dataset_dir}/{s}/" for s in info.image_subdirs)
-        files = f", `{info.split_file}`" if info.split_file else ""
+        paths = [f"{info.dataset_dir}/{sub}/" for sub in info.required_subdirs if sub] or [f"{info.dataset_dir}/"]
+        if info.split_file:
+            paths.append(f"{info.dataset_dir}/{info.split_file}")
         if info.kind == "aircraft":
-            files = ", `variants.txt`, `images_variant_*.txt`"
+            paths += [f"{info.dataset_dir}/variants.txt", f"{info.dataset_dir}/images_variant_*.txt"]
         if info.kind in ("imagenet", "test-only"):
-            files = ", `classnames.txt`"
+            paths.append(f"{info.dataset_dir}/classnames.txt")
         sizes = f"{info.sizes[2]} (test only)" if info.kind == "test-only" else " / ".join(map(str, info.sizes))
-        rows.append(f"| {info.key} | `{info.name}` | `{image}`{files} | {info.num_classes} | {sizes} | "
-                    f"{how_text(info)} | {info.download_size} |")
+        layout = "<br>".join(f"`{p}`" for p in paths)
+        rows.append(f"| {info.key} | `{info.name}` | {layout} | {info.num_classes} | {sizes} | {how_text(info)} | "
+                    f"{info.download_size} |")
     return "\n".join(rows)
 
 
@@ -392,8 +421,8 @@ def main(argv=None):
             for info in infos:
                 report = check_dataset(info, opts.root, deep=opts.deep)
                 reports.append(report)
-                print(report.render())
-            print(f"\nSummary: {summary(reports)}")
+                print(report.render() + "\n")
+            print(f"Summary: {summary(reports)}")
         else:
             os.makedirs(opts.root, exist_ok=True)
             reports = [prepare_dataset(info, opts) for info in infos]

@@ -16,6 +16,7 @@ from collections import namedtuple
 from dassl.data.datasets import Datum
 
 from .errors import DatasetNotFoundError
+from .split_file import relative_path
 
 ImageRecord = namedtuple("ImageRecord", "impath label domain classname")
 
@@ -46,7 +47,7 @@ def records_fingerprint(items, path_prefix):
     """SHA-256 of (relative path, label, class name) of every item: identifies a scanned split."""
     digest = hashlib.sha256()
     for item in items:
-        rel = os.path.relpath(item.impath, path_prefix)
+        rel = relative_path(item.impath, path_prefix)
         digest.update(f"{rel}\t{item.label}\t{item.classname}\n".encode("utf-8"))
     return digest.hexdigest()
 

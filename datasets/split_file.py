@@ -80,6 +80,22 @@ def image_file_problem(path):
     return "empty" if st.st_size == 0 else None
 
 
+def nested_copy(impath, path_prefix):
+    """Where a missing image sits in a folder nested once more under its own name, or None.
+
+    ``cars_train/00001.jpg`` found as ``cars_train/cars_train/00001.jpg`` (Kaggle's copy), or
+    ``images/a.jpg`` as ``images/images/a.jpg`` (an archive extracted inside its own folder).
+    """
+    rel = relative_path(impath, path_prefix).split(os.sep)
+    for i in range(len(rel) - 1):
+        parent = os.path.join(path_prefix, *rel[: i + 1])
+        candidate = os.path.join(parent, rel[i], *rel[i + 1 :])
+        if os.path.isfile(candidate):
+            return candidate
+    images_copy = os.path.join(path_prefix, os.path.basename(path_prefix), *rel)
+    return images_copy if os.path.isfile(images_copy) else None
+
+
 def checked_datum(impath, label, classname, source):
     """A Datum whose missing image is named in a DatasetNotFoundError instead of Dassl's assert."""
     if image_file_problem(impath) == "missing":
@@ -107,10 +123,15 @@ def records_to_datums(named_records, path_prefix, source):
             elif problem == "empty":
                 empty.append(impath)
     if missing:
+        nested = nested_copy(missing[0], path_prefix)
+        where = (
+            f" It exists as {nested}: that folder is nested one level too deep; move its content up."
+            if nested
+            else f" Image paths are relative to {path_prefix}: check that the images are extracted there with "
+            f"the expected layout."
+        )
         raise DatasetNotFoundError(
-            f"{len(missing)} of the {total} images listed in {source} are missing; the first is "
-            f"{missing[0]}. Image paths are relative to {path_prefix}: check that the images are "
-            f"extracted there with the expected layout."
+            f"{len(missing)} of the {total} images listed in {source} are missing; the first is {missing[0]}.{where}"
         )
     if empty:
         raise InvalidDatasetError(
@@ -126,9 +147,15 @@ def records_to_datums(named_records, path_prefix, source):
     }
 
 
+def relative_path(path, path_prefix):
+    """``path`` relative to ``path_prefix`` (a slice when it lies below; ``os.path.relpath`` is slow)."""
+    head = os.path.join(path_prefix, "")
+    return path[len(head):] if path.startswith(head) else os.path.relpath(path, path_prefix)
+
+
 def datums_to_records(items, path_prefix):
     """Inverse of ``records_to_datums`` for one list: paths become relative to ``path_prefix``."""
-    return [[os.path.relpath(item.impath, path_prefix), int(item.label), item.classname] for item in items]
+    return [[relative_path(item.impath, path_prefix), int(item.label), item.classname] for item in items]
 
 
 def read_split(split_path, path_prefix, how_to_get=""):

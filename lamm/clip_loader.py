@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from .errors import ConfigError
+from .files import FileLock
 
 DEFAULT_DOWNLOAD_ROOT = os.path.expanduser(os.environ.get("CLIP_CACHE_DIR", "~/.cache/clip"))
 
@@ -27,7 +28,9 @@ def resolve_checkpoint(name_or_path: str, download_root: str = DEFAULT_DOWNLOAD_
     """Return the local file for a model name (downloading it if needed) or an existing path."""
     clip = _clip()
     if name_or_path in clip.available_models():
-        return clip.clip._download(clip.clip._MODELS[name_or_path], download_root)
+        # clip writes its download in place: runs starting together would write one file at once.
+        with FileLock(os.path.join(download_root, ".download.lock")):
+            return clip.clip._download(clip.clip._MODELS[name_or_path], download_root)
     if os.path.isfile(os.path.expanduser(name_or_path)):
         return os.path.expanduser(name_or_path)
     close = difflib.get_close_matches(name_or_path, clip.available_models(), n=3)

@@ -6,10 +6,19 @@ import tempfile
 from .errors import LammError
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import: os.umask can only be read by setting it, which races with other threads.
+UMASK = _read_umask()
+
+
+def make_readable(path: str) -> None:
+    """Give a temporary file (mkstemp makes it 0600) the usual mode, as ``open`` would."""
+    os.chmod(path, 0o666 & ~UMASK)
 
 
 def atomic_write_text(path: str, text: str) -> None:
@@ -25,7 +34,7 @@ def atomic_write_text(path: str, text: str) -> None:
             tmp.write(text)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; shared data folders need more
+        make_readable(tmp_path)  # shared data folders are read by other users
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
@@ -39,6 +48,26 @@ def atomic_write_json(path: str, obj) -> None:
 
 class RunLockedError(LammError):
     """Another process holds the lock of this run folder."""
+
+
+class FileLock:
+    """A blocking exclusive lock on ``path`` (created if needed), e.g. around a shared download."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._handle = None
+
+    def __enter__(self):
+        import fcntl
+
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self._handle = open(self.path, "a+")
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()
+        return False
 
 
 class RunLock:

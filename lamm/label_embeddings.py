@@ -11,6 +11,8 @@ Which tokens of a class name become learnable is a choice (``TRAINER.LAMM.LABEL_
 - ``one``: a single vector per class in place of the whole name (the paper's ``<M_i>``),
   initialised to the mean of the name's word embeddings.
 """
+import hashlib
+
 import torch
 from torch import nn
 
@@ -20,6 +22,11 @@ from .prompt_layout import PromptLayout
 LABEL_TOKEN_MODES = ("shortest", "all", "one")
 LABEL_INITS = ("word", "random")
 RANDOM_INIT_STD = 0.02  # as the official code's random initialisation (paper Table 5)
+
+
+def name_hash(name: str) -> int:
+    """A stable 63-bit fingerprint of a class name, storable in a tensor."""
+    return int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big") >> 1
 
 
 class LabelEmbeddings(nn.Module):
@@ -33,6 +40,8 @@ class LabelEmbeddings(nn.Module):
         class_ids: (n_cls,) identity of each class in a wider label space (e.g. the ImageNet index
             of an ImageNet-A class, or a new class's index among all classes); labels move between
             label spaces by these ids. Default: 0..n_cls-1.
+        classnames: the class names; with the ids they decide which saved labels belong to which
+            class, so that a checkpoint of another dataset never passes for this one.
 
     ``anchor`` holds the starting vectors (after a random init, the random ones, as in the
     official code); the parameter-space loss pulls the vectors back to it. Slots taken over from
@@ -41,7 +50,7 @@ class LabelEmbeddings(nn.Module):
     """
 
     def __init__(self, initial: torch.Tensor, class_index: torch.Tensor, positions: torch.Tensor,
-                 random_init: bool = False, class_ids=None):
+                 random_init: bool = False, class_ids=None, classnames=None):
         super().__init__()
         if not (initial.shape[0] == class_index.shape[0] == positions.shape[0]):
             raise ValueError("initial, class_index and positions need one row per slot")
@@ -57,6 +66,8 @@ class LabelEmbeddings(nn.Module):
         self.register_buffer("frozen_positions", torch.zeros(0, dtype=torch.long))
         ids = torch.arange(num_classes) if class_ids is None else torch.as_tensor(list(class_ids), dtype=torch.long)
         self.register_buffer("class_ids", ids)
+        hashes = [name_hash(name) for name in classnames] if classnames is not None else [0] * len(ids)
+        self.register_buffer("class_name_hashes", torch.tensor(hashes, dtype=torch.long))
 
     @property
     def num_slots(self) -> int:
@@ -77,9 +88,12 @@ class LabelEmbeddings(nn.Module):
         """
         source_ids = source.get("class_ids")
         source_ids = torch.arange(int(source["class_index"].max()) + 1) if source_ids is None else source_ids
-        row_of_id = {int(class_id): row for row, class_id in enumerate(source_ids.tolist())}
-        target_of_source = {row_of_id[int(class_id)]: target for target, class_id in enumerate(self.class_ids.tolist())
-                            if int(class_id) in row_of_id}
+        source_hashes = source.get("class_name_hashes", torch.zeros_like(source_ids))
+        own_hashes = self.class_name_hashes if "class_name_hashes" in source else torch.zeros_like(self.class_ids)
+        row_of_key = {key: row for row, key in enumerate(zip(source_ids.tolist(), source_hashes.tolist()))}
+        target_of_source = {row_of_key[key]: target for target, key in enumerate(zip(self.class_ids.tolist(),
+                                                                                      own_hashes.tolist()))
+                            if key in row_of_key}
         empty = torch.zeros(0, dtype=torch.long)
         slots = [  # (source class, position, vector, anchor) of every source slot, trained or frozen
             (source["class_index"], source["positions"], source["vectors"], source["anchor"]),
@@ -136,6 +150,7 @@ def build_label_embeddings(
     label_layout: PromptLayout,
     random_init: bool = False,
     class_ids=None,
+    classnames=None,
 ) -> LabelEmbeddings:
     """Create the label embeddings for a layout.
 
@@ -152,7 +167,8 @@ def build_label_embeddings(
             name_word_embeddings[i, start:start + length].mean(dim=0)
             for i, (start, length) in enumerate(zip(name_layout.name_starts.tolist(), name_layout.name_lengths.tolist()))
         ])  # (n_cls, dim)
-        return LabelEmbeddings(initial, torch.arange(n_cls), label_layout.name_starts.clone(), random_init, class_ids)
+        return LabelEmbeddings(initial, torch.arange(n_cls), label_layout.name_starts.clone(), random_init, class_ids,
+                               classnames)
     if mode == "shortest":
         lengths = torch.full((n_cls,), int(name_layout.name_lengths.min()), dtype=torch.long)
     else:
@@ -161,4 +177,4 @@ def build_label_embeddings(
     offsets = torch.cat([torch.arange(int(n)) for n in lengths])  # position within each name
     positions = name_layout.name_starts[class_index] + offsets
     initial = name_word_embeddings[class_index, positions]  # (n_slots, dim)
-    return LabelEmbeddings(initial, class_index, positions, random_init, class_ids)
+    return LabelEmbeddings(initial, class_index, positions, random_init, class_ids, classnames)

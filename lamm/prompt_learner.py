@@ -83,7 +83,7 @@ class PromptLearner(nn.Module):
                 label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
             self.label_embeddings = build_label_embeddings(
                 label_tokens, name_layout, name_word_embeddings, label_layout, random_init=label_init == "random",
-                class_ids=class_ids,
+                class_ids=class_ids, classnames=classnames,
             )
         # Word embeddings are fixed inputs, recomputable from CLIP and the class names: not saved.
         self.register_buffer("name_word_embeddings", name_word_embeddings.to(dtype), persistent=False)

@@ -54,8 +54,9 @@ for SEED in ${SEEDS}; do
     STAGE1=${BASE}/stage1_set1/seed${SEED}
     STAGE2=${BASE}/stage2_train/seed${SEED}
     run "${STAGE1}" "${COMMON[@]}" DATASET.SUBSAMPLE_CLASSES base "$@"
+    # Set 2's classes are unknown to the stage-1 model: LAMM scores them with their word embeddings.
     run "${BASE}/stage1_set2/seed${SEED}" "${COMMON[@]}" --eval-only --model-dir "${STAGE1}" \
-        DATASET.SUBSAMPLE_CLASSES new "$@"
+        DATASET.SUBSAMPLE_CLASSES new TRAINER.LAMM.UNSEEN_CLASSES init "$@"
     run "${STAGE2}" "${COMMON[@]}" DATASET.SUBSAMPLE_CLASSES all DATASET.TRAIN_CLASSES new \
         MODEL.INIT_WEIGHTS "${STAGE1}" TRAINER.LAMM.FREEZE_LOADED_LABELS True "$@"
     for SET in base:set1 new:set2; do

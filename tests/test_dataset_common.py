@@ -263,3 +263,81 @@ def test_subsample_relabels_in_sorted_order(caltech, capsys):
 def test_subsample_rejects_unknown_values():
     with pytest.raises(ValueError, match="must be one of"):
         subsample_classes([], subsample="Base")
+
+
+# --- helpers shared by the readers and prepare ---------------------------------------------
+
+
+def test_relative_path_slices_below_the_prefix_and_falls_back_elsewhere(tmp_path):
+    from datasets.split_file import relative_path
+
+    assert relative_path("/d/images/a/b.jpg", "/d/images") == "a/b.jpg"
+    assert relative_path("/d/images/a/b.jpg", "/d/images/") == "a/b.jpg"
+    assert relative_path("/d/other/b.jpg", "/d/images") == "../other/b.jpg"
+    assert relative_path("/d/imagesX/b.jpg", "/d/images") == "../imagesX/b.jpg"  # not a prefix match
+
+
+def test_image_file_problem(tmp_path):
+    from datasets.split_file import image_file_problem
+
+    (tmp_path / "ok.jpg").write_bytes(b"x")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "folder.jpg").mkdir()
+    assert image_file_problem(str(tmp_path / "ok.jpg")) is None
+    assert image_file_problem(str(tmp_path / "empty.jpg")) == "empty"
+    assert image_file_problem(str(tmp_path / "folder.jpg")) == "missing"
+    assert image_file_problem(str(tmp_path / "nope.jpg")) == "missing"
+
+
+def test_locate_misplaced_finds_the_usual_slips(tmp_path):
+    from datasets.common import locate_misplaced
+
+    (tmp_path / "food-101" / "food-101" / "images").mkdir(parents=True)
+    assert locate_misplaced(str(tmp_path), "food-101", "images") == str(tmp_path / "food-101" / "food-101" / "images")
+    (tmp_path / "imagenet" / "train").mkdir(parents=True)
+    assert locate_misplaced(str(tmp_path), "imagenet", "images/train") == str(tmp_path / "imagenet" / "train")
+    (tmp_path / "2750").mkdir()
+    (tmp_path / "eurosat").mkdir()
+    assert locate_misplaced(str(tmp_path), "eurosat", "2750") == str(tmp_path / "2750")
+    assert locate_misplaced(str(tmp_path), "dtd", "images") is None
+
+
+def test_finish_splits_without_val_draws_train_only_and_subsamples_train_and_test(caltech, tmp_path):
+    from dassl.config import get_cfg_default
+
+    from datasets.common import finish_splits
+
+    image_dir, split_path = caltech
+    train, _, test = read_split(split_path, image_dir)
+    cfg = get_cfg_default()
+    cfg.DATASET.NUM_SHOTS = 2
+    cfg.SEED = 4
+    cfg.DATASET.SUBSAMPLE_CLASSES = "new"
+    random.seed(4)
+    got_train, got_test = finish_splits(sampler(), cfg, train, None, test, cache_dir=str(tmp_path),
+                                        path_prefix=image_dir, fingerprint="fp")
+    random.seed(4)
+    drawn = sampler().generate_fewshot_dataset(train, num_shots=2)
+    want = subsample_classes(drawn, test, subsample="new")
+    assert [(i.impath, i.label) for i in got_train] == [(i.impath, i.label) for i in want[0]]
+    assert [(i.impath, i.label) for i in got_test] == [(i.impath, i.label) for i in want[1]]
+
+
+def test_scan_lists_sorted_and_skips_hidden_entries(tmp_path):
+    from datasets.scan import list_dirs, list_files, records_fingerprint, scan_class_folders
+
+    for name in ("b", "a", ".hidden"):
+        (tmp_path / name).mkdir()
+    for name in ("2.jpg", "10.jpg", ".DS_Store"):
+        (tmp_path / "a" / name).write_bytes(b"x")
+    assert list_dirs(str(tmp_path)) == ["a", "b"]
+    assert list_files(str(tmp_path / "a")) == ["10.jpg", "2.jpg"]
+    records = scan_class_folders(str(tmp_path), ["a", "b"], {"a": "cat a", "b": "cat b"}, source="names")
+    assert [(os.path.basename(r.impath), r.label, r.classname) for r in records] == [
+        ("10.jpg", 0, "cat a"), ("2.jpg", 0, "cat a")
+    ]
+    fingerprint = records_fingerprint(records, str(tmp_path))
+    assert fingerprint == records_fingerprint(list(records), str(tmp_path))
+    assert fingerprint != records_fingerprint(records[:1], str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"Class folder .*/b has no entry in names"):
+        scan_class_folders(str(tmp_path), ["a", "b"], {"a": "cat a"}, source="names")

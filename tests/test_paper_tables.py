@@ -248,11 +248,12 @@ def test_unrecognised_layout_prints_the_experiment_list(tmp_path, capsys):
     assert "no results for the 'incremental' table" in err
 
 
-def test_unknown_table_name_is_rejected(sweep):
+def test_unknown_table_name_is_rejected(sweep, capsys):
     root, _ = sweep
     with pytest.raises(SystemExit) as e:
         parse_test_res.main([str(root), "--table", "fewshots"])
     assert e.value.code == 2
+    assert "--table: unknown table 'fewshots' (choose from auto, all, fewshot, datasets" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- published numbers
@@ -330,9 +331,10 @@ def test_incremental_table(tmp_path, capsys):
         for tr in ("ZeroshotCLIP", "CoOp", "LAMM"):
             cfg = "vit_b16" if tr == "ZeroshotCLIP" else f"{CFG[tr]}_16shots"
             for s in ((1,) if tr == "ZeroshotCLIP" else SEEDS):
-                for folder in ("stage1_set1", "stage2_set1", "stage2_set2"):
-                    if tr == "ZeroshotCLIP" and folder == "stage2_set1":
-                        continue  # zero-shot has nothing to train: its stage-1 number serves
+                # the folders of scripts/incremental.sh; zero-shot has nothing to train: stage 1 only
+                folders = ("stage1_set1", "stage1_set2") if tr == "ZeroshotCLIP" else \
+                    ("stage1_set1", "stage1_set2", "stage2_train", "stage2_set1", "stage2_set2")
+                for folder in folders:
                     a = round(float(rng.uniform(40, 95)), 2)
                     acc[(tr, d, folder, s)] = a
                     put(tmp_path, f"incremental/{FOLDER[d]}/{tr}/{cfg}/{folder}", s, a, trainer=tr, dataset=d,
@@ -354,8 +356,14 @@ def test_incremental_table(tmp_path, capsys):
         per_ds = [np.mean([acc[(tr, d, "stage2_set1", s)] - acc[(tr, d, "stage1_set1", s)] for s in SEEDS])
                   for d in ("Caltech101", "DescribableTextures")]
         assert rows[f"{label}: Degradation"]["Average"]["mean"] == pytest.approx(np.mean(per_ds))
+        for extra, folder in (("Set2, stage 1", "stage1_set2"), ("Set1+2, stage 2", "stage2_train")):
+            assert rows[f"{label}: {extra}"]["DTD"]["mean"] == pytest.approx(
+                np.mean([acc[(tr, "DescribableTextures", folder, s)] for s in SEEDS]))
     zs = rows["Zero-shot CLIP: Degradation"]
     assert zs["Caltech101"]["mean"] == 0 and zs["Average"]["mean"] == 0
+    assert rows["Zero-shot CLIP: Set2"]["DTD"]["mean"] == acc[("ZeroshotCLIP", "DescribableTextures", "stage1_set2", 1)]
+    assert "Zero-shot CLIP: Set2, stage 1" not in rows  # the same number as its Set2 row
+    assert not [e for e in classify(find_experiments(tmp_path)) if e.kind != "incremental"]
     assert rows["CoOp: Set1"]["Caltech101"]["paper"]["value"] == paper_value("incremental", "CoOp", "Caltech101",
                                                                               16, "set1")
     assert rows["CoOp: Degradation"]["Average"]["paper"]["value"] == paper_value(
@@ -519,6 +527,8 @@ def test_base2new_table(tmp_path, capsys):
      ("dg", "LAMM", "", "ImageNetSketch", 16, "ViT-B/16", "evaluation")),
     ("incremental/ucf101/CoOp/vit_b16_ep50_ctxv1_16shots/stage2_set2", {},
      ("incremental", "CoOp", "", "UCF101", 16, "ViT-B/16", "incremental")),
+    ("incremental/dtd/LAMM/vit_b16_ep50_ctxv1_16shots/stage2_train", {},
+     ("incremental", "LAMM", "", "DescribableTextures", 16, "ViT-B/16", "incremental")),
     ("caltech101/CoOp/vit_b16_ep50_ctxv1_16shots_vit_b32_woHL", {},
      ("fewshot", "CoOp", "woHL", "Caltech101", 16, "ViT-B/32", "")),
     ("mydata/LAMM/vit_b16_ep50_ctxv1_2shots", {"trainer": "LAMM", "dataset": "MyData", "num_shots": 2},
@@ -534,6 +544,19 @@ def test_describe_layouts(tmp_path, rel, meta, expected):
     e = describe(exp)
     got = (e.kind, e.method.trainer, e.method.variant, e.dataset, e.shots, e.method.backbone, e.method.group)
     assert got == expected
+
+
+def test_dataset_names_match_the_configs():
+    """Folder names (config files) and results.json names (their DATASET.NAME) map to one key."""
+    import yaml
+
+    from tools.paper_tables import DG_TARGET_NAMES, dataset_key
+
+    configs = sorted((Path(__file__).resolve().parent.parent / "configs" / "datasets").glob("*.yaml"))
+    for path in configs:
+        name = yaml.safe_load(path.read_text())["DATASET"]["NAME"]
+        if name in PAPER_DATASETS + DG_TARGET_NAMES:
+            assert dataset_key(path.stem) == dataset_key(name) == name, path.name
 
 
 def test_unrecognised_experiments(tmp_path):

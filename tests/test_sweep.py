@@ -14,7 +14,7 @@ from lamm.files import RunLock
 from tests.fixtures import REPO_ROOT, run_command, tiny_opts
 from tools import sweep, sweep_grid, sweep_job
 from tools.sweep_grid import METHODS, Grid, SweepError, expand, resolve_datasets, tag_suffix
-from tools.sweep_job import ALREADY_FINISHED, RAN, RUNNING_ELSEWHERE, RunJob
+from tools.sweep_job import RAN, RUNNING_ELSEWHERE, RunJob
 
 MAPLE_OPTS = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "2"]
 GRID_FLAGS = ["--methods", "LAMM", "--datasets", "caltech101", "--shots", "1", "2", "--seeds", "1", "2"]
@@ -45,7 +45,8 @@ def test_run_dir_is_the_folder_the_scripts_write(trainer, opts, tag, tmp_path):
     stub.chmod(0o755)
     (run,) = expand(Grid((trainer,), ("caltech101",), (4,), (3,), opts, tag), str(tmp_path / "out"),
                     str(tmp_path / "data"), python=str(stub))
-    result = subprocess.run(run.command(), cwd=REPO_ROOT, env=run.env(dict(os.environ, TAG="inherited")),
+    inherited = dict(os.environ, TAG="inherited", DIR=str(tmp_path / "elsewhere"))
+    result = subprocess.run(run.command(), cwd=REPO_ROOT, env=run.env(inherited),
                             capture_output=True, text=True, check=True)
     args = result.stdout.split("\n")
     assert args[args.index("--output-dir") + 1] == run.run_dir
@@ -73,7 +74,7 @@ def test_expand_orders_runs_by_method_dataset_shots_seed(tmp_path):
 
 @pytest.mark.parametrize("grid,match", [
     (Grid(methods=("LAM",), datasets=("caltech101",)), "unknown method 'LAM'; known: ZeroshotCLIP"),
-    (Grid(methods=("LAMM",), datasets=("imagenet",)), r"dataset 'imagenet' has no config: .*imagenet.yaml not found"),
+    (Grid(methods=("LAMM",), datasets=("no_such_set",)), r"'no_such_set' has no config: .*no_such_set.yaml not found"),
     (Grid(methods=("LAMM",), datasets=("caltech101",), shots=(3,)), "LAMM has no config for 3 shots"),
     (Grid(methods=("LAMM",), datasets=("caltech101",), seeds=(0,)), "seeds must be 1 or more, got 0"),
     (Grid(methods=("LAMM",), datasets=("caltech101",), shots=("two",)), "shots must be whole numbers"),

@@ -196,3 +196,20 @@ def test_label_embeddings_move_between_label_spaces_by_class_id():
     incremental.label_embeddings.adopt(subset, freeze=True)
     assert set(incremental.label_embeddings.class_index.tolist()) == {2, 3}
     torch.testing.assert_close(incremental()[0][:2], source()[0][:2])
+
+
+def test_a_lamm_checkpoint_of_other_classes_is_refused_unless_asked(tmp_path):
+    clip_model = tiny_clip()
+    from lamm.prompt_learner import PromptLearner
+
+    make = lambda names: PromptLearner(clip_model.token_embedding, names, context_init="a photo of a",
+                                       learn_context=False, label_tokens="shortest")
+    folder = tmp_path / "prompt_learner"
+    folder.mkdir()
+    torch.save({"state_dict": make(["cat", "dog"]).state_dict(), "epoch": 3}, folder / "model.pth.tar-3")
+    other = make(["oak", "maple"])  # same indices 0 and 1, other classes
+    with pytest.raises(ConfigError, match=r"label embeddings for 0 of this dataset's 2 classes.*UNSEEN_CLASSES init"):
+        load_prompt_learner_checkpoint(other, str(folder), 3)
+    before = other()[0].clone()
+    assert load_prompt_learner_checkpoint(other, str(folder), 3, unseen_classes="init") == 3
+    torch.testing.assert_close(other()[0], before)  # unseen classes keep their word embeddings

@@ -110,7 +110,7 @@ _EVAL_PARTS = frozenset({"all", "base", "new", "train_base", "test_base", "test_
 
 _SHOTS_TOKEN = re.compile(r"^(\d+)shots?$")
 _SHOTS_FOLDER = re.compile(r"^shots_(\d+)$")  # MaPLe's base-to-new layout
-_STAGE_FOLDER = re.compile(r"^stage([12])_set([12])$")
+_STAGE_FOLDER = re.compile(r"^stage([12])_(set[12]|train|all)$")  # train / all: tested on all classes
 _BACKBONE = re.compile(r"^(vit_[bl]\d+|rn\d+(?:x\d+)?)(?:_(.+))?$", re.IGNORECASE)
 _LOSS_TAG = re.compile(r"^ce((?:[_+-](?:wc|cos|kd))*)$", re.IGNORECASE)
 
@@ -181,7 +181,7 @@ class Entry:
     dataset: Optional[str]  # Dassl NAME
     shots: Optional[int]
     stage: Optional[int] = None  # incremental: 1 or 2
-    eval_set: Optional[int] = None  # incremental: 1 or 2
+    eval_set: Optional[int] = None  # incremental: 1 or 2 (0: both sets, the stage's training run)
     subsample: str = "all"
     loss_terms: Optional[frozenset] = None  # LAMM trainers only
     label_init: Optional[str] = None  # LAMM trainers only: "word" or "random"
@@ -223,6 +223,13 @@ def _as_int(value) -> Optional[int]:
         m = re.search(r"(\d+)$", value.strip())
         return int(m.group(1)) if m else None
     return None
+
+
+def _eval_set(value) -> Optional[int]:
+    """"set1" -> 1, "set2" -> 2, "train" / "all" (both sets) -> 0."""
+    if isinstance(value, str) and value.strip().lower() in ("train", "all"):
+        return 0
+    return _as_int(value)
 
 
 def _read_lamm_config(exp: ExperimentResult) -> Dict[str, Any]:
@@ -307,7 +314,7 @@ def describe(exp: ExperimentResult) -> Entry:
     for i, p in enumerate(above + below):
         m_stage, m_shots = _STAGE_FOLDER.match(p), _SHOTS_FOLDER.match(p)
         if m_stage:
-            stage, eval_set = int(m_stage.group(1)), int(m_stage.group(2))
+            stage, eval_set = int(m_stage.group(1)), _eval_set(m_stage.group(2))
         elif m_shots:
             folder_shots = int(m_shots.group(1))
         elif p.lower() in _DATASET_KEYS:
@@ -347,7 +354,7 @@ def describe(exp: ExperimentResult) -> Entry:
     if "stage" in meta:
         stage = _as_int(meta.get("stage"))
     if "eval_set" in meta:
-        eval_set = _as_int(meta.get("eval_set"))
+        eval_set = _eval_set(meta.get("eval_set"))
     subsample = str(meta.get("subsample_classes", "all") or "all").lower()
 
     method = Method(trainer=trainer, variant=tag, backbone=backbone, config=config, group="/".join(group))
@@ -986,13 +993,19 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
 
         set1, set2, before = stats(2, 1), stats(2, 2), stats(1, 1)
         degr = {d: difference_stat(set1[d], before[d]) for d in found}
-        for label, by_ds, metric in (("Set1", set1, "set1"), ("Set2", set2, "set2"),
-                                     ("Set1, stage 1", before, "set1_stage1"), ("Degradation", degr, "degradation")):
+        shown = [("Set1", set1, "set1"), ("Set2", set2, "set2"),
+                 ("Set1, stage 1", before, "set1_stage1"), ("Degradation", degr, "degradation")]
+        if not m.shot_free:  # measured by scripts/incremental.sh, not in the paper: shown when present
+            for label, stage, eval_set in (("Set2, stage 1", 1, 2), ("Set1+2, stage 2", 2, 0)):
+                extra = stats(stage, eval_set)
+                if any(v is not None for v in extra.values()):
+                    shown.append((label, extra, None))
+        for label, by_ds, metric in shown:
             row = Row(f"{name}: {label}")
             for d in found:
                 row.cells[dataset_label(d)] = by_ds[d]
             row.cells["Average"] = average_stat(by_ds, expected)
-            if opts.paper is not None:
+            if opts.paper is not None and metric is not None:
                 for d in list(found) + ["average"]:
                     pv = opts.paper.get("incremental", m, d, k, metric)
                     if pv is not None:
@@ -1001,7 +1014,9 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
     table = Table("incremental", "Class-incremental learning: accuracy (%) on Set 1 (base classes) and Set 2 "
                                  "(new classes) after training on Set 1 then Set 2 (paper Table 2)",
                   "method: subset", columns, rows,
-                  notes=["Degradation = Set1 after stage 2 − Set1 after stage 1 (per seed, then mean ± std)."]
+                  notes=["Degradation = Set1 after stage 2 − Set1 after stage 1 (per seed, then mean ± std)."
+                         + (" Set1+2, stage 2: the stage-2 run tested on all classes." if any(
+                             e.eval_set == 0 for e in inc) else "")]
                   + _out_of_average_note(found, expected) + _paper_scope_note(opts, expected))
     _collect_notes(table)
     return table

@@ -45,7 +45,7 @@ def main(argv=None):
     ]
     subprocess.run(["bash", "scripts/lamm/main.sh", "caltech101", str(args.shots), *overrides],
                    cwd=REPO_ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "parse_test_res.py", str(output)], cwd=REPO_ROOT, check=True)
+    subprocess.run([sys.executable, "parse_test_res.py", str(output), "--table", "runs"], cwd=REPO_ROOT, check=True)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,16 @@ from tools.sweep_grid import (
     expand,
     run_status,
 )
-from tools.sweep_job import ALREADY_FINISHED, FAILED, OUTCOMES, RAN, RUNNING_ELSEWHERE, Outcome, RunJob, stop_active_runs
+from tools.sweep_job import (
+    ALREADY_FINISHED,
+    FAILED,
+    OUTCOMES,
+    RAN,
+    RUNNING_ELSEWHERE,
+    Outcome,
+    RunJob,
+    stop_active_runs,
+)
 
 SWEEPS_DIRNAME = ".sweeps"  # under the output root; hidden, so parse_test_res.py skips it
 GRID_KEYS = ("methods", "datasets", "shots", "seeds", "opts", "tag")
@@ -357,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="config overrides for every run; must come last")
 
     where = parser.add_argument_group("files")
-    where.add_argument("--root", default=os.environ.get("DATA", "./data"), help="dataset root (default: $DATA or ./data)")
+    where.add_argument("--root", default=os.environ.get("DATA", "./data"),
+                       help="dataset root (default: $DATA or ./data)")
     where.add_argument("--output", default=os.environ.get("OUTPUT", "./output"),
                        help="output root (default: $OUTPUT or ./output)")
     where.add_argument("--python", default=sys.executable, help="interpreter for train.py (default: this one)")

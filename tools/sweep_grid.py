@@ -136,6 +136,7 @@ class Run:
             env["TAG"] = self.tag
         else:
             env.pop("TAG", None)  # an inherited TAG would rename the folder behind our back
+        env.pop("DIR", None)  # zeroshot.sh writes to $DIR when it is set
         return env
 
     def shell_line(self) -> str:

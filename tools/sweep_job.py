@@ -1,8 +1,8 @@
 """One run of a sweep as a job: call the method's script, keep its output, say how it ended.
 
 ``RunJob`` is what every executor runs, the local pool in a thread and submitit in a job (Slurm,
-local or debug), so a run behaves the same wherever it lands. It imports only the standard
-library and the small grid module, so a job starts fast on a cluster node.
+local or debug), so a run behaves the same wherever it lands. It does not import torch, so a
+job starts fast on a cluster node; the work happens in the script's own process.
 
 Outcomes: ``ran`` (results.json written), ``already finished`` (it was when the job started),
 ``running elsewhere`` (another process holds the run's lock: train.py exits with 2 and says
@@ -31,6 +31,11 @@ OUTCOMES = (RAN, ALREADY_FINISHED, RUNNING_ELSEWHERE, FAILED)
 # train.py's exit status and message when RunLock finds the run folder locked (lamm/files.py).
 LOCKED_EXIT_CODE = 2
 LOCKED_MESSAGE = "is being run by another process"
+
+# The script runs with SIGUSR2 ignored: submitit warns a Slurm job of its time limit with SIGUSR2,
+# which must reach submitit (it requeues the job, and this module then stops the run), not kill
+# train.py first. An ignored signal stays ignored through exec, into bash and train.py.
+IGNORE_USR2 = ["bash", "-c", 'trap "" USR2; exec "$@"', "bash"]
 
 # Processes started by RunJob in this interpreter, so that an interrupted sweep can stop them;
 # once it stops them, no new one starts.
@@ -76,12 +81,12 @@ class RunJob:
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
-        with open(log_path, "w") as log:
+        with open(log_path, "a") as log:  # a requeued job adds to the log of its first attempt
             log.write(f"# {run.shell_line()}\n# DATA={run.data} OUTPUT={run.output} "
                       f"CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '(unset)')} "
                       f"host={socket.gethostname()} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
             log.flush()
-            returncode = _run_process(run.command(), env, log)
+            returncode = _run_process(IGNORE_USR2 + run.command(), env, log)
         seconds = time.time() - start
         if returncode is None:
             return Outcome(run, FAILED, log_path, None, seconds, "not started: the sweep was interrupted")

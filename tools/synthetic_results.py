@@ -111,10 +111,17 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
                     set2 = model.acc(tr, d, 16, shift=1.0)
                     base = f"incremental/{folder}/{tr}/{cfg}"
                     common = dict(trainer=tr, dataset=d, num_shots=16 if tr != "ZeroshotCLIP" else -1)
-                    put(f"{base}/stage1_set1", s, set1, stage=1, eval_set="set1", subsample_classes="base", **common)
-                    put(f"{base}/stage2_set1", s, round(set1 - forget, 2), stage=2, eval_set="set1",
-                        subsample_classes="base", eval_only=True, **common)
-                    put(f"{base}/stage2_set2", s, set2, stage=2, eval_set="set2", subsample_classes="new", **common)
+                    # the folders of scripts/incremental.sh (zero-shot: stage1_set1 and stage1_set2 only)
+                    put(f"{base}/stage1_set1", s, set1, subsample_classes="base", **common)
+                    put(f"{base}/stage1_set2", s, model.acc("ZeroshotCLIP", d, 0, shift=1.0),
+                        subsample_classes="new", eval_only=True, **common)
+                    if tr == "ZeroshotCLIP":
+                        continue
+                    put(f"{base}/stage2_train", s, round((set1 - forget + set2) / 2 - 4.0, 2),
+                        subsample_classes="all", **common)
+                    put(f"{base}/stage2_set1", s, round(set1 - forget, 2), subsample_classes="base", eval_only=True,
+                        **common)
+                    put(f"{base}/stage2_set2", s, set2, subsample_classes="new", eval_only=True, **common)
     if "dg" in kinds and "ImageNet" in datasets:
         drop = {"ImageNetV2": 6.0, "ImageNetSketch": 22.0, "ImageNetA": 20.0, "ImageNetR": -6.0}
         for target, folder, _ in DG_TARGETS:

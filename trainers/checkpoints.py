@@ -19,7 +19,7 @@ import tempfile
 import numpy as np
 import torch
 
-from lamm.files import atomic_write_text
+from lamm.files import atomic_write_text, make_readable
 
 from lamm.errors import ConfigError
 
@@ -75,7 +75,7 @@ def read_checkpoint(path: str) -> dict:
 LABELS = "label_embeddings."
 
 
-def _adopt_label_embeddings(module, state: dict, path: str) -> dict:
+def _adopt_label_embeddings(module, state: dict, path: str, unseen_classes: str = "error") -> dict:
     """Move saved label embeddings onto this model's classes by class id (see LabelEmbeddings).
 
     Returns the state without the label keys it consumed. The label space may differ: an
@@ -86,11 +86,16 @@ def _adopt_label_embeddings(module, state: dict, path: str) -> dict:
     source = {key[len(LABELS):]: value for key, value in state.items() if key.startswith(LABELS)}
     if labels is None or "class_index" not in source:
         return state
-    if labels.adopt(source) == 0:
-        raise ConfigError(
-            f"{path}: the checkpoint's label embeddings belong to none of this dataset's classes "
-            "(it was trained on another dataset)."
-        )
+    adopted, total = labels.adopt(source), len(labels.class_ids)
+    if adopted < total:
+        if unseen_classes != "init":
+            raise ConfigError(
+                f"{path} has label embeddings for {adopted} of this dataset's {total} classes: it was "
+                "trained on other classes (another dataset, or the other half of the classes). To evaluate "
+                "the missing ones with their word embeddings (the zero-shot prompt), set "
+                "TRAINER.LAMM.UNSEEN_CLASSES init."
+            )
+        print(f"{total - adopted} of {total} classes are not in {path}: they keep their word embeddings")
     return {key: value for key, value in state.items() if not key.startswith(LABELS)}
 
 
@@ -108,7 +113,8 @@ def _missing_checkpoint_hint(folder: str) -> str:
     return " Check --model-dir (the run's output folder)."
 
 
-def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=None, name: str = "prompt_learner") -> int:
+def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=None, name: str = "prompt_learner",
+                                   unseen_classes: str = "error") -> int:
     """Load a saved state into ``module`` and return the checkpoint's epoch."""
     path = checkpoint_file(folder, epoch)
     if not osp.exists(path):
@@ -118,7 +124,7 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     state = {key[len("module."):] if key.startswith("module.") else key: value for key, value in state.items()}
     state = {key: value for key, value in state.items() if key.split(".")[-1] not in REBUILT_KEYS}
 
-    state = _adopt_label_embeddings(module, state, path)
+    state = _adopt_label_embeddings(module, state, path, unseen_classes)
     own = module.state_dict()
     for key, value in state.items():
         if key in own and own[key].shape != value.shape:
@@ -174,6 +180,7 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
     os.close(handle)
     try:
         torch.save(state, tmp_path)
+        make_readable(tmp_path)
         os.replace(tmp_path, path)
     finally:
         if osp.exists(tmp_path):

@@ -49,6 +49,9 @@ def add_lamm_config(cfg):
     # Class-incremental learning: label embeddings loaded through MODEL.INIT_WEIGHTS (the classes
     # learned before) stay frozen while the new classes' embeddings train.
     cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS = False
+    # Evaluating a checkpoint on classes it holds no label embeddings for: "error", or "init" to
+    # keep their initial (word) embeddings, i.e. the zero-shot prompt (e.g. a Set-1 model on Set 2).
+    cfg.TRAINER.LAMM.UNSEEN_CLASSES = "error"
 
 
 def add_shortcut_config(cfg):

@@ -41,6 +41,7 @@ class PromptTrainer(ClipTrainer):
     def check_cfg(self, cfg):
         super().check_cfg(cfg)
         check_choice(cfg.TRAINER.LAMM.ORIGINAL_CONTEXT, ("current", "initial"), "TRAINER.LAMM.ORIGINAL_CONTEXT")
+        check_choice(cfg.TRAINER.LAMM.UNSEEN_CLASSES, ("error", "init"), "TRAINER.LAMM.UNSEEN_CLASSES")
         if cfg.DATASET.SUBSAMPLE_CLASSES not in ("all", "base", "new"):
             raise ConfigError(f"DATASET.SUBSAMPLE_CLASSES must be all, base or new, got {cfg.DATASET.SUBSAMPLE_CLASSES!r}.")
 
@@ -61,7 +62,10 @@ class PromptTrainer(ClipTrainer):
         lamm = self.cfg.TRAINER.LAMM
         # A dataset that is part of a wider label space (ImageNet-A within ImageNet, one half of
         # the classes) says where its classes sit there, so labels can move between the two.
-        class_ids = getattr(self.dm.dataset, "full_label_indices", None)
+        dataset = self.dm.dataset
+        class_ids = getattr(dataset, "full_label_indices", None)
+        if class_ids is None:
+            class_ids = getattr(dataset, "imagenet_class_indices", None)  # ImageNet-A/R within ImageNet
         return {"label_tokens": lamm.LABEL_TOKENS if self.learn_labels else None, "label_init": lamm.LABEL_INIT,
                 "class_ids": class_ids}
 
@@ -238,5 +242,6 @@ class PromptTrainer(ClipTrainer):
             print("Note that load_model() is skipped as no pretrained model is given")
             return
         self.loaded_epoch = load_prompt_learner_checkpoint(
-            self.model.prompt_learner, osp.join(directory, self.model_name), epoch, self.model_name
+            self.model.prompt_learner, osp.join(directory, self.model_name), epoch, self.model_name,
+            unseen_classes=self.cfg.TRAINER.LAMM.UNSEEN_CLASSES,
         )
