@@ -24,9 +24,10 @@ import time
 METHODS = ("LAMM", "CoOpLAMM", "MaPLeLAMM")
 WORDS = ("red", "spotted", "north", "sea", "mountain", "house", "sports", "car", "golden", "retriever", "water",
          "lily", "grand", "piano", "snow", "leopard", "paper", "towel", "steel", "bridge", "fire", "truck")
-# Saved activations per token, per layer, in units of the width, for a text-transformer forward
-# with autograd (LayerNorms, q/k/v, attention, the 4x MLP): used to skip cases that cannot fit.
-ACTIVATIONS_PER_TOKEN_LAYER = 25
+# Saved activations per token, per layer, in units of the width, for a transformer forward with
+# autograd (LayerNorms, q/k/v, attention, the 4x MLP), calibrated on the LAMM "off" runs at 100
+# and 400 classes (5.6 and 13.2 GB peak): used to skip cases that cannot fit.
+ACTIVATIONS_PER_TOKEN_LAYER = 16
 
 
 def class_names(count):
@@ -197,7 +198,7 @@ def main(argv=None):
                 label = "on" if shortcuts_on else "off"
                 need = estimated_bytes(method, classes, shortcuts_on, args.batch)
                 have = available_bytes(args.device)
-                if need > 0.8 * have:
+                if need > 0.9 * have:
                     print(f"{method:<10} {classes:>7} {label:>9}   skipped: needs about {need / 1e9:.0f} GB, "
                           f"{have / 1e9:.0f} GB free")
                     results[label] = None

@@ -422,12 +422,13 @@ def test_list_prints_every_dataset(capsys):
     assert len(out.strip().splitlines()) == 15 and "stanford_cars" in out and "manual steps" in out
 
 
-def test_docs_data_table_is_the_generated_one(capsys):
+@pytest.mark.parametrize("document", ["docs/DATA.md", "README.md"])
+def test_docs_data_table_is_the_generated_one(document, capsys):
     assert prepare.main(["list", "--markdown"]) == 0
     table = capsys.readouterr().out.strip()
-    with open(os.path.join(REPO_ROOT, "docs", "DATA.md")) as f:
+    with open(os.path.join(REPO_ROOT, document)) as f:
         doc = f.read()
-    assert table in doc, "docs/DATA.md is out of date: paste the output of `python -m datasets.prepare list --markdown`"
+    assert table in doc, f"{document} is out of date: paste the output of `python -m datasets.prepare list --markdown`"
 
 
 def test_check_points_out_kaggles_nested_cars_folders(tmp_path, capsys):
