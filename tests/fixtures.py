@@ -1,5 +1,4 @@
 """Fixtures for runs on synthetic data: a tiny CLIP file, a Caltech101-layout dataset, configs."""
-import argparse
 import os
 import subprocess
 import sys

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import TINY_OVERRIDES, run_command, run_train, tiny_opts
+from tests.fixtures import run_command, run_train, tiny_opts
 
 CONFIG = "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml"
 DATASET_CONFIG = "configs/datasets/caltech101.yaml"
@@ -44,7 +44,7 @@ def test_main_sh_trains_three_seeds_with_checkpoints_logs_and_results(main_sh_ou
     mean = sum(accuracies) / 3
     std = (sum((a - mean) ** 2 for a in accuracies) / 3) ** 0.5
     row = next(line for line in table.splitlines() if "vit_b16_ep50_ctxv1_4shots_tiny" in line)
-    assert f"{mean:.2f} ± {std:.2f}" in row and "| 1, 2, 3" in row.replace("  ", " ") or f"{mean:.2f}" in row
+    assert f"{mean:.2f} ± {std:.2f}" in row and "1,2,3" in row.replace(" ", "")
 
     _, coop_style = run_command(["python", "parse_test_res.py", str(experiment_dir(output))])
     assert f"* accuracy: {mean:.2f}% +- {std:.2f}%" in coop_style

@@ -7,7 +7,7 @@ import torch
 from dassl.engine import build_trainer
 
 import train
-from tests.fixtures import REPO_ROOT, run_command, tiny_opts, train_args
+from tests.fixtures import run_command, tiny_opts, train_args
 from tools import synthetic_data
 
 

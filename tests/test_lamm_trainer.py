@@ -1,5 +1,4 @@
 """The LAMM trainer inside Dassl: what trains, what stays frozen, and the logged terms."""
-import copy
 
 import pytest
 import torch

@@ -3,7 +3,6 @@ import dataclasses
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from lamm.hierarchical_loss import HierarchicalLoss
 from lamm.maple_prompts import MultiModalPromptLearner
