@@ -21,25 +21,33 @@ def make_readable(path: str) -> None:
     os.chmod(path, 0o666 & ~UMASK)
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part.
+def atomic_write(path: str, write) -> None:
+    """Call ``write(tmp_path)`` and move the file to ``path``, so that readers see the old file or
+    the new one, never a part, also when the process is killed.
 
     The temporary file sits in the same folder, so ``os.replace`` is a rename on one file system.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w") as tmp:
+        write(tmp_path)
+        make_readable(tmp_path)  # shared data folders are read by other users
+        os.replace(tmp_path, path)
+    finally:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    def write(tmp_path):
+        with open(tmp_path, "w") as tmp:
             tmp.write(text)
             tmp.flush()
             os.fsync(tmp.fileno())
-        make_readable(tmp_path)  # shared data folders are read by other users
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+
+    atomic_write(path, write)
 
 
 def atomic_write_json(path: str, obj) -> None:

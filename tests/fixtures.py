@@ -62,3 +62,18 @@ def run_command(command, env=None, check=True):
 
 def run_train(*args, check=True):
     return run_command([sys.executable, "train.py", *args], check=check)
+
+
+def dataset_cfg(name, root, shots=-1, seed=1, subsample=None):
+    """A bare Dassl config that builds dataset ``name`` from ``root`` (no trainer keys)."""
+    from dassl.config import get_cfg_default
+
+    cfg = get_cfg_default()
+    cfg.DATASET.NAME = name
+    cfg.DATASET.ROOT = str(root)
+    cfg.DATASET.NUM_SHOTS = shots
+    cfg.SEED = seed
+    if subsample is not None:
+        # Not a Dassl default: train.py's extend_cfg adds it; yacs accepts a new key on an unfrozen node.
+        cfg.DATASET.SUBSAMPLE_CLASSES = subsample
+    return cfg

@@ -1,4 +1,5 @@
 """Caltech101 read through the real reader from a synthetic copy of its on-disk layout."""
+import functools
 import hashlib
 import json
 import multiprocessing as mp
@@ -7,11 +8,11 @@ import random
 from collections import Counter
 
 import pytest
-from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY
 
 from datasets.caltech101 import Caltech101
 from lamm.errors import LammError
+from tests.fixtures import dataset_cfg
 from tools.synthetic_data import make_caltech101
 
 # make_caltech101 sorts its first four folders (airplanes, Faces, Leopards, Motorbikes) and
@@ -19,16 +20,7 @@ from tools.synthetic_data import make_caltech101
 CLASSNAMES = ["face", "leopard", "motorbike", "airplane"]
 
 
-def make_cfg(root, shots=-1, seed=1, subsample=None):
-    cfg = get_cfg_default()
-    cfg.DATASET.NAME = "Caltech101"
-    cfg.DATASET.ROOT = str(root)
-    cfg.DATASET.NUM_SHOTS = shots
-    cfg.SEED = seed
-    if subsample is not None:
-        # Not a Dassl default: train.py's extend_cfg adds it; yacs accepts a new key on an unfrozen node.
-        cfg.DATASET.SUBSAMPLE_CLASSES = subsample
-    return cfg
+make_cfg = functools.partial(dataset_cfg, "Caltech101")
 
 
 def build(root, shots=-1, seed=1, subsample=None):

@@ -6,11 +6,11 @@ import random
 from collections import Counter
 
 import pytest
-from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 
 import datasets  # noqa: F401  (registers the readers)
 from datasets.imagenet import fix_flat_val, imagenet_class_indices, read_classnames
+from tests.fixtures import dataset_cfg
 from tools.synthetic_data import (
     IMAGENET_A_INDICES,
     IMAGENET_CLASSES,
@@ -26,15 +26,7 @@ NAMES = ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead sh
 WNIDS = ["n01440764", "n01443537", "n01484850", "n01491361", "n01494475"]
 
 
-def make_cfg(name, root, shots=-1, seed=1, subsample=None):
-    cfg = get_cfg_default()
-    cfg.DATASET.NAME = name
-    cfg.DATASET.ROOT = str(root)
-    cfg.DATASET.NUM_SHOTS = shots
-    cfg.SEED = seed
-    if subsample is not None:
-        cfg.DATASET.SUBSAMPLE_CLASSES = subsample
-    return cfg
+make_cfg = dataset_cfg
 
 
 def build(name, root, shots=-1, seed=1, subsample=None):

@@ -14,11 +14,11 @@ from collections import Counter
 
 import pytest
 import yaml
-from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 
 import datasets  # noqa: F401  (registers the readers)
 from lamm.errors import LammError
+from tests.fixtures import dataset_cfg
 from tools import synthetic_data
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,15 +53,7 @@ KEYS = sorted(CASES)
 TRAIN, VAL, TEST = 8, 4, 4  # per class, 4 classes
 
 
-def make_cfg(name, root, shots=-1, seed=1, subsample=None):
-    cfg = get_cfg_default()
-    cfg.DATASET.NAME = name
-    cfg.DATASET.ROOT = str(root)
-    cfg.DATASET.NUM_SHOTS = shots
-    cfg.SEED = seed
-    if subsample is not None:
-        cfg.DATASET.SUBSAMPLE_CLASSES = subsample  # added by train.py's extend_cfg
-    return cfg
+make_cfg = dataset_cfg
 
 
 def build(key, root, shots=-1, seed=1, subsample=None):

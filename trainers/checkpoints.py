@@ -14,12 +14,11 @@ import os.path as osp
 import pickle
 import random
 import re
-import tempfile
 
 import numpy as np
 import torch
 
-from lamm.files import atomic_write_text, make_readable
+from lamm.files import atomic_write, atomic_write_text
 
 from lamm.errors import ConfigError
 
@@ -174,17 +173,8 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
 
     Epoch checkpoints other than this one and ``keep_epochs`` are deleted afterwards.
     """
-    os.makedirs(folder, exist_ok=True)
     path = osp.join(folder, filename)
-    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(state, tmp_path)
-        make_readable(tmp_path)
-        os.replace(tmp_path, path)
-    finally:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
+    atomic_write(path, lambda tmp_path: torch.save(state, tmp_path))
     atomic_write_text(osp.join(folder, "checkpoint"), filename + "\n")
     for name in os.listdir(folder):
         match = EPOCH_FILE.match(name)
