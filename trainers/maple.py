@@ -31,6 +31,10 @@ class _MaPLeBase(PromptTrainer):
                 "Use a ViT backbone (e.g. ViT-B/16) or a CoOp-based trainer."
             )
         maple = self.cfg.TRAINER.MAPLE
+        layout = self.cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT
+        if self.learn_labels:
+            print(f"Label layout: {layout}" + (" (one label per class in the slot after the context, "
+                                               "the full class name kept)" if layout == "official" else ""))
         return MultiModalPromptLearner(
             clip_model.token_embedding,
             self.dm.dataset.classnames,
@@ -42,7 +46,7 @@ class _MaPLeBase(PromptTrainer):
             context_init=maple.CTX_INIT,
             learn_context=True,
             dtype=clip_model.dtype,
-            label_placement=self.cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT,
+            label_placement=layout,
             **self.label_options(),
         )
 
