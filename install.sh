@@ -113,6 +113,60 @@ REQ_FILES=(requirements.txt)
 # torch's specifiers come from requirements.txt unless LAMM_TORCH pins them (CI does).
 read -r -a TORCH_SPECS <<<"${LAMM_TORCH:-$(grep -E '^torch(vision)?([^a-z_-]|$)' requirements.txt | sed 's/#.*//' | tr '\n' ' ')}"
 
+# ---------------------------------------------------------------- Dassl: where from
+dassl_state() {
+    # "absent", or the installed commit (or "other") and where it came from.
+    "$PY" - <<'EOF'
+import importlib.metadata as md, json
+try:
+    dist = md.distribution("dassl")
+except md.PackageNotFoundError:
+    print("absent")
+else:
+    info = json.loads(dist.read_text("direct_url.json") or "{}")
+    print(info.get("vcs_info", {}).get("commit_id") or "other", info.get("url", "an unknown source"))
+EOF
+}
+
+# Decided before anything is installed, so that a wrong DASSL_SOURCE fails in seconds.
+TARGET=
+if [ "$SKIP_DASSL" != 1 ]; then
+    read -r STATE FROM <<<"$(dassl_state)"
+    SOURCE=${DASSL_SOURCE:-$DASSL_DEFAULT_SOURCE}
+    if [ "$STATE" = "$DASSL_COMMIT" ]; then
+        PLAN="Dassl is already installed at the pinned commit ${DASSL_COMMIT:0:7}"
+    elif [ "$STATE" = other ]; then
+        PLAN="Dassl is already installed (from $FROM): keeping it (pip uninstall dassl, then run this again, to reinstall)"
+    else
+        [ "$STATE" = absent ] || say "Dassl is installed at commit ${STATE:0:7}, not the pinned ${DASSL_COMMIT:0:7}: it will be reinstalled"
+        case "$SOURCE" in
+            *.tar.gz|*.tgz|*.tar|*.zip)
+                if [[ "$SOURCE" == *://* ]]; then TARGET=$SOURCE; else
+                    [ -f "$SOURCE" ] || die "DASSL_SOURCE=$SOURCE: no such archive"
+                    TARGET=$(cd "$(dirname "$SOURCE")" && pwd)/$(basename "$SOURCE")
+                fi
+                PLAN="installing Dassl from the archive $SOURCE (its commit cannot be checked: it should be ${DASSL_COMMIT:0:7})" ;;
+            *://*|git@*|*.git)
+                command -v git >/dev/null || die "installing Dassl from $SOURCE needs git; install git, or set DASSL_SOURCE to an archive of Dassl (.tar.gz/.zip)"
+                TARGET="git+${SOURCE#git+}@$DASSL_COMMIT"
+                PLAN="installing Dassl at commit ${DASSL_COMMIT:0:7} from $SOURCE" ;;
+            *)
+                [ -d "$SOURCE" ] || die "DASSL_SOURCE=$SOURCE is neither a git URL, an archive (.tar.gz/.zip) nor a folder"
+                [ -f "$SOURCE/setup.py" ] || die "DASSL_SOURCE=$SOURCE has no setup.py: not a Dassl source folder"
+                DIR=$(cd "$SOURCE" && pwd)
+                if [ -e "$DIR/.git" ] && command -v git >/dev/null; then
+                    git -C "$DIR" cat-file -e "$DASSL_COMMIT^{commit}" 2>/dev/null \
+                        || die "the clone $DIR lacks Dassl's pinned commit ${DASSL_COMMIT:0:7} (git -C $DIR fetch origin)"
+                    TARGET="git+file://$DIR@$DASSL_COMMIT"
+                    PLAN="installing Dassl at commit ${DASSL_COMMIT:0:7} from the local clone $DIR"
+                else
+                    TARGET=$DIR
+                    PLAN="installing Dassl from the folder $DIR (not a git clone: its commit cannot be checked)"
+                fi ;;
+        esac
+    fi
+fi
+
 # ---------------------------------------------------------------- PyTorch
 if [ -z "$(unmet "${TORCH_SPECS[@]}")" ]; then
     say "torch $("$PY" -c 'import importlib.metadata as m; print(m.version("torch"))') is already installed: keeping it"
@@ -146,66 +200,17 @@ else
 fi
 
 # ---------------------------------------------------------------- Dassl
-dassl_state() {
-    # "absent", or the installed commit (or "other") and where it came from.
-    "$PY" - <<'EOF'
-import importlib.metadata as md, json
-try:
-    dist = md.distribution("dassl")
-except md.PackageNotFoundError:
-    print("absent")
-else:
-    info = json.loads(dist.read_text("direct_url.json") or "{}")
-    print(info.get("vcs_info", {}).get("commit_id") or "other", info.get("url", "an unknown source"))
-EOF
-}
-
 if [ "$SKIP_DASSL" = 1 ]; then
     say "skipping Dassl (--no-dassl / LAMM_SKIP_DASSL=1): training needs it; the tests use their Dassl double"
 else
-    read -r STATE FROM <<<"$(dassl_state)"
-    SOURCE=${DASSL_SOURCE:-$DASSL_DEFAULT_SOURCE}
-    if [ "$STATE" = "$DASSL_COMMIT" ]; then
-        say "Dassl is already installed at the pinned commit ${DASSL_COMMIT:0:7}"
-        TARGET=
-    elif [ "$STATE" = other ]; then
-        say "Dassl is already installed (from $FROM): keeping it (pip uninstall dassl, then run this again, to reinstall)"
-        TARGET=
-    else
-        [ "$STATE" = absent ] || say "Dassl is installed at commit ${STATE:0:7}, not the pinned ${DASSL_COMMIT:0:7}: reinstalling"
-        case "$SOURCE" in
-            *.tar.gz|*.tgz|*.tar|*.zip)
-                if [[ "$SOURCE" == *://* ]]; then TARGET=$SOURCE; else
-                    [ -f "$SOURCE" ] || die "DASSL_SOURCE=$SOURCE: no such archive"
-                    TARGET=$(cd "$(dirname "$SOURCE")" && pwd)/$(basename "$SOURCE")
-                fi
-                say "installing Dassl from the archive $SOURCE (its commit cannot be checked: it should be ${DASSL_COMMIT:0:7})" ;;
-            *://*|git@*|*.git)
-                command -v git >/dev/null || die "installing Dassl from $SOURCE needs git; install git, or set DASSL_SOURCE to an archive of Dassl (.tar.gz/.zip)"
-                TARGET="git+${SOURCE#git+}@$DASSL_COMMIT"
-                say "installing Dassl at commit ${DASSL_COMMIT:0:7} from $SOURCE" ;;
-            *)
-                [ -d "$SOURCE" ] || die "DASSL_SOURCE=$SOURCE is neither a git URL, an archive (.tar.gz/.zip) nor a folder"
-                [ -f "$SOURCE/setup.py" ] || die "DASSL_SOURCE=$SOURCE has no setup.py: not a Dassl source folder"
-                DIR=$(cd "$SOURCE" && pwd)
-                if [ -e "$DIR/.git" ] && command -v git >/dev/null; then
-                    git -C "$DIR" cat-file -e "$DASSL_COMMIT^{commit}" 2>/dev/null \
-                        || die "the clone $DIR lacks Dassl's pinned commit ${DASSL_COMMIT:0:7} (git -C $DIR fetch origin)"
-                    TARGET="git+file://$DIR@$DASSL_COMMIT"
-                    say "installing Dassl at commit ${DASSL_COMMIT:0:7} from the local clone $DIR"
-                else
-                    TARGET=$DIR
-                    say "installing Dassl from the folder $DIR (not a git clone: its commit cannot be checked)"
-                fi ;;
-        esac
-    fi
+    say "$PLAN"
     if [ -n "$TARGET" ]; then
         # Not editable, without build isolation and without dependencies (requirements-dassl.txt has
         # them): Dassl's setup.py imports numpy, and an editable install with setuptools' develop
         # command re-enters pip in an isolated build that has none. Works from pip 21 on.
         FLAGS=(--no-deps --no-build-isolation)
         "${PIP[@]}" install --help 2>/dev/null | grep -q -- --use-pep517 && FLAGS+=(--use-pep517)
-        "${PIP[@]}" install "${FLAGS[@]}" "$TARGET" || die "pip could not install Dassl from $SOURCE (see above)"
+        "${PIP[@]}" install "${FLAGS[@]}" "$TARGET" || die "pip could not install Dassl from $SOURCE (see above); without access to it, set DASSL_SOURCE to a local clone or an archive (.tar.gz/.zip) of Dassl"
     fi
 fi
 
@@ -220,7 +225,11 @@ def read(path):
 before, after = read(sys.argv[1]), read(sys.argv[2])
 changed = [f"{name} {after[name]}" + (f" (was {before[name]})" if name in before else "")
            for name in sorted(after, key=str.lower) if before.get(name) != after[name]]
-if changed:
+if len(changed) > 8:  # a new environment: name the main ones, not the ~80 dependencies
+    main = [c for c in changed if c.split()[0].lower() in ("torch", "torchvision", "openai-clip", "dassl", "pytest")]
+    print(f"install.sh: installed {len(changed)} packages: " + ", ".join(main)
+          + f" and {len(changed) - len(main)} more (pip list shows them)")
+elif changed:
     print(f"install.sh: installed {len(changed)} package(s): " + ", ".join(changed))
 else:
     print("install.sh: nothing new installed: everything was already in place")
