@@ -76,7 +76,11 @@ say "python $("$PY" -c 'import platform; print(platform.python_version())'), pip
 
 BEFORE=$(mktemp)
 trap 'rm -f "$BEFORE"' EXIT
-"${PIP[@]}" list --format=freeze 2>/dev/null | sort >"$BEFORE"
+# pip install, after noting what was there before the first one (for the summary at the end).
+pip_install() {
+    [ -s "$BEFORE" ] || { "${PIP[@]}" list --format=freeze 2>/dev/null | sort; echo "#"; } >"$BEFORE"
+    "${PIP[@]}" install "$@"
+}
 
 # Prints the requirement lines (from files and LAMM_TORCH) that the environment does not satisfy.
 unmet() {
@@ -178,7 +182,7 @@ else
     if [ "$TORCH_BUILD" = cpu ]; then
         if "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/torch/', timeout=5)" "$CPU_INDEX" >/dev/null 2>&1; then
             say "installing ${TORCH_SPECS[*]} (CPU-only build) from $CPU_INDEX"
-            "${PIP[@]}" install --index-url "$CPU_INDEX" "${TORCH_SPECS[@]}" \
+            pip_install --index-url "$CPU_INDEX" "${TORCH_SPECS[@]}" \
                 || die "pip could not install ${TORCH_SPECS[*]} from $CPU_INDEX (see above; --cuda takes the default wheels)"
         else
             say "PyTorch's CPU wheel index ($CPU_INDEX) cannot be reached: installing the default wheels from the package index instead (on Linux the CUDA build, a few GB)"
@@ -196,7 +200,7 @@ else
     for f in "${REQ_FILES[@]}"; do R_ARGS+=(-r "$f"); done
     say "installing ${REQ_FILES[*]}"
     # torch in the same resolve, so that the versions chosen fit every requirement together.
-    "${PIP[@]}" install "${TORCH_SPECS[@]}" "${R_ARGS[@]}" || die "pip could not install ${REQ_FILES[*]} (see above)"
+    pip_install "${TORCH_SPECS[@]}" "${R_ARGS[@]}" || die "pip could not install ${REQ_FILES[*]} (see above)"
 fi
 
 # ---------------------------------------------------------------- Dassl
@@ -210,11 +214,14 @@ else
         # command re-enters pip in an isolated build that has none. Works from pip 21 on.
         FLAGS=(--no-deps --no-build-isolation)
         "${PIP[@]}" install --help 2>/dev/null | grep -q -- --use-pep517 && FLAGS+=(--use-pep517)
-        "${PIP[@]}" install "${FLAGS[@]}" "$TARGET" || die "pip could not install Dassl from $SOURCE (see above); without access to it, set DASSL_SOURCE to a local clone or an archive (.tar.gz/.zip) of Dassl"
+        pip_install "${FLAGS[@]}" "$TARGET" || die "pip could not install Dassl from $SOURCE (see above); without access to it, set DASSL_SOURCE to a local clone or an archive (.tar.gz/.zip) of Dassl"
     fi
 fi
 
 # ---------------------------------------------------------------- what changed, and a check
+if [ ! -s "$BEFORE" ]; then
+    say "nothing new installed: everything was already in place"
+else
 "$PY" - "$BEFORE" <(
     "${PIP[@]}" list --format=freeze 2>/dev/null | sort
 ) <<'EOF'
@@ -234,6 +241,7 @@ elif changed:
 else:
     print("install.sh: nothing new installed: everything was already in place")
 EOF
+fi
 
 MODULES=clip,lamm,trainers
 [ "$SKIP_DASSL" = 1 ] && MODULES=clip,lamm || MODULES=dassl,$MODULES
