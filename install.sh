@@ -99,13 +99,13 @@ for arg in sys.argv[1:]:
     else:
         lines.append(arg)
 for line in filter(None, lines):
-    req = Requirement(line)
-    if req.marker is not None and not req.marker.evaluate():
-        continue
     try:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
         if req.specifier.contains(md.version(req.name), prereleases=True):
             continue
-    except md.PackageNotFoundError:
+    except Exception:  # not installed, or a line only pip understands: let pip decide
         pass
     print(line)
 EOF
