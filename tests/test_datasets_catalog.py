@@ -6,7 +6,7 @@ import pytest
 import yaml
 from dassl.data.datasets import DATASET_REGISTRY
 
-import datasets  # noqa: F401
+import datasets.readers  # noqa: F401  (registers the readers)
 from datasets.catalog import CATALOG, lookup
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -16,8 +16,9 @@ import pytest
 import yaml
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 
-import datasets  # noqa: F401  (registers the readers)
+import datasets.readers  # noqa: F401  (registers the readers)
 from lamm.errors import LammError
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tests.fixtures import dataset_cfg
 from tools import synthetic_data
 
@@ -148,7 +149,7 @@ def test_val_keeps_at_most_four_shots(case):
 def test_cache_is_json_and_a_hit_gives_the_same_subset_without_random(case, capsys):
     key, root = case
     first = build(key, root, shots=4, seed=2)
-    cache = os.path.join(first.dataset_dir, "split_fewshot", "shot_4-seed_2.json")
+    cache = os.path.join(first.split_fewshot_dir, "shot_4-seed_2.json")
     with open(cache) as f:
         data = json.load(f)
     assert not any(os.path.isabs(p) for p, _, _ in data["train"] + data["val"])
@@ -285,5 +286,7 @@ def test_fgvc_aircraft_cache_follows_the_lists(tmp_path, capsys):
         f.writelines(lines[:-1])  # drop one training image
     capsys.readouterr()
     ds = build("fgvc_aircraft", root, shots=2, seed=1)
-    assert "drawn from a different split; rebuilding" in capsys.readouterr().out
+    # Keyed by the lists' fingerprint: the old subset is not reused, a new one is drawn and saved.
+    out = capsys.readouterr().out
+    assert "Loading preprocessed" not in out and f"Saving preprocessed few-shot data to {ds.split_fewshot_dir}" in out
     assert (paths(ds.train_x), paths(ds.val)) == dassl_draw(build("fgvc_aircraft", root), 2, 1)

@@ -19,9 +19,10 @@ import pytest
 from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY
 
-import datasets  # noqa: F401
+import datasets.readers  # noqa: F401  (registers the readers)
 from datasets import download, prepare
 from datasets.catalog import CATALOG, Source
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tests.test_prepare_download import FileServer
 from tools import synthetic_data
 
