@@ -10,8 +10,9 @@ only names its catalog entry (``datasets/catalog.py``):
     class OxfordPets(SplitFileDataset):
         info = CATALOG["oxford_pets"]
 
-and readers with their own lists (FGVCAircraft, ImageNet) call ``find_dataset_dir`` and
-``finish_splits`` (few-shot subset with its cache, then the training half, then base/new classes).
+and readers with their own lists (FGVCAircraft, ImageNet) read them and call ``self.finish``
+(few-shot subset with its cache, then the training half, then base/new classes). ImageNet's
+test-only variants (``imagenet.ImageNetTestSet``) declare ImageNet's class ids.
 """
 import os
 
@@ -25,8 +26,7 @@ from .base_new import (
     train_classes_setting,
 )
 from .catalog import missing_split_hint
-from .fewshot import LEGACY_DIRNAME as FEWSHOT_DIRNAME
-from .fewshot import fewshot_cache_dir, fewshot_subset
+from .fewshot import LEGACY_DIRNAME, fewshot_cache_dir, fewshot_subset
 from .layout import find_dataset_dir, locate_misplaced  # noqa: F401  (the readers' path helpers)
 from .scan import as_datums
 from .split_file import file_sha256, read_split
@@ -68,7 +68,9 @@ class LabelSpaceDataset(DatasetBase):
 
     @property
     def classnames(self):
-        return [self.label_space[label] for label in sorted(self.label_space)] if self.label_space else super().classnames
+        if not self.label_space:
+            return super().classnames
+        return [self.label_space[label] for label in sorted(self.label_space)]
 
     @property
     def num_classes(self):
@@ -96,7 +98,7 @@ class LabelSpaceDataset(DatasetBase):
             cache_dir=self.split_fewshot_dir,
             path_prefix=path_prefix,
             fingerprint=fingerprint,
-            legacy_dir=os.path.join(self.dataset_dir, FEWSHOT_DIRNAME),
+            legacy_dir=os.path.join(self.dataset_dir, LEGACY_DIRNAME),
         )
         if val is None:
             train, test = (as_datums(items) for items in splits)

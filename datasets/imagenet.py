@@ -96,10 +96,10 @@ class ImageNetTestSet(LabelSpaceDataset):
     def __init__(self, cfg):
         info = self.info
         # Ignored, but a typo is still an error, and a value that asks for something is answered.
-        ignored = [f"{key} {value}" for key, value in (("SUBSAMPLE_CLASSES", subsample_setting(cfg)),
-                                                       ("TRAIN_CLASSES", train_classes_setting(cfg))) if value != "all"]
+        settings = {"SUBSAMPLE_CLASSES": subsample_setting(cfg), "TRAIN_CLASSES": train_classes_setting(cfg)}
+        ignored = [f"DATASET.{key} {value}" for key, value in settings.items() if value != "all"]
         if ignored:
-            print(f"{info.name} is a test set: DATASET.{' and DATASET.'.join(ignored)} ignored, all its classes are used")
+            print(f"{info.name} is a test set: {' and '.join(ignored)} ignored, all its classes are used")
         self.dataset_dir = self.find_dataset_dir(cfg)
         self.image_dir = os.path.join(self.dataset_dir, info.image_dir)
         classnames_path = os.path.join(self.dataset_dir, CLASSNAMES_FILE)

@@ -77,7 +77,8 @@ def test_imagenet_fewshot_is_dassls_draw_from_train_only(imagenet_root, seed, fe
     assert per_class(ds.train_x) == {y: 4 for y in range(5)}
     assert len(ds.test) == 15 and ds.val is ds.test  # val is not subsampled
     cache = os.path.join(ds.split_fewshot_dir, f"shot_4-seed_{seed}.json")
-    assert cache.startswith(str(fewshot_cache)) and not os.path.exists(os.path.join(imagenet_root, "imagenet", "split_fewshot"))
+    assert cache.startswith(str(fewshot_cache))
+    assert not os.path.exists(os.path.join(imagenet_root, "imagenet", "split_fewshot"))
     with open(cache) as f:
         data = json.load(f)
     assert data["val"] is None and len(data["train"]) == 20

@@ -336,6 +336,29 @@ def test_unknown_dataset_name(capsys):
     assert "Unknown dataset 'imagenet-b'; choose from: imagenet, caltech101" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, line", [
+    (["chek"], "error: unknown command or dataset 'chek'; did you mean 'check'?"),
+    (["lsit"], "error: unknown command or dataset 'lsit'; did you mean 'list'?"),
+    (["caltec101", "--root", "/x"], "error: unknown command or dataset 'caltec101'; did you mean 'caltech101'?"),
+    (["OxfordPet"], "error: unknown command or dataset 'OxfordPet'; did you mean 'OxfordPets'?"),
+])
+def test_a_mistyped_first_word_gets_a_suggestion(argv, line, capsys):
+    assert prepare.main(argv) == 2
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_an_unknown_first_word_without_a_close_match_lists_the_choices(capsys):
+    assert prepare.main(["zzzz"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown command or dataset 'zzzz'; commands: check, list; datasets: imagenet, ")
+
+
+def test_a_mistyped_dataset_after_the_command_is_suggested_too(capsys):
+    assert prepare.main(["check", "oxford_pest", "--root", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Unknown dataset 'oxford_pest'") and err.rstrip().endswith("Did you mean 'oxford_pets'?")
+
+
 def test_names_are_config_or_registered_names():
     assert [i.key for i in prepare.resolve(["OxfordPets", "dtd", "ImageNet-A"])] == ["oxford_pets", "dtd", "imagenet_a"]
     assert len(prepare.resolve(["all"])) == 15
