@@ -136,13 +136,13 @@ def _check_caches(report, dataset_dir):
                            f"ignored, never loaded (a pickle can run code); delete them at will")
 
 
-def _check_label_table(report, records, source, expected_classes):
-    """Labels 0..n-1, one class name per label; returns the label count."""
-    conflict = class_name_conflict(records, source)
+def _check_label_table(report, named_records, source, expected_classes):
+    """Labels 0..n-1, one class name per label (``named_records``: split name -> entries); returns the label count."""
+    conflict = class_name_conflict(named_records, source)
     if conflict:
         report.add("wrong", conflict)
         return 0
-    labels = sorted({int(label) for records_of_split in records.values() for _, label, _ in records_of_split})
+    labels = sorted({int(label) for records in named_records.values() for _, label, _ in records})
     if labels != list(range(len(labels))):
         report.add("wrong", f"{source}: labels are not 0..{len(labels) - 1} (got {labels[:5]} ...).")
     if expected_classes and len(labels) != expected_classes:

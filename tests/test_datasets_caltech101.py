@@ -166,23 +166,30 @@ def test_stale_cache_is_rebuilt_when_the_split_changes(data_root, capsys):
             assert json.load(f)["split_fingerprint"] == hashlib.sha256(g.read()).hexdigest()
 
 
-def _build_after_barrier(root, shots, seed, barrier):
+def _build_after_barrier(root, shots, seed, barrier, result_path):
     barrier.wait()
-    build(root, shots=shots, seed=seed)
+    ds = build(root, shots=shots, seed=seed)
+    with open(result_path, "w") as f:
+        json.dump([i.impath for i in ds.train_x + ds.val], f)
 
 
 @pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
-def test_concurrent_runs_leave_valid_caches(data_root):
-    """Runs of seeds 1, 1, 1, 2, 2, 3 write the same caches at once: all succeed and leave whole files."""
+def test_concurrent_runs_leave_valid_caches(data_root, tmp_path_factory):
+    """Runs of seeds 1, 1, 1, 2, 2, 3 write the same caches at once: all succeed, get the same subset
+    per seed and leave whole files."""
     seeds = [1, 1, 1, 2, 2, 3]
+    results = tmp_path_factory.mktemp("results")
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(len(seeds))
-    procs = [ctx.Process(target=_build_after_barrier, args=(data_root, 2, s, barrier)) for s in seeds]
+    procs = [ctx.Process(target=_build_after_barrier, args=(data_root, 2, s, barrier, results / f"{i}.json"))
+             for i, s in enumerate(seeds)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * len(seeds)
+    subsets = [json.loads((results / f"{i}.json").read_text()) for i in range(len(seeds))]
+    assert subsets[0] == subsets[1] == subsets[2] and subsets[3] == subsets[4] and subsets[0] != subsets[3]
 
     fewshot_dir = build(data_root, shots=-1).split_fewshot_dir
     assert sorted(os.listdir(fewshot_dir)) == [f"shot_2-seed_{s}.json" for s in (1, 2, 3)]
