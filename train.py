@@ -14,7 +14,7 @@ from dassl.config import get_cfg_default
 from dassl.engine import build_trainer
 from dassl.utils import collect_env_info, set_random_seed, setup_logger
 
-import datasets  # noqa: F401  (registers the datasets)
+import datasets.readers  # noqa: F401  (registers the readers)
 import trainers  # noqa: F401  (registers the trainers)
 from lamm.errors import LammError
 from lamm.files import RunLock, atomic_write_text
