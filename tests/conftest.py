@@ -7,6 +7,7 @@ The double lives in tests/dassl_double and is put on the path only when
 import importlib.util
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +19,9 @@ if USING_DASSL_DOUBLE:
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-os.environ.setdefault("OUTDATED_IGNORE", "1")  # Dassl's wilds dependency checks PyPI at import time
+os.environ.setdefault("OUTDATED_IGNORE", "1")
+# Few-shot caches of the tests' runs (train.py in subprocesses too) stay out of the user's cache.
+os.environ.setdefault("LAMM_CACHE_DIR", tempfile.mkdtemp(prefix="lamm-test-cache-"))  # Dassl's wilds dependency checks PyPI at import time
 
 _extra_paths = [str(REPO_ROOT)] + ([str(DASSL_DOUBLE)] if USING_DASSL_DOUBLE else [])
 os.environ["PYTHONPATH"] = os.pathsep.join(
