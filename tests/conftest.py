@@ -4,8 +4,10 @@ The double lives in tests/dassl_double and is put on the path only when
 ``import dassl`` would fail, so it never shadows a real install. Subprocesses
 (train.py, the scripts) get the same path through PYTHONPATH.
 """
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +23,9 @@ if str(REPO_ROOT) not in sys.path:
 
 os.environ.setdefault("OUTDATED_IGNORE", "1")
 # Few-shot caches of the tests' runs (train.py in subprocesses too) stay out of the user's cache.
-os.environ.setdefault("LAMM_CACHE_DIR", tempfile.mkdtemp(prefix="lamm-test-cache-"))  # Dassl's wilds dependency checks PyPI at import time
+if "LAMM_CACHE_DIR" not in os.environ:
+    os.environ["LAMM_CACHE_DIR"] = tempfile.mkdtemp(prefix="lamm-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["LAMM_CACHE_DIR"], ignore_errors=True)  # Dassl's wilds dependency checks PyPI at import time
 
 _extra_paths = [str(REPO_ROOT)] + ([str(DASSL_DOUBLE)] if USING_DASSL_DOUBLE else [])
 os.environ["PYTHONPATH"] = os.pathsep.join(
