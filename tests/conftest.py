@@ -21,11 +21,11 @@ if USING_DASSL_DOUBLE:
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-os.environ.setdefault("OUTDATED_IGNORE", "1")
+os.environ.setdefault("OUTDATED_IGNORE", "1")  # Dassl's wilds dependency checks PyPI at import time
 # Few-shot caches of the tests' runs (train.py in subprocesses too) stay out of the user's cache.
 if "LAMM_CACHE_DIR" not in os.environ:
     os.environ["LAMM_CACHE_DIR"] = tempfile.mkdtemp(prefix="lamm-test-cache-")
-    atexit.register(shutil.rmtree, os.environ["LAMM_CACHE_DIR"], ignore_errors=True)  # Dassl's wilds dependency checks PyPI at import time
+    atexit.register(shutil.rmtree, os.environ["LAMM_CACHE_DIR"], ignore_errors=True)
 
 _extra_paths = [str(REPO_ROOT)] + ([str(DASSL_DOUBLE)] if USING_DASSL_DOUBLE else [])
 os.environ["PYTHONPATH"] = os.pathsep.join(
