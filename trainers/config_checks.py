@@ -184,7 +184,7 @@ def check_values(cfg) -> None:
     if cfg.DATALOADER.TRAIN_X.BATCH_SIZE < 1 or cfg.DATALOADER.TEST.BATCH_SIZE < 1:
         raise ConfigError("DATALOADER.TRAIN_X.BATCH_SIZE and DATALOADER.TEST.BATCH_SIZE must be >= 1.")
     _at_least(cfg, "OPTIM.LR", 0, inclusive=False, hint=" (CoOp: 0.002, MaPLe: 0.0035)")
-    for key in ("OPTIM.WEIGHT_DECAY", "OPTIM.MOMENTUM", "OPTIM.WARMUP_EPOCH", "OPTIM.WARMUP_CONS_LR",
+    for key in ("OPTIM.WEIGHT_DECAY", "OPTIM.MOMENTUM", "OPTIM.WARMUP_CONS_LR",
                 "DATALOADER.NUM_WORKERS", "TRAIN.CHECKPOINT_FREQ",
                 "TRAINER.LAMM.LAMBDA_COS", "TRAINER.LAMM.LAMBDA_KD"):
         _at_least(cfg, key, 0)
