@@ -253,16 +253,16 @@ def build_parser():
 if __name__ == "__main__":
     try:
         main(build_parser().parse_args())
-    except OSError as error:
-        if error.errno != errno.ENAMETOOLONG:
-            raise
-        print(f"error: {error.strerror}: {error.filename}. Use a shorter --output-dir, or set TAG for the "
-              "scripts (they name a run folder after its overrides otherwise).", file=sys.stderr)
-        sys.exit(2)
     except LammError as error:
         # Bad input: one clear message, no traceback (bugs keep theirs).
         message = str(error)
         if "Original Traceback" in message:  # re-raised from a data-loader worker: keep our line
             message = message.strip().splitlines()[-1].split(": ", 1)[-1]
         print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:  # after LammError: some of those are FileNotFoundErrors
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"error: {error.strerror}: {error.filename}. Use a shorter --output-dir, or set TAG for the "
+              "scripts (they name a run folder after its overrides otherwise).", file=sys.stderr)
         sys.exit(2)

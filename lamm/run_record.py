@@ -62,13 +62,27 @@ def flatten(config: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     return flat
 
 
+def lambda_wc_in_force(value: float, shots: int) -> float:
+    """λ1 as the run uses it: a negative TRAINER.LAMM.LAMBDA_WC means 1 / DATASET.NUM_SHOTS."""
+    return float(value) if value >= 0 or shots < 1 else 1.0 / shots
+
+
+def _comparable(config) -> Dict[str, Any]:
+    """The flat config with values in force: λ1 = 1/4 set by rule or by hand is one computation."""
+    flat = flatten(config)
+    value, shots = flat.get("TRAINER.LAMM.LAMBDA_WC"), flat.get("DATASET.NUM_SHOTS")
+    if isinstance(value, (int, float)) and isinstance(shots, int):
+        flat["TRAINER.LAMM.LAMBDA_WC"] = lambda_wc_in_force(value, shots)
+    return flat
+
+
 def _left_out(key: str, excluded) -> bool:
     return any(key == name or key.startswith(name + ".") for name in excluded)
 
 
 def config_fingerprint(config: Dict[str, Any]) -> str:
     """16 hex characters that change when any key that can change a result changes."""
-    flat = {key: value for key, value in flatten(config).items() if not _left_out(key, NOT_IN_FINGERPRINT)}
+    flat = {key: value for key, value in _comparable(config).items() if not _left_out(key, NOT_IN_FINGERPRINT)}
     text = json.dumps(flat, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -76,7 +90,7 @@ def config_fingerprint(config: Dict[str, Any]) -> str:
 def config_differences(old: Dict[str, Any], new: Dict[str, Any],
                        ignore=NOT_IN_FINGERPRINT) -> List[Tuple[str, Any, Any]]:
     """``(key, old value, new value)`` for every key that differs, outside ``ignore``."""
-    old_flat, new_flat = flatten(old), flatten(new)
+    old_flat, new_flat = _comparable(old), _comparable(new)
     differences = []
     for key in sorted(set(old_flat) | set(new_flat)):
         if _left_out(key, ignore):

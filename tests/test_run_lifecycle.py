@@ -80,6 +80,24 @@ def test_eval_only_without_a_model_is_recorded_as_untrained(caltech_root, tiny_c
     assert (tmp_path / "zero" / "config.yaml").read_text().startswith("# train.py run: eval-only")
 
 
+def test_an_eval_only_record_names_the_checkpoint_it_evaluated(trained_run, caltech_root, tiny_clip_file, tmp_path):
+    args = train_args(caltech_root, tmp_path / "eval", opts=tiny_opts(tiny_clip_file, "RUN.EVAL_SET", "all",
+                                                                      "RUN.SOURCE_DATASET", "caltech101"),
+                      eval_only=True, model_dir=trained_run, load_epoch=2)
+    trainer = build_trainer(train.setup_cfg(args))
+    trainer.set_run_args(args.eval_only, args.model_dir, args.opts)
+    trainer.load_model(args.model_dir, epoch=2)
+    trainer.test()
+    record = read_record(str(tmp_path / "eval"))
+    assert record["eval_only"] is True and record["untrained"] is False and record["epoch"] == 2
+    assert record["checkpoint"] == {"run_dir": str(trained_run), "epoch": 2,
+                                    "file": str(trained_run / "prompt_learner" / "model.pth.tar-2")}
+    assert record["accuracy"] == read_record(str(trained_run))["accuracy"]
+    assert record["eval_set"] == "all" and record["source_dataset"] == "caltech101"
+    assert record["time_s"]["train"] is None and record["peak_memory_gb"]["train"] is None
+    assert record["config_fingerprint"] == read_record(str(trained_run))["config_fingerprint"]  # RUN.* are labels
+
+
 # ---------------------------------------------------------------- reruns of a run folder
 
 def test_a_rerun_with_the_same_config_passes(trained_run, caltech_root, tiny_clip_file):

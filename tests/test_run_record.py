@@ -73,6 +73,14 @@ def test_the_fingerprint_changes_with_what_changes_a_result(key, value):
     assert config_fingerprint(changed(CONFIG, key, value)) != fingerprint
 
 
+def test_lambda_wc_by_rule_and_by_hand_are_one_computation():
+    by_rule = changed(CONFIG, "TRAINER", {"LAMM": {"LAMBDA_WC": -1.0}})
+    assert config_fingerprint(changed(by_rule, "TRAINER.LAMM.LAMBDA_WC", 0.25)) == config_fingerprint(by_rule)
+    assert config_fingerprint(changed(by_rule, "TRAINER.LAMM.LAMBDA_WC", 1.0)) != config_fingerprint(by_rule)
+    sixteen = changed(by_rule, "DATASET.NUM_SHOTS", 16)
+    assert ("TRAINER.LAMM.LAMBDA_WC", 0.25, 0.0625) in config_differences(by_rule, sixteen)
+
+
 def test_a_tuple_and_its_yaml_list_give_one_fingerprint():
     assert config_fingerprint(changed(CONFIG, "INPUT.SIZE", (224, 224))) == config_fingerprint(CONFIG)
 

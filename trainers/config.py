@@ -7,6 +7,7 @@ import yaml
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
+from lamm.run_record import lambda_wc_in_force
 
 
 def add_coop_config(cfg):
@@ -103,16 +104,13 @@ def config_dict(cfg) -> dict:
 
 def lambda_wc(cfg) -> float:
     """λ1: the configured value, or 1/shots when it is negative (the paper's rule)."""
-    value = cfg.TRAINER.LAMM.LAMBDA_WC
-    if value >= 0:
-        return float(value)
-    shots = cfg.DATASET.NUM_SHOTS
-    if shots < 1:
+    value, shots = cfg.TRAINER.LAMM.LAMBDA_WC, cfg.DATASET.NUM_SHOTS
+    if value < 0 and shots < 1:
         raise ConfigError(
             "TRAINER.LAMM.LAMBDA_WC < 0 means 1/shots, but DATASET.NUM_SHOTS is "
             f"{shots} (all images); set TRAINER.LAMM.LAMBDA_WC explicitly, e.g. 1.0."
         )
-    return 1.0 / shots
+    return lambda_wc_in_force(value, shots)
 
 
 def check_choice(value, choices, key):
