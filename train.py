@@ -6,21 +6,33 @@
         --output-dir output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1
 """
 import argparse
+import errno
+import os
 import os.path as osp
+import shutil
 import sys
 
 import torch
+import yaml
 from dassl.config import get_cfg_default
-from dassl.engine import build_trainer
+from dassl.engine import TRAINER_REGISTRY, build_trainer
 from dassl.utils import collect_env_info, set_random_seed, setup_logger
 
 import datasets.readers  # noqa: F401  (registers the readers)
 import trainers  # noqa: F401  (registers the trainers)
-from lamm.errors import LammError
+from lamm.errors import ConfigError, LammError
 from lamm.files import RunLock, atomic_write_text
-from trainers.config import extend_cfg
+from lamm.run_record import NOT_IN_FINGERPRINT, RECORD_FILE, config_differences, describe_differences, read_record
+from trainers.checkpoints import check_model_dir, model_folders_in
+from trainers.config import config_dict, extend_cfg
 from trainers.config_checks import check_config_file, check_registered, check_values, merge_checked
 from trainers.presets import apply_preset
+
+CONFIG_FILE = "config.yaml"
+# The first line of config.yaml says which kind of run wrote the folder.
+RUN_KINDS = {"training": "# train.py run: training\n", "eval-only": "# train.py run: eval-only\n"}
+# A rerun of a folder may change where files are and how fast they are read, not what is computed.
+RERUN_MAY_CHANGE = tuple(key for key in NOT_IN_FINGERPRINT if key != "SEED")
 
 
 def print_args(args, cfg):
@@ -75,15 +87,120 @@ def setup_cfg(args):
     return cfg
 
 
-def write_run_files(cfg):
+def check_output_dir(path: str) -> None:
+    """An output folder the file system can create: no name longer than it allows (Errno 36)."""
+    full = osp.abspath(path)
+    if osp.exists(full) and not osp.isdir(full):
+        raise ConfigError(f"--output-dir {path} is a file, not a folder.")
+    existing = full
+    while not osp.isdir(existing):
+        existing = osp.dirname(existing)
+    try:
+        name_max, path_max = os.pathconf(existing, "PC_NAME_MAX"), os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    hint = ("Use a shorter --output-dir; the scripts name a run folder after its KEY VALUE overrides "
+            "unless TAG is set (TAG=<short name>).")
+    for part in full.split(os.sep):
+        if len(part.encode()) > name_max:
+            raise ConfigError(f"--output-dir: the folder name {part[:48]}... is {len(part.encode())} bytes, "
+                              f"more than the file system allows ({name_max}). {hint}")
+    if len(full.encode()) >= path_max:
+        raise ConfigError(f"--output-dir is {len(full.encode())} bytes long, more than the file system allows "
+                          f"({path_max}). {hint}")
+
+
+def existing_run_kind(folder: str):
+    """"training", "eval-only" or None (no run of this project there yet)."""
+    try:
+        with open(osp.join(folder, CONFIG_FILE)) as handle:
+            first = handle.readline()
+    except OSError:
+        first = ""
+    for kind, header in RUN_KINDS.items():
+        if first == header:
+            return kind
+    record = read_record(folder)
+    if record is not None and "eval_only" in record:
+        return "eval-only" if record["eval_only"] else "training"
+    return "training" if model_folders_in(folder) else None
+
+
+def check_run_folder(cfg, args=None) -> None:
+    """A rerun continues the same experiment, or says what differs and how to keep both."""
+    folder = cfg.OUTPUT_DIR
+    if not osp.isdir(folder):
+        return
+    eval_only, restart = bool(getattr(args, "eval_only", False)), bool(getattr(args, "restart", False))
+    kind = existing_run_kind(folder)
+    if eval_only and kind == "training":
+        suggestion = osp.join(osp.dirname(osp.normpath(folder)), "eval", osp.basename(osp.normpath(folder)))
+        raise ConfigError(
+            f"{folder} holds a training run; an eval-only run never writes into one (it would replace its "
+            f"config.yaml and results.json). Give the evaluation its own folder, e.g. --output-dir {suggestion}"
+        )
+    ways_out = ("To keep both, use another --output-dir (the scripts: TAG=<name>); to replace it, add --restart "
+                "(deletes its checkpoints, results and logs).")
+    if not eval_only and kind == "eval-only" and not restart:
+        raise ConfigError(f"{folder} holds an eval-only run, not a training run. {ways_out}")
+    config_path = osp.join(folder, CONFIG_FILE)
+    if not osp.isfile(config_path) or restart:
+        return
+    try:
+        with open(config_path) as handle:
+            old = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{config_path} cannot be read ({error}); cannot tell which run this is. {ways_out}") from None
+    differences = config_differences(old if isinstance(old, dict) else {}, config_dict(cfg), ignore=RERUN_MAY_CHANGE)
+    if differences:
+        raise ConfigError(f"{folder} holds a run of another config ({describe_differences(differences)}). {ways_out}")
+
+
+def clear_run_folder(folder: str) -> None:
+    """--restart: delete what an earlier run left in ``folder`` (files this project writes only)."""
+    removed = []
+    for name in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
+        path = osp.join(folder, name)
+        if name in (CONFIG_FILE, "env.txt", RECORD_FILE) or name.startswith("log.txt"):
+            os.remove(path)
+        elif name == "tensorboard" or name in model_folders_in(folder):
+            shutil.rmtree(path)
+        else:
+            continue
+        removed.append(name)
+    if removed:
+        print(f"--restart: removed {', '.join(removed)} from {folder}")
+
+
+def preflight(cfg, args=None) -> None:
+    """Every check that needs no data, no model and no run folder; nothing is written before it passes."""
+    check_output_dir(cfg.OUTPUT_DIR)
+    if cfg.RESUME and not osp.isdir(cfg.RESUME):
+        raise ConfigError(f"--resume {cfg.RESUME} does not exist (it is the folder of the run to continue).")
+    trainer_class = TRAINER_REGISTRY.get(cfg.TRAINER.NAME)
+    eval_only = bool(getattr(args, "eval_only", False))
+    if getattr(trainer_class, "trains_nothing", False) and not eval_only and not getattr(args, "no_train", False):
+        raise ConfigError(f"{cfg.TRAINER.NAME} has nothing to train; run it with --eval-only.")
+    model_name = getattr(trainer_class, "model_name", None)
+    if eval_only and getattr(args, "model_dir", "") and model_name:
+        check_model_dir(args.model_dir, model_name, args.load_epoch)
+    check_run_folder(cfg, args)
+
+
+def write_run_files(cfg, eval_only=False):
     """The merged config and the environment, next to log.txt, so every run leaves a trail."""
-    atomic_write_text(osp.join(cfg.OUTPUT_DIR, "config.yaml"), cfg.dump())
+    header = RUN_KINDS["eval-only" if eval_only else "training"]
+    atomic_write_text(osp.join(cfg.OUTPUT_DIR, CONFIG_FILE), header + cfg.dump())
     atomic_write_text(osp.join(cfg.OUTPUT_DIR, "env.txt"), collect_env_info() + "\n")
 
 
 def main(args):
     cfg = setup_cfg(args)
+    preflight(cfg, args)
     with RunLock(cfg.OUTPUT_DIR):
+        check_run_folder(cfg, args)  # again, now that no other process can write the folder
+        if args.restart:
+            clear_run_folder(cfg.OUTPUT_DIR)
         run(cfg, args)
 
 
@@ -97,9 +214,11 @@ def run(cfg, args):
     print_args(args, cfg)
     print("Collecting env info ...")
     print(f"** System info **\n{collect_env_info()}\n")
-    write_run_files(cfg)
+    write_run_files(cfg, args.eval_only)
 
     trainer = build_trainer(cfg)
+    if hasattr(trainer, "set_run_args"):
+        trainer.set_run_args(args.eval_only, args.model_dir, args.opts)
     if args.eval_only:
         trainer.load_model(args.model_dir, epoch=args.load_epoch)
         trainer.test()
@@ -126,6 +245,9 @@ def build_parser():
     parser.add_argument("--model-dir", type=str, default="", help="load model from this directory for eval-only mode")
     parser.add_argument("--load-epoch", type=int, help="load model weights at this epoch for evaluation")
     parser.add_argument("--no-train", action="store_true", help="do not call trainer.train()")
+    parser.add_argument("--restart", action="store_true",
+                        help="start the run folder afresh: delete the checkpoints, results and logs an earlier run "
+                             "(of this or another config) left there")
     parser.add_argument("opts", default=None, nargs=argparse.REMAINDER, help="modify config options using the command-line")
     return parser
 
@@ -139,4 +261,10 @@ if __name__ == "__main__":
         if "Original Traceback" in message:  # re-raised from a data-loader worker: keep our line
             message = message.strip().splitlines()[-1].split(": ", 1)[-1]
         print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:  # after LammError: some of those are FileNotFoundErrors
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"error: {error.strerror}: {error.filename}. Use a shorter --output-dir, or set TAG for the "
+              "scripts (they name a run folder after its overrides otherwise).", file=sys.stderr)
         sys.exit(2)

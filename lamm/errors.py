@@ -14,3 +14,15 @@ class ConfigError(LammError, ValueError):
 
 class DatasetError(LammError):
     """A dataset folder, split file or image is missing or malformed."""
+
+
+class CheckpointError(LammError):
+    """A checkpoint is missing, unreadable, of another trainer, or could not be written."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint file or run folder that was asked for does not exist."""
+
+
+class NonFiniteLossError(LammError, FloatingPointError):
+    """Training diverged: the loss is NaN or infinite (the message names the terms and a fix)."""

@@ -42,6 +42,7 @@ def test_a_corrupt_image_is_named(workers, caltech_root, tiny_clip_file, tmp_pat
 def test_impossible_values_are_rejected_before_anything_runs(opts, message, caltech_root, tiny_clip_file, tmp_path):
     code, output = run_train(*train_flags(caltech_root, tmp_path / "run", *tiny_opts(tiny_clip_file, *opts)), check=False)
     assert code == 2 and re.search(message, output), output[-2000:]
+    assert not (tmp_path / "run").exists()  # nothing is written before the checks pass
 
 
 def test_script_rejects_non_positive_shots():

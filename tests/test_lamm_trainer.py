@@ -5,6 +5,7 @@ import torch
 from dassl.engine import build_trainer
 
 import train
+from lamm.errors import LammError
 from tests.fixtures import tiny_opts, train_args
 
 
@@ -66,5 +67,16 @@ def test_lambda_wc_follows_the_shot_count_unless_set(caltech_root, tiny_clip_fil
 def test_non_finite_loss_stops_with_the_terms_and_a_hint(lamm_trainer):
     with torch.no_grad():
         lamm_trainer.model.prompt_learner.label_embeddings.vectors.fill_(float("nan"))
-    with pytest.raises(FloatingPointError, match=r"Non-finite loss at epoch 1, batch 1: ce=nan.*fp32 or amp"):
+    # The run is fp32 (the CPU): the hint is the step size, not "try fp32".
+    with pytest.raises(FloatingPointError, match=r"Non-finite loss at epoch 1, batch 1: ce=nan.*in fp32: try a lower OPTIM.LR") as raised:
         run_steps(lamm_trainer, steps=1)
+    assert "try fp32" not in str(raised.value) and "amp" not in str(raised.value)
+    assert isinstance(raised.value, LammError)  # train.py prints it as one error: line
+
+
+def test_non_finite_loss_in_half_precision_suggests_fp32_or_amp(lamm_trainer):
+    lamm_trainer.precision = "fp16"  # as on a GPU; the CPU always runs fp32
+    lamm_trainer.epoch, lamm_trainer.batch_idx = 0, 0
+    nan = torch.tensor(float("nan"))
+    with pytest.raises(FloatingPointError, match=r"TRAINER.COOP.PREC fp16, try TRAINER.COOP.PREC fp32 or amp"):
+        lamm_trainer.check_finite(nan, {"ce": nan})

@@ -1,10 +1,24 @@
-"""Checkpoints in CoOp's layout: written atomically, read safely (``weights_only=True``).
+"""Checkpoints, one policy: saving, resuming, eval loading and ``MODEL.INIT_WEIGHTS``, all read
+through ``load_checkpoint``.
 
-Layout: ``<run>/<model name>/model.pth.tar-<epoch>`` plus a text file ``checkpoint`` naming the
-latest one; each file is a dict with ``state_dict``, ``epoch``, ``optimizer``, ``scheduler``,
-``val_result`` (as Dassl writes it) and ``rng_state``, which lets a resumed run continue with the
-same random numbers, so it ends where an uninterrupted run ends. Only the latest checkpoint and
-the final one are kept.
+Layout (CoOp's): ``<run>/<model name>/model.pth.tar-<epoch>`` plus a text file ``checkpoint``
+naming the latest one; each file is a dict with ``state_dict``, ``epoch``, ``optimizer``,
+``scheduler``, ``val_result`` (as Dassl writes it), ``rng_state`` (so that a resumed run continues
+with the same random numbers and ends where an uninterrupted run ends), ``train_time_s`` and
+``meta`` (the trainer, its family, the class names and ids). Files are written atomically; only
+the latest checkpoint and the final one are kept; they are read without running pickled code.
+
+Who may load what:
+
+- resume (``--resume``, or rerunning a run folder) and eval (``--eval-only --model-dir``) need a
+  checkpoint of the same trainer family: a LAMM run never evaluates a CoOp checkpoint as if it
+  were its own. Checkpoints without ``meta`` (the CoOp repository, older runs) are told apart by
+  whether they hold label embeddings.
+- ``MODEL.INIT_WEIGHTS`` (a run folder or a checkpoint file) is an explicit initialisation and
+  may come from any family: it takes over every prompt-learner tensor of the same name and shape
+  (the context ``ctx``, MaPLe's deep prompts and projections) and the label embeddings of the
+  classes both models know (matched by class id); not the optimizer, the LR schedule, the epoch
+  or the random state, so training starts at epoch 1.
 
 Checkpoints written by the CoOp repository load too: their ``token_prefix``/``token_suffix``
 buffers are dropped (they are rebuilt from CLIP and the class names), as CoOp itself does.
@@ -14,29 +28,136 @@ import os.path as osp
 import pickle
 import random
 import re
+import shutil
 
 import numpy as np
 import torch
 
+from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError
 from lamm.files import atomic_write, atomic_write_text
-
-from lamm.errors import ConfigError
 
 # Buffers that CoOp, MaPLe and the official LAMM code save but that are recomputed here.
 REBUILT_KEYS = ("token_prefix", "token_suffix", "token_suffix_test", "fix_token")
+LABELS = "label_embeddings."
+EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
+BEST_FILE = "model-best.pth.tar"
+NOTE_FILE = "checkpoint"
 
+
+# ---------------------------------------------------------------- where checkpoints are
 
 def checkpoint_file(folder: str, epoch=None) -> str:
     """``model.pth.tar-<epoch>``, else ``model-best.pth.tar``, else the latest one saved."""
     if epoch is not None:
         return osp.join(folder, f"model.pth.tar-{epoch}")
-    best = osp.join(folder, "model-best.pth.tar")
-    latest_note = osp.join(folder, "checkpoint")
+    best = osp.join(folder, BEST_FILE)
+    latest_note = osp.join(folder, NOTE_FILE)
     if not osp.exists(best) and osp.exists(latest_note):
         with open(latest_note) as note:
             return osp.join(folder, note.read().strip())
     return best
 
+
+def epochs_present(folder: str):
+    """The epochs of the ``model.pth.tar-<epoch>`` files in ``folder``, sorted."""
+    if not osp.isdir(folder):
+        return []
+    return sorted(int(m.group(1)) for m in map(EPOCH_FILE.match, os.listdir(folder)) if m)
+
+
+def is_checkpoint_folder(folder: str) -> bool:
+    """A model folder (``<run>/prompt_learner``), not a run folder."""
+    return osp.isdir(folder) and (osp.isfile(osp.join(folder, NOTE_FILE)) or osp.isfile(osp.join(folder, BEST_FILE))
+                                  or bool(epochs_present(folder)))
+
+
+def model_folders_in(run: str):
+    """The model folders a run folder holds (``prompt_learner``, ``MultiModalPromptLearner``)."""
+    if not osp.isdir(run):
+        return []
+    return sorted(name for name in os.listdir(run) if is_checkpoint_folder(osp.join(run, name)))
+
+
+def latest_checkpoint(folder: str):
+    """The file the ``checkpoint`` note names; None when there is no note.
+
+    A note that names a missing file is an error: the run's checkpoints were moved or deleted,
+    and training from scratch in their place would pass for a resumed run.
+    """
+    note = osp.join(folder, NOTE_FILE)
+    if not osp.isfile(note):
+        return None
+    with open(note) as handle:
+        name = handle.read().strip()
+    path = osp.join(folder, name)
+    if not osp.isfile(path):
+        present = ", ".join(map(str, epochs_present(folder))) or "none"
+        raise CheckpointNotFoundError(
+            f"{note} names {name}, which is missing (epochs present: {present}). Restore the file, "
+            "or start the run afresh with --restart."
+        )
+    return path
+
+
+def check_model_dir(directory: str, model_name: str, epoch=None) -> str:
+    """The checkpoint file ``--model-dir directory [--load-epoch epoch]`` means, or a clear error."""
+    if not osp.isdir(directory):
+        parent = osp.dirname(osp.normpath(directory))
+        hint = f" {parent} holds: {', '.join(sorted(os.listdir(parent))[:10])}." if osp.isdir(parent) else ""
+        raise CheckpointNotFoundError(
+            f"--model-dir {directory} does not exist; give the --output-dir of the training run "
+            f"(the folder with {model_name}/ in it).{hint}"
+        )
+    if is_checkpoint_folder(directory):
+        raise CheckpointNotFoundError(
+            f"--model-dir {directory} is a checkpoint folder; give the run folder above it: "
+            f"--model-dir {osp.dirname(osp.normpath(directory))}"
+        )
+    folder = osp.join(directory, model_name)
+    path = checkpoint_file(folder, epoch)
+    if not osp.isfile(path):
+        raise CheckpointNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder, epoch)}')
+    return path
+
+
+def _missing_checkpoint_hint(folder: str, epoch=None) -> str:
+    if osp.isdir(folder):
+        epochs = epochs_present(folder)
+        available = sorted(f for f in os.listdir(folder) if f.startswith("model"))
+        if not available:
+            return f" {folder} holds no checkpoint."
+        listed = f" Available: {', '.join(available)}"
+        return listed + (f"; epochs present: {', '.join(map(str, epochs))} (--load-epoch)." if epochs else ".")
+    run = osp.dirname(folder)
+    known = _model_names()
+    others = sorted(name for name in os.listdir(run) if name in known and osp.isdir(osp.join(run, name))) \
+        if osp.isdir(run) else []
+    for other in others:
+        return (f" {run} holds a {other} checkpoint, written by {_trainers_of(other)}: "
+                "use that trainer, or --model-dir of a run of this one.")
+    return " Check --model-dir (the run's output folder)."
+
+
+def _registered_trainers():
+    from dassl.engine import TRAINER_REGISTRY
+
+    return {name: TRAINER_REGISTRY.get(name) for name in TRAINER_REGISTRY.registered_names()}
+
+
+def _model_names():
+    """The checkpoint folder names of the registered trainers (``prompt_learner``, ...)."""
+    return {getattr(cls, "model_name", None) for cls in _registered_trainers().values()} - {None}
+
+
+def _trainers_of(model_name: str) -> str:
+    from dassl.engine import TRAINER_REGISTRY
+
+    names = [name for name in sorted(TRAINER_REGISTRY.registered_names())
+             if getattr(TRAINER_REGISTRY.get(name), "model_name", None) == model_name]
+    return " or ".join(names) or "another trainer"
+
+
+# ---------------------------------------------------------------- reading
 
 class _Inert:
     """Stands in for any pickled object that is not a tensor or a plain value; runs no code."""
@@ -48,12 +169,7 @@ class _Inert:
         pass
 
 
-def read_checkpoint(path: str) -> dict:
-    """Read a checkpoint without running pickled code.
-
-    Checkpoints written by Dassl's own trainers (CoOp, MaPLe, the official LAMM code) pickle
-    scheduler and optimizer objects; those become inert placeholders, and the tensors load.
-    """
+def _safe_load(path: str):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -71,7 +187,71 @@ def read_checkpoint(path: str) -> dict:
         ) from error
 
 
-LABELS = "label_embeddings."
+def read_checkpoint(path: str) -> dict:
+    """Read a checkpoint without running pickled code; an empty or corrupt file is named.
+
+    Checkpoints written by Dassl's own trainers (CoOp, MaPLe, the official LAMM code) pickle
+    scheduler and optimizer objects; those become inert placeholders, and the tensors load.
+    """
+    if not osp.isfile(path):
+        raise CheckpointNotFoundError(f"Checkpoint not found: {path}")
+    if osp.getsize(path) == 0:
+        raise CheckpointError(
+            f"{path} is empty (0 bytes): its save was cut off (full disk?). Delete it to resume from "
+            "the checkpoint before it, or start again with --restart."
+        )
+    try:
+        return _safe_load(path)
+    except ConfigError:
+        raise
+    except (EOFError, RuntimeError, ValueError, pickle.UnpicklingError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated or not written by torch.save: {first_line[:120]}). "
+            "Delete it to resume from the checkpoint before it, or start again with --restart."
+        ) from error
+
+
+def family_of(checkpoint: dict):
+    return (checkpoint.get("meta") or {}).get("family")
+
+
+def load_checkpoint(path: str, purpose: str, family=None, learns_labels=None) -> dict:
+    """THE way a checkpoint is read here, for ``purpose`` "resume", "eval" or "init".
+
+    Returns the checkpoint dict with a clean ``state_dict`` (no ``module.`` prefix, no buffers
+    that are rebuilt). For "resume" and "eval" a checkpoint of another trainer family than
+    ``family`` is refused; "init" (MODEL.INIT_WEIGHTS) takes any family.
+    """
+    checkpoint = read_checkpoint(path)
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict.")
+    if "state_dict" not in checkpoint:  # a bare state dict
+        checkpoint = {"state_dict": checkpoint}
+    state = {key[len("module."):] if key.startswith("module.") else key: value
+             for key, value in checkpoint["state_dict"].items()}
+    checkpoint["state_dict"] = {key: value for key, value in state.items() if key.split(".")[-1] not in REBUILT_KEYS}
+    if purpose != "init":
+        _check_family(checkpoint, path, family, learns_labels)
+    return checkpoint
+
+
+def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
+    saved = family_of(checkpoint)
+    use_init = "to start from it instead, train with MODEL.INIT_WEIGHTS <its run folder>"
+    if saved is not None:
+        if family is not None and saved != family:
+            raise CheckpointError(
+                f"{path} was written by the {saved} trainer, not {family}: evaluate it with --trainer {saved}; "
+                f"{use_init}."
+            )
+        return
+    if learns_labels is None:
+        return
+    has_labels = any(key.startswith(LABELS) for key in checkpoint["state_dict"])
+    if has_labels != learns_labels:
+        what = "has label embeddings (a LAMM trainer's)" if has_labels else "has no label embeddings (CoOp's or MaPLe's)"
+        raise CheckpointError(f"{path} {what}, which {family} cannot use as its own; {use_init}.")
 
 
 def _adopt_label_embeddings(module, state: dict, path: str, unseen_classes: str = "error") -> dict:
@@ -98,32 +278,14 @@ def _adopt_label_embeddings(module, state: dict, path: str, unseen_classes: str 
     return {key: value for key, value in state.items() if not key.startswith(LABELS)}
 
 
-def _missing_checkpoint_hint(folder: str) -> str:
-    if osp.isdir(folder):
-        available = sorted(f for f in os.listdir(folder) if f.startswith("model"))
-        return f" Available: {', '.join(available)}." if available else ""
-    run = osp.dirname(folder)
-    others = sorted(f for f in os.listdir(run) if osp.isdir(osp.join(run, f))) if osp.isdir(run) else []
-    known = {"prompt_learner": "CoOp, LAMM or CoOpLAMM", "MultiModalPromptLearner": "MaPLe or MaPLeLAMM"}
-    for other in others:
-        if other in known:
-            return (f" {run} holds a {other} checkpoint, written by {known[other]}: "
-                    "use that trainer, or --model-dir of a run of this one.")
-    return " Check --model-dir (the run's output folder)."
-
-
 def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=None, name: str = "prompt_learner",
-                                   unseen_classes: str = "error") -> int:
-    """Load a saved state into ``module`` and return the checkpoint's epoch."""
+                                   unseen_classes: str = "error", family=None, learns_labels=None) -> int:
+    """Load a saved state into ``module`` for evaluation and return the checkpoint's epoch."""
     path = checkpoint_file(folder, epoch)
     if not osp.exists(path):
-        raise FileNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder)}')
-    checkpoint = read_checkpoint(path)
-    state = checkpoint.get("state_dict", checkpoint)
-    state = {key[len("module."):] if key.startswith("module.") else key: value for key, value in state.items()}
-    state = {key: value for key, value in state.items() if key.split(".")[-1] not in REBUILT_KEYS}
-
-    state = _adopt_label_embeddings(module, state, path, unseen_classes)
+        raise CheckpointNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder, epoch)}')
+    checkpoint = load_checkpoint(path, "eval", family=family, learns_labels=learns_labels)
+    state = _adopt_label_embeddings(module, checkpoint["state_dict"], path, unseen_classes)
     own = module.state_dict()
     for key, value in state.items():
         if key in own and own[key].shape != value.shape:
@@ -143,6 +305,8 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     module.load_state_dict(state, strict=False)
     return saved_epoch
 
+
+# ---------------------------------------------------------------- random state
 
 def capture_rng_state() -> dict:
     """Python, NumPy and torch random states as tensors and plain values (weights_only-safe)."""
@@ -165,17 +329,32 @@ def restore_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
+# ---------------------------------------------------------------- writing
+
+def _free_space(folder: str) -> str:
+    try:
+        return f"{shutil.disk_usage(folder).free / 1e9:.1f} GB free"
+    except OSError:
+        return "free space unknown"
 
 
 def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epochs=()) -> str:
     """Write ``folder/filename`` (and the ``checkpoint`` note) so a kill never leaves half a file.
 
-    Epoch checkpoints other than this one and ``keep_epochs`` are deleted afterwards.
+    Epoch checkpoints other than this one and ``keep_epochs`` are deleted afterwards. A failed
+    write (full disk, quota) is an error naming the folder; the previous checkpoint stays.
     """
     path = osp.join(folder, filename)
-    atomic_write(path, lambda tmp_path: torch.save(state, tmp_path))
-    atomic_write_text(osp.join(folder, "checkpoint"), filename + "\n")
+    try:
+        atomic_write(path, lambda tmp_path: torch.save(state, tmp_path))
+    except (OSError, RuntimeError) as error:  # torch reports a full disk as RuntimeError ("unexpected pos")
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CheckpointError(
+            f"Could not write the checkpoint {filename} in {folder} ({first_line[:120]}); {_free_space(folder)} "
+            "there. Free some space (or move the run with --output-dir) and rerun the same command: it resumes "
+            "from the previous checkpoint, which is intact."
+        ) from error
+    atomic_write_text(osp.join(folder, NOTE_FILE), filename + "\n")
     for name in os.listdir(folder):
         match = EPOCH_FILE.match(name)
         if match and name != filename and int(match.group(1)) not in keep_epochs:
@@ -184,11 +363,114 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
     return path
 
 
-def latest_checkpoint(folder: str):
-    """The file the ``checkpoint`` note names, or None when there is none."""
-    note = osp.join(folder, "checkpoint")
-    if not osp.isfile(note):
-        return None
-    with open(note) as handle:
-        path = osp.join(folder, handle.read().strip())
-    return path if osp.isfile(path) else None
+# ---------------------------------------------------------------- the trainer's side
+
+class CheckpointMixin:
+    """Dassl's checkpoint hooks (``save_model``, ``resume_model_if_exist``, ``load_model``) and
+    ``init_from`` (MODEL.INIT_WEIGHTS) for a trainer whose model is ``self.model.prompt_learner``,
+    registered under ``model_name``."""
+
+    family = None  # the trainer family written to and checked in ``meta``; None: the class name
+
+    def family_name(self) -> str:
+        return self.family or type(self).__name__
+
+    def checkpoint_meta(self) -> dict:
+        class_ids = self.label_options().get("class_ids") if hasattr(self, "label_options") else None
+        return {
+            "trainer": self.cfg.TRAINER.NAME,
+            "family": self.family_name(),
+            "classnames": list(self.dm.dataset.classnames),
+            "class_ids": None if class_ids is None else [int(i) for i in class_ids],
+        }
+
+    def save_model(self, epoch, directory, is_best=False, val_result=None, model_name=""):
+        """Dassl's checkpoint, plus the random state and meta, written atomically; old epochs pruned."""
+        for name in self.get_model_names():
+            optim, sched = self._optims[name], self._scheds[name]
+            state = {
+                "state_dict": self._models[name].state_dict(),
+                "epoch": epoch + 1,
+                "optimizer": None if optim is None else optim.state_dict(),
+                "scheduler": None if sched is None else sched.state_dict(),
+                "val_result": val_result,
+                "rng_state": capture_rng_state(),
+                "train_time_s": self.train_time_so_far(),
+                "meta": self.checkpoint_meta(),
+            }
+            filename = model_name or f"model.pth.tar-{epoch + 1}"
+            save_checkpoint_atomically(state, osp.join(directory, name), filename, keep_epochs=(self.max_epoch,))
+            if is_best and not model_name:
+                save_checkpoint_atomically(state, osp.join(directory, name), BEST_FILE,
+                                           keep_epochs=(epoch + 1, self.max_epoch))
+
+    def resume_model_if_exist(self, directory):
+        """Continue from the latest checkpoint (Dassl's lines), restoring the random state.
+
+        ``--resume DIR`` must hold a checkpoint; a run folder without one trains from scratch.
+        """
+        names = self.get_model_names()
+        paths = {name: latest_checkpoint(osp.join(directory, name)) for name in names}
+        if not all(paths.values()):
+            if self.cfg.RESUME:
+                raise CheckpointNotFoundError(
+                    f"--resume {self.cfg.RESUME} holds no checkpoint (no {'/'.join(names)}/checkpoint file "
+                    f"there); {_missing_checkpoint_hint(osp.join(directory, names[0])).strip()}"
+                )
+            print("No checkpoint found, train from scratch")
+            return 0
+        print(f"Found checkpoint at {directory} (will resume training)")
+        start_epoch = 0
+        for name, path in paths.items():
+            print(f'Loading checkpoint from "{path}"')
+            checkpoint = load_checkpoint(path, "resume", family=self.family_name(), learns_labels=self.learn_labels)
+            self._models[name].load_state_dict(checkpoint["state_dict"])
+            if self._optims[name] is not None and checkpoint.get("optimizer"):
+                self._optims[name].load_state_dict(checkpoint["optimizer"])
+            if self._scheds[name] is not None and checkpoint.get("scheduler"):
+                self._scheds[name].load_state_dict(checkpoint["scheduler"])
+            start_epoch = checkpoint["epoch"]
+            print(f"Previous epoch: {start_epoch}")
+            if checkpoint.get("rng_state"):
+                restore_rng_state(checkpoint["rng_state"])
+            self._train_time_before = float(checkpoint.get("train_time_s") or 0.0)
+        return start_epoch
+
+    def load_model(self, directory, epoch=None):
+        """Eval loading (``--model-dir``, ``--load-epoch``), also Dassl's best-val deployment."""
+        if not directory:
+            print("Note that load_model() is skipped as no pretrained model is given")
+            return
+        path = check_model_dir(directory, self.model_name, epoch)
+        self.loaded_epoch = load_prompt_learner_checkpoint(
+            self.model.prompt_learner, osp.join(directory, self.model_name), epoch, self.model_name,
+            unseen_classes=self.cfg.TRAINER.LAMM.UNSEEN_CLASSES,
+            family=self.family_name(), learns_labels=self.learn_labels,
+        )
+        self.loaded_checkpoint = {"run_dir": directory, "epoch": self.loaded_epoch, "file": path}
+
+    def init_from(self, path: str):
+        """MODEL.INIT_WEIGHTS: start from another run's prompts (a run folder or a checkpoint
+        file), whatever its trainer: see the module docstring for what is taken over."""
+        folder = osp.join(path, self.model_name) if osp.isdir(osp.join(path, self.model_name)) else path
+        if osp.isdir(folder):
+            checkpoint_path = latest_checkpoint(folder)
+            if checkpoint_path is None:
+                others = model_folders_in(path)
+                hint = f" (it holds {', '.join(others)}/)" if others else ""
+                raise CheckpointNotFoundError(f"MODEL.INIT_WEIGHTS {path}: no {self.model_name} checkpoint there{hint}.")
+        elif osp.isfile(path):
+            checkpoint_path = path
+        else:
+            raise CheckpointNotFoundError(f"MODEL.INIT_WEIGHTS {path} does not exist (a run folder or a checkpoint file).")
+        state = load_checkpoint(checkpoint_path, "init")["state_dict"]
+        learner = self.model.prompt_learner
+        labels = {k[len(LABELS):]: v for k, v in state.items() if k.startswith(LABELS)}
+        if learner.label_embeddings is not None and "class_index" in labels:
+            adopted = learner.label_embeddings.adopt(labels, freeze=self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS)
+            print(f"Label embeddings of {adopted} classes taken from {checkpoint_path}"
+                  + (" (frozen)" if self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS else ""))
+        own = learner.state_dict()
+        rest = {k: v for k, v in state.items() if not k.startswith(LABELS) and k in own and own[k].shape == v.shape}
+        learner.load_state_dict(rest, strict=False)
+        print(f"Initialised {sorted(rest)} from {checkpoint_path}")

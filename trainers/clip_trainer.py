@@ -1,10 +1,15 @@
-"""What every CLIP trainer here shares: loading CLIP for the config, and the run's files.
+"""What every CLIP trainer here shares: loading CLIP for the config, and the run's record.
 
-Each run folder gets ``results.json`` after every test on the test split (accuracy plus what
-the run was), which ``parse_test_res.py`` reads before falling back to ``log.txt``.
+Each run folder gets ``results.json`` after every test on the test split: the accuracy and what
+the run was (schema in ``docs/EXPERIMENTS.md``, readers in ``lamm/run_record.py``), written
+atomically, so a file that parses means a finished run.
 """
 import os.path as osp
+import resource
+import sys
+import time
 
+import torch
 from dassl.data import DataManager
 from dassl.engine import TrainerX
 
@@ -13,18 +18,43 @@ from datasets.image_check import CheckedDatasetWrapper
 from lamm.clip_loader import check_input_size, load_clip
 from lamm.files import atomic_write_json
 from lamm.precision import check_precision, resolve_precision
+from lamm.run_record import RECORD_FILE, RECORD_VERSION, code_version, config_fingerprint, resolve_protocol
 
-RESULTS_FILE = "results.json"
+from .config import config_dict
+
+RESULTS_FILE = RECORD_FILE  # kept for older imports
+
+
+def reset_peak_memory(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_gb(device) -> float:
+    """Peak memory in GB (1e9 bytes): CUDA's allocated peak since the last reset, or on the CPU the
+    process's peak resident memory so far (it cannot be reset, so a test's peak includes training's)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 1e9
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak * (1 if sys.platform == "darwin" else 1024) / 1e9
 
 
 class ClipTrainer(TrainerX):
     """A Dassl ``TrainerX`` on CLIP; ``options_node`` names the TRAINER node with PREC."""
 
     options_node = "COOP"
+    learn_labels = False
+    trains_nothing = False  # ZeroshotCLIP: an eval-only run of it is not "untrained prompts"
+    # Set by train.py (``set_run_args``); these defaults serve trainers built in tests.
+    run_args = {"eval_only": None, "model_dir": "", "overrides": []}
 
     @property
     def options(self):
         return self.cfg.TRAINER[self.options_node]
+
+    def set_run_args(self, eval_only: bool, model_dir: str = "", overrides=()):
+        """How train.py was called: recorded in results.json."""
+        self.run_args = {"eval_only": bool(eval_only), "model_dir": model_dir or "", "overrides": list(overrides or [])}
 
     def check_cfg(self, cfg):
         check_precision(cfg.TRAINER[self.options_node].PREC)
@@ -52,25 +82,70 @@ class ClipTrainer(TrainerX):
     def parse_batch_train(self, batch):
         return batch["img"].to(self.device), batch["label"].to(self.device)
 
+    # ------------------------------------------------------------ time and memory of the run
+
+    def train_time_so_far(self) -> float:
+        """Seconds spent training, over every resume of the run (checkpoints carry the sum)."""
+        start = getattr(self, "_train_started", None)
+        return getattr(self, "_train_time_before", 0.0) + (time.time() - start if start is not None else 0.0)
+
+    def before_train(self):
+        self._train_started = time.time()
+        reset_peak_memory(self.device)
+        super().before_train()
+
     def after_train(self):
+        self.train_stats = {"time_s": self.train_time_so_far(), "peak_memory_gb": peak_memory_gb(self.device)}
         print("Finished training")  # the line MaPLe's and LAMM's parse_test_res.py wait for
         super().after_train()
 
     def test(self, split=None):
+        is_test = (split or self.cfg.TEST.SPLIT) == "test"
+        if is_test:
+            reset_peak_memory(self.device)
+        started = time.time()
         result = super().test(split)
-        if (split or self.cfg.TEST.SPLIT) == "test":
-            self.write_results(result)
+        if is_test:
+            self.write_results(result, test_stats={"time_s": time.time() - started,
+                                                   "peak_memory_gb": peak_memory_gb(self.device)})
         return result
 
-    def evaluated_epoch(self):
-        """The epoch whose model was tested (the loaded checkpoint's in eval-only runs)."""
-        loaded = getattr(self, "loaded_epoch", None)
-        return loaded if loaded is not None else self.epoch + 1
+    # ------------------------------------------------------------ the record
 
-    def write_results(self, accuracy):
+    def is_eval_only(self) -> bool:
+        flag = self.run_args.get("eval_only")
+        return flag if flag is not None else getattr(self, "loaded_epoch", None) is not None
+
+    def is_untrained(self) -> bool:
+        """An evaluation of the prompts as initialised: --eval-only without --model-dir."""
+        return self.is_eval_only() and not self.run_args.get("model_dir") and not self.trains_nothing \
+            and getattr(self, "loaded_epoch", None) is None
+
+    def evaluated_epoch(self):
+        """The epoch whose model was tested (the loaded checkpoint's in eval-only runs; 0 untrained)."""
+        loaded = getattr(self, "loaded_epoch", None)
+        if loaded is not None:
+            return loaded
+        return 0 if self.is_untrained() else self.epoch + 1
+
+    def loss_weights(self) -> dict:
+        """The loss terms in force and their weights ({"ce": 1.0} without the hierarchical loss)."""
+        criterion = getattr(self, "criterion", None)
+        return dict(criterion.weights) if criterion is not None else {"ce": 1.0}
+
+    def label_record(self):
+        if not self.learn_labels:
+            return None
+        return {"tokens": self.cfg.TRAINER.LAMM.LABEL_TOKENS, "init": self.cfg.TRAINER.LAMM.LABEL_INIT}
+
+    def write_results(self, accuracy, test_stats=None):
         cfg = self.cfg
         backbone = cfg.MODEL.BACKBONE.NAME
-        atomic_write_json(osp.join(self.output_dir, RESULTS_FILE), {
+        eval_only = self.is_eval_only()
+        train = getattr(self, "train_stats", None) if not eval_only else None
+        test_stats = test_stats or {"time_s": None, "peak_memory_gb": None}
+        run = cfg.RUN
+        atomic_write_json(osp.join(self.output_dir, RECORD_FILE), {
             "accuracy": float(accuracy),
             "split": cfg.TEST.SPLIT,
             "trainer": cfg.TRAINER.NAME,
@@ -80,7 +155,27 @@ class ClipTrainer(TrainerX):
             "seed": cfg.SEED,
             "backbone": osp.basename(backbone) if osp.isfile(backbone) else backbone,
             "epoch": self.evaluated_epoch(),
-            "eval_only": getattr(self, "loaded_epoch", None) is not None,
+            "eval_only": eval_only,
             "num_classes": self.num_classes,
             "num_test": len(self.dm.dataset.test),
+            "record_version": RECORD_VERSION,
+            "method": cfg.TRAINER.NAME,
+            "protocol": resolve_protocol(cfg),
+            "variant": run.VARIANT,
+            "stage": run.STAGE or None,
+            "eval_set": run.EVAL_SET or None,
+            "source_dataset": run.SOURCE_DATASET or None,
+            "train_classes": cfg.DATASET.TRAIN_CLASSES,
+            "preset": cfg.TRAINER.LAMM.get("PRESET", "") or "default",
+            "untrained": self.is_untrained(),
+            "loss": self.loss_weights(),
+            "labels": self.label_record(),
+            "checkpoint": getattr(self, "loaded_checkpoint", None) if eval_only else None,
+            "config_fingerprint": config_fingerprint(config_dict(cfg)),
+            "overrides": list(self.run_args.get("overrides") or []),
+            "code_version": code_version(),
+            "time_s": {"train": train["time_s"] if train else None, "test": test_stats["time_s"]},
+            "peak_memory_gb": {"train": train["peak_memory_gb"] if train else None,
+                               "test": test_stats["peak_memory_gb"], "device": self.device.type},
+            "classnames": list(self.dm.dataset.classnames),
         })

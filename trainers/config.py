@@ -3,9 +3,11 @@
 ``extend_cfg`` is what train.py calls before merging any YAML file, so that every key below
 exists (yacs rejects unknown keys) and has a documented default.
 """
+import yaml
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
+from lamm.run_record import lambda_wc_in_force
 
 
 def add_coop_config(cfg):
@@ -43,8 +45,9 @@ def add_lamm_config(cfg):
     cfg.TRAINER.LAMM.PRESET = "default"
     cfg.TRAINER.LAMM.LABEL_INIT = "word"  # "word" embeddings of the name, or "random" (Table 5)
     cfg.TRAINER.LAMM.HIERARCHICAL_LOSS = True  # False: cross-entropy only ("w/o HL", Table 3)
-    # λ1, weight of L_WC (parameter space). Negative: 1 / DATASET.NUM_SHOTS, as the paper says;
-    # 1.0 reproduces the official scripts, which never passed the shot count.
+    # λ1, weight of L_WC (parameter space). Negative: 1 / DATASET.NUM_SHOTS, as the paper says,
+    # so a config follows the shot count it is run at; a value >= 0 is used as set (1.0
+    # reproduces the official scripts, which never passed the shot count).
     cfg.TRAINER.LAMM.LAMBDA_WC = -1.0
     cfg.TRAINER.LAMM.LAMBDA_COS = 1.0  # λ2, weight of L_COS (feature space)
     cfg.TRAINER.LAMM.LAMBDA_KD = 0.05  # λ3, weight of L_KD (logits space)
@@ -78,6 +81,19 @@ def add_dataset_config(cfg):
     cfg.DATASET.TRAIN_CLASSES = "all"
 
 
+def add_run_config(cfg):
+    """What the run is, for its record (``results.json``): labels only, never read by the
+    computation, and left out of the config fingerprint (``lamm/run_record.py``)."""
+    cfg.RUN = CN()
+    # fewshot, base2new, cross_dataset, dg or incremental; "" derives it: SUBSAMPLE_CLASSES
+    # base/new -> base2new, TRAIN_CLASSES other than all -> incremental, else fewshot.
+    cfg.RUN.PROTOCOL = ""
+    cfg.RUN.VARIANT = ""  # what sets the run apart from the default (the scripts: TAG or the overrides)
+    cfg.RUN.STAGE = 0  # class-incremental stage (1, 2); 0: none
+    cfg.RUN.EVAL_SET = ""  # the evaluated set: "base", "new", "set1", "set2", a target dataset key
+    cfg.RUN.SOURCE_DATASET = ""  # cross-dataset / DG evaluations: the dataset key the model was trained on
+
+
 def extend_cfg(cfg):
     """Add every key this project reads to a Dassl default config (not frozen)."""
     add_coop_config(cfg)
@@ -85,20 +101,24 @@ def extend_cfg(cfg):
     add_lamm_config(cfg)
     add_shortcut_config(cfg)
     add_dataset_config(cfg)
+    add_run_config(cfg)
+
+
+def config_dict(cfg) -> dict:
+    """The config as written to ``config.yaml`` and read back (tuples as lists), the form the
+    fingerprint is computed on, so a config and its saved copy compare equal."""
+    return yaml.safe_load(cfg.dump())
 
 
 def lambda_wc(cfg) -> float:
     """λ1: the configured value, or 1/shots when it is negative (the paper's rule)."""
-    value = cfg.TRAINER.LAMM.LAMBDA_WC
-    if value >= 0:
-        return float(value)
-    shots = cfg.DATASET.NUM_SHOTS
-    if shots < 1:
+    value, shots = cfg.TRAINER.LAMM.LAMBDA_WC, cfg.DATASET.NUM_SHOTS
+    if value < 0 and shots < 1:
         raise ConfigError(
             "TRAINER.LAMM.LAMBDA_WC < 0 means 1/shots, but DATASET.NUM_SHOTS is "
             f"{shots} (all images); set TRAINER.LAMM.LAMBDA_WC explicitly, e.g. 1.0."
         )
-    return 1.0 / shots
+    return lambda_wc_in_force(value, shots)
 
 
 def check_choice(value, choices, key):

@@ -4,34 +4,26 @@ A subclass only says what it learns: ``learn_context`` (the prompt's context, e.
 vectors) and ``learn_labels`` (LAMM's label embeddings, trained with the hierarchical loss),
 and which prompt learner it builds. The model and the loss are the pure modules of ``lamm/``;
 this class wires them into Dassl's loop: building, the optimisation step in
-``forward_backward``, checkpoints and evaluation.
+``forward_backward`` and evaluation. Checkpoints (saving, resuming, eval loading and
+MODEL.INIT_WEIGHTS) are ``CheckpointMixin`` in ``checkpoints.py``.
 """
-import os.path as osp
-
 import torch
 from dassl.metrics import compute_accuracy
 from dassl.optim import build_optimizer
 
-from lamm.errors import ConfigError
+from lamm.errors import ConfigError, NonFiniteLossError
 from lamm.hierarchical_loss import HierarchicalLoss
 from lamm.model import PromptedCLIP, Shortcuts
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
 
-from .checkpoints import (
-    capture_rng_state,
-    latest_checkpoint,
-    load_prompt_learner_checkpoint,
-    read_checkpoint,
-    restore_rng_state,
-    save_checkpoint_atomically,
-)
+from .checkpoints import CheckpointMixin
 from .clip_trainer import ClipTrainer
 from .config import check_choice, lambda_wc
 from .lr_scheduler import build_lr_scheduler
 
 
-class PromptTrainer(ClipTrainer):
+class PromptTrainer(CheckpointMixin, ClipTrainer):
     """Prompt learning on frozen CLIP; subclasses choose what is learned."""
 
     learn_context = True
@@ -117,27 +109,6 @@ class PromptTrainer(ClipTrainer):
         self.loaded_epoch = None
         self._test_image_features = {}
 
-    def init_from(self, path: str):
-        """Start from another run's prompts (a run folder or a checkpoint file): the context, and
-        the label embeddings of the classes both runs know (frozen with FREEZE_LOADED_LABELS)."""
-        folder = osp.join(path, self.model_name) if osp.isdir(osp.join(path, self.model_name)) else path
-        checkpoint_path = latest_checkpoint(folder) if osp.isdir(folder) else path
-        if not checkpoint_path or not osp.isfile(checkpoint_path):
-            raise ConfigError(f"MODEL.INIT_WEIGHTS {path}: no {self.model_name} checkpoint there.")
-        state = read_checkpoint(checkpoint_path)
-        state = state.get("state_dict", state)
-        learner = self.model.prompt_learner
-        labels = {k[len("label_embeddings."):]: v for k, v in state.items() if k.startswith("label_embeddings.")}
-        if learner.label_embeddings is not None and "class_index" in labels:
-            adopted = learner.label_embeddings.adopt(labels, freeze=self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS)
-            print(f"Label embeddings of {adopted} classes taken from {checkpoint_path}"
-                  + (" (frozen)" if self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS else ""))
-        own = learner.state_dict()
-        rest = {k: v for k, v in state.items()
-                if not k.startswith("label_embeddings.") and k in own and own[k].shape == v.shape}
-        learner.load_state_dict(rest, strict=False)
-        print(f"Initialised {sorted(rest)} from {checkpoint_path}")
-
     def forward_backward(self, batch):
         images, labels = self.parse_batch_train(batch)
         with autocast(self.precision, self.device):
@@ -172,9 +143,14 @@ class PromptTrainer(ClipTrainer):
         if torch.isfinite(loss):
             return
         values = ", ".join(f"{name}={value.item():.4g}" for name, value in terms.items())
-        raise FloatingPointError(
-            f"Non-finite loss at epoch {self.epoch + 1}, batch {self.batch_idx + 1}: {values}. "
-            f"With TRAINER.{self.options_node}.PREC {self.precision}, try fp32 or amp, or a lower OPTIM.LR."
+        key = f"TRAINER.{self.options_node}.PREC"
+        if self.precision == "fp32":  # the run is already in full precision: the step size is the suspect
+            hint = f"The run is in fp32: try a lower OPTIM.LR (now {self.cfg.OPTIM.LR:g})."
+        else:
+            other = "fp32 or amp" if self.precision == "fp16" else "fp32"
+            hint = f"With {key} {self.precision}, try {key} {other}, or a lower OPTIM.LR (now {self.cfg.OPTIM.LR:g})."
+        raise NonFiniteLossError(
+            f"Non-finite loss at epoch {self.epoch + 1}, batch {self.batch_idx + 1}: {values}. {hint}"
         )
 
     def parse_batch_test(self, batch):
@@ -195,53 +171,3 @@ class PromptTrainer(ClipTrainer):
             cache.update({impaths[i]: features[row] for row, i in enumerate(missing)})
         image_features = torch.stack([cache[path] for path in impaths])
         return model.logits(image_features, model.text_features())
-
-    def save_model(self, epoch, directory, is_best=False, val_result=None, model_name=""):
-        """Dassl's checkpoint, plus the random state, written atomically; old epochs pruned."""
-        for name in self.get_model_names():
-            optim, sched = self._optims[name], self._scheds[name]
-            state = {
-                "state_dict": self._models[name].state_dict(),
-                "epoch": epoch + 1,
-                "optimizer": None if optim is None else optim.state_dict(),
-                "scheduler": None if sched is None else sched.state_dict(),
-                "val_result": val_result,
-                "rng_state": capture_rng_state(),
-            }
-            filename = model_name or f"model.pth.tar-{epoch + 1}"
-            save_checkpoint_atomically(state, osp.join(directory, name), filename, keep_epochs=(self.max_epoch,))
-            if is_best and not model_name:
-                save_checkpoint_atomically(state, osp.join(directory, name), "model-best.pth.tar",
-                                           keep_epochs=(epoch + 1, self.max_epoch))
-
-    def resume_model_if_exist(self, directory):
-        """Continue from the latest checkpoint (Dassl's lines), restoring the random state."""
-        names = self.get_model_names()
-        paths = {name: latest_checkpoint(osp.join(directory, name)) for name in names}
-        if not all(paths.values()):
-            print("No checkpoint found, train from scratch")
-            return 0
-        print(f"Found checkpoint at {directory} (will resume training)")
-        start_epoch = 0
-        for name, path in paths.items():
-            print(f'Loading checkpoint from "{path}"')
-            checkpoint = read_checkpoint(path)
-            self._models[name].load_state_dict(checkpoint["state_dict"])
-            if self._optims[name] is not None and checkpoint.get("optimizer"):
-                self._optims[name].load_state_dict(checkpoint["optimizer"])
-            if self._scheds[name] is not None and checkpoint.get("scheduler"):
-                self._scheds[name].load_state_dict(checkpoint["scheduler"])
-            start_epoch = checkpoint["epoch"]
-            print(f"Previous epoch: {start_epoch}")
-            if checkpoint.get("rng_state"):
-                restore_rng_state(checkpoint["rng_state"])
-        return start_epoch
-
-    def load_model(self, directory, epoch=None):
-        if not directory:
-            print("Note that load_model() is skipped as no pretrained model is given")
-            return
-        self.loaded_epoch = load_prompt_learner_checkpoint(
-            self.model.prompt_learner, osp.join(directory, self.model_name), epoch, self.model_name,
-            unseen_classes=self.cfg.TRAINER.LAMM.UNSEEN_CLASSES,
-        )

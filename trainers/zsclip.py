@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 from dassl.engine import TRAINER_REGISTRY
 
+from lamm.errors import ConfigError
 from lamm.prompt_layout import tokenize
 
 from .clip_trainer import ClipTrainer
@@ -32,6 +33,8 @@ DEFAULT_TEMPLATE = "a photo of a {}."
 class ZeroshotCLIP(ClipTrainer):
     """Nothing is trained: the text features of the templates are computed once."""
 
+    trains_nothing = True
+
     def build_model(self):
         clip_model = self.load_clip_model().to(self.device)
         template = TEMPLATES.get(self.cfg.DATASET.NAME, DEFAULT_TEMPLATE)
@@ -47,4 +50,4 @@ class ZeroshotCLIP(ClipTrainer):
         return self.clip_model.logit_scale.exp() * image_features @ self.text_features.t()
 
     def train(self):
-        raise NotImplementedError("ZeroshotCLIP has nothing to train; run it with --eval-only.")
+        raise ConfigError("ZeroshotCLIP has nothing to train; run it with --eval-only.")
