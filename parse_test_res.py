@@ -229,7 +229,7 @@ def main(argv=None):
     tables = build_tables(experiments, [n for n in names if n != "runs"], opts)
     for name in (args.table or "").replace(",", " ").split():
         if name in PAPER_TABLES and not any(t.name.split("_")[0] == name for t in tables):
-            _warn(f"no results for the '{name}' table (docs/EXPERIMENTS.md gives the layout it reads)")
+            _warn(f"no results for the '{name}' table (docs/EXPERIMENTS.md says which records it reads)")
     if paper and names == ["runs"]:
         _warn("--paper adds published numbers to the paper-shaped tables: add --table all")
 
@@ -246,7 +246,7 @@ def main(argv=None):
             unused = [e.experiment for e in experiments if e.experiment not in used]
             if unused and "runs" in names:
                 shown = ", ".join(unused[:5]) + (f", ... ({len(unused)} in all)" if len(unused) > 5 else "")
-                chunks.append(f"In no table above (layouts: docs/EXPERIMENTS.md): {shown}")
+                chunks.append(f"In no table above (what each table reads: docs/EXPERIMENTS.md): {shown}")
         print("\n\n".join(chunks))
     else:
         print(render_machine(tables, fmt, paper, runs=experiments if "runs" in names else None))

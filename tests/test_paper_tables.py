@@ -261,7 +261,7 @@ def test_default_output_list_then_tables(sweep, capsys):
     code, runs_only, _ = cli(root, "--table", "runs", capsys=capsys)
     assert out.startswith(runs_only.rstrip("\n"))  # the per-experiment list, unchanged, comes first
     assert out.index("Few-shot accuracy") < out.index("per dataset at 16 shots")
-    assert out.rstrip().splitlines()[-1] == "In no table above (layouts: docs/EXPERIMENTS.md): scratch/notes"
+    assert out.rstrip().splitlines()[-1] == "In no table above (what each table reads: docs/EXPERIMENTS.md): scratch/notes"
     # csv/json keep printing the per-experiment list unless tables are named
     code, out, _ = cli(root, "--format", "json", capsys=capsys)
     assert {r["experiment"] for r in json.loads(out)} == {e.experiment for e in find_experiments(root)}
