@@ -480,20 +480,22 @@ def test_legacy_log_only_folder_still_summarised(tmp_path, capsys):
     assert row["experiment"] == exp and row["n"] == 3 and row["flags"] == []
 
 
-def test_help_imports_no_torch_dassl_or_clip():
+def test_help_imports_no_torch_dassl_or_clip(tmp_path):
     """parse_test_res.py starts fast: neither --help nor reading records imports torch, Dassl or clip."""
-    probe = ("import sys; sys.argv = ['parse_test_res.py', '--help']\n"
-             "import runpy\n"
-             "try:\n    runpy.run_path('parse_test_res.py', run_name='__main__')\n"
-             "except SystemExit:\n    pass\n"
-             "heavy = sorted(m for m in ('torch', 'dassl', 'clip') if m in sys.modules)\n"
-             "print('HEAVY', heavy)")
+    write_run(tmp_path, EXP, 1, results=record(seed=1, acc=90.0))
+    probe = ("import sys, runpy\n"
+             "for argv in (['--help'], [sys.argv[1], '--table', 'all', '--paper']):\n"
+             "    sys.argv = ['parse_test_res.py'] + argv\n"
+             "    try:\n        runpy.run_path('parse_test_res.py', run_name='__main__')\n"
+             "    except SystemExit:\n        pass\n"
+             "print('HEAVY', sorted(m for m in ('torch', 'dassl', 'clip') if m in sys.modules))")
     catalog = subprocess.run([sys.executable, "-c", "import sys, datasets.catalog; "
                               "print('dassl' in sys.modules or 'torch' in sys.modules)"],
                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     if catalog.stdout.strip() != "False":
         pytest.skip("datasets.catalog still imports Dassl/torch (the datasets package change is not merged)")
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "usage: parse_test_res.py" in proc.stdout
+    assert "usage: parse_test_res.py" in proc.stdout and "90.00" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"

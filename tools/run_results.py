@@ -391,16 +391,14 @@ def _split_folder(folder: str, members: List[RunRecord], expected_seeds) -> List
     groups: List[Tuple[Dict[str, Any], List[RunRecord]]] = []
     anonymous = []
     for r in members:
-        ident = r.identity if r.finished or r.metadata else {}
+        ident = r.identity
         if not ident:
             anonymous.append(r)
             continue
         for g_ident, g_runs in groups:
             if not identity_differences(ident, g_ident):
                 g_runs.append(r)
-                if len(ident) > len(g_ident):  # keep the fullest statement as the group's
-                    g_ident.clear()
-                    g_ident.update(ident)
+                g_ident.update(ident)  # what any member states (they never conflict within a group)
                 break
         else:
             groups.append((dict(ident), [r]))
