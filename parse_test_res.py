@@ -135,12 +135,12 @@ def render(experiments, fmt, keyword, ci95=False):
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["experiment", "n", "seeds", "mean", "std", "ci95", "values", "flags"])
+        writer.writerow(["experiment", "n", "seeds", "mean", "std", "ci95", "values", "flags", "labels"])
         for e in experiments:
             writer.writerow([
                 e.experiment, e.n, " ".join(e.seeds),
                 _num(e.mean), _num(e.std), _num(e.ci95),
-                " ".join(repr(v) for v in e.values), "; ".join(e.flags),
+                " ".join(repr(v) for v in e.values), "; ".join(e.flags), "; ".join(e.labels),
             ])
         return buf.getvalue().rstrip("\n")
     spread_name = "ci95" if ci95 else "std"
@@ -148,7 +148,8 @@ def render(experiments, fmt, keyword, ci95=False):
     for e in experiments:
         spread = e.ci95 if ci95 else e.std
         summary = "-" if e.mean is None else f"{e.mean:.2f} ± {spread:.2f}"
-        rows.append([e.experiment, e.n, ",".join(e.seeds), summary, "; ".join(e.flags)])
+        name = e.experiment + (f" ({', '.join(e.labels)})" if e.labels else "")
+        rows.append([name, e.n, ",".join(e.seeds), summary, "; ".join(e.flags)])
     headers = ["experiment", "n", "seeds", f"{keyword} (mean ± {spread_name})", "flags"]
     return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True,
                     colalign=("left", "right", "left", "right", "left"))

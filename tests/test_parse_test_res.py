@@ -433,6 +433,8 @@ def test_foreign_run_is_flagged_by_path_and_not_averaged(tmp_path, capsys, odd, 
     assert f"{np.mean(accs):.2f} ± {np.std(accs):.2f}" in line and str(foreign) in line
     (line,) = [l for l in out.splitlines() if l.startswith(f"| {EXP} [")]
     assert shown in line and line.split("|")[4].strip().startswith("10.00")
+    if field in ("eval_only", "untrained"):  # labelled in the list too, not only in the name's brackets
+        assert f"({'untrained' if field == 'untrained' else 'eval-only'})" in line.split("|")[1]
 
     # The single-folder summary is CoOp's over the folder's own runs; the foreign run goes to stderr.
     code, out, err = run_cli(tmp_path / EXP, capsys=capsys)
@@ -453,6 +455,17 @@ def test_duplicate_seed_is_flagged_and_counted_once(tmp_path, capsys):
     code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
     (row,) = json.loads(out)
     assert row["mean"] == pytest.approx(91.0) and row["excluded"][0]["path"] == str(copy)
+
+
+def test_official_preset_is_labelled_in_the_list(tmp_path, capsys):
+    for s in (1, 2):
+        write_run(tmp_path, "a", s, results=record(seed=s, acc=80.0))
+        write_run(tmp_path, "b", s, results=record(seed=s, acc=70.0, preset="official"))
+    code, out, _ = run_cli(tmp_path, "--table", "runs", capsys=capsys)
+    names = [l.split("|")[1].strip() for l in out.splitlines()[2:]]
+    assert names == ["a", "b (official preset)"]
+    code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
+    assert [r["labels"] for r in json.loads(out)] == [[], ["official preset"]]
 
 
 def test_old_style_records_group_with_new_ones(tmp_path):

@@ -199,6 +199,19 @@ class ExperimentResult:
         return common_metadata(r.metadata for r in self.finished)
 
     @property
+    def labels(self) -> List[str]:
+        """What sets the runs apart from default training runs, shown next to the name in every table."""
+        meta = self.metadata
+        out = []
+        if meta.get("untrained"):
+            out.append("untrained")
+        elif meta.get("eval_only"):
+            out.append("eval-only")
+        if meta.get("preset") not in (None, "", "default"):
+            out.append(f"{meta['preset']} preset")
+        return out
+
+    @property
     def flags(self) -> List[str]:
         """Human-readable problems: unfinished, left-out and absent seeds, foreign runs."""
         out = [f"{r.seed_dir}: {r.note or 'no result'}" for r in self.unfinished]
@@ -501,6 +514,7 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
             }
             for r in exp.runs
         ],
+        "labels": exp.labels,
         "unfinished": [r.seed_dir for r in exp.unfinished],
         "excluded": [{"path": r.path, "seed": r.seed, "reason": why} for r, why in exp.excluded],
         "missing_seeds": list(exp.missing_seeds),
