@@ -70,7 +70,6 @@ HL_ROWS = ("ce", "ce+wc+cos+kd", "ce+cos+kd", "ce+wc+kd", "ce+wc+cos", "ce+kd", 
 
 # Variant names the scripts use for the paper's ablations, shown as the paper names them.
 VARIANT_LABELS = {"woHL": "w/o HL", "random_init": "random init"}
-PROTOCOLS = ("fewshot", "base2new", "cross_dataset", "dg", "incremental")
 
 
 def dataset_key(name: Optional[str]) -> Optional[str]:
@@ -228,7 +227,8 @@ def describe(exp: ExperimentResult) -> Entry:
     loss_terms = label_init = None
     loss, labels = meta.get("loss"), meta.get("labels")
     if isinstance(labels, dict):  # a LAMM trainer: it has label embeddings
-        loss_terms = frozenset(loss) if isinstance(loss, dict) and loss else ALL_TERMS
+        in_force = [t for t, w in loss.items() if w] if isinstance(loss, dict) else []  # a 0 weight is off
+        loss_terms = frozenset(in_force) if in_force else ALL_TERMS
         label_init = _text(labels.get("init")).lower() or "word"
     elif "labels" not in meta and trainer.endswith("LAMM"):  # records older than "labels"
         lamm = _read_lamm_config(exp)

@@ -267,7 +267,7 @@ def read_results_json(path) -> Tuple[Dict[str, Any], str]:
     if _read_record is not None:
         content = _read_record(path.parent)
         if content is None:
-            return {}, f"unreadable {RESULTS_NAME}: run not finished"
+            return {}, f"unreadable {RESULTS_NAME} (or no 'accuracy' in it): run not finished"
     else:
         try:
             with open(path, "r", encoding="utf-8") as f:
