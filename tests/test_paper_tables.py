@@ -512,8 +512,9 @@ def test_backbone_table(tmp_path, capsys):
                     fewshot(tmp_path, tr, d, k, s, a)
                 for bb, cfg in (("RN50", "rn50_ep50_ctxv1"), ("ViT-B/32", "vit_b32_ep50_ctxv1")):
                     acc[(tr, bb, d, 16, s)] = a = round(float(rng.uniform(50, 90)), 2)
+                    # the scripts name the variant after the backbone, which the record also holds
                     put(tmp_path, f"{FOLDER[d]}/{tr}/{cfg}_16shots", s, a, trainer=tr, dataset=d, num_shots=16,
-                        backbone=bb)
+                        backbone=bb, variant=bb.lower().replace("-", "_").replace("/", ""))
     # A backbone run in a folder whose name says another backbone: the record decides
     put(tmp_path, "caltech101/CoOp/vit_b16_ep50_ctxv1_16shots_x", 1, 55.5, trainer="CoOp", dataset="Caltech101",
         num_shots=16, backbone="RN101")
@@ -802,6 +803,12 @@ def test_cross_dataset_table(tmp_path, capsys):
             acc[(d, s)] = a = round(float(rng.uniform(40, 90)), 2)
             put(tmp_path, f"xd/CoOp/{FOLDER[d]}", s, a, trainer="CoOp", dataset=d, num_shots=16,
                 protocol="cross_dataset", source_dataset="ImageNet", eval_set=FOLDER[d], eval_only=True)
+    # zero-shot CLIP's evaluations record no source (nothing was trained); its ImageNet run is the source column
+    zeroshot(tmp_path, "ImageNet", 66.5)
+    for d in targets:
+        acc[("zs", d)] = a = round(float(rng.uniform(40, 90)), 2)
+        put(tmp_path, f"xd/ZeroshotCLIP/{FOLDER[d]}", 1, a, trainer="ZeroshotCLIP", dataset=d, num_shots=-1,
+            protocol="cross_dataset", eval_set=FOLDER[d], eval_only=True)
     # an untrained evaluation: a row of its own, labelled
     put(tmp_path, "xd/CoOp_untrained/caltech101", 1, 33.0, trainer="CoOp", dataset="Caltech101", num_shots=16,
         protocol="cross_dataset", source_dataset="ImageNet", eval_set="caltech101", eval_only=True, untrained=True)
@@ -812,7 +819,9 @@ def test_cross_dataset_table(tmp_path, capsys):
     t = json_tables(tmp_path, "--table", "cross", capsys=capsys)["cross"]
     assert t["columns"] == ["Source", "Caltech101", "OxfordPets", "EuroSAT", "Average"]
     rows = cells(t)
-    assert list(rows) == ["CoOp", "CoOp (untrained)"]
+    assert list(rows) == ["Zero-shot CLIP", "CoOp", "CoOp (untrained)"]
+    assert rows["Zero-shot CLIP"]["Source"]["mean"] == 66.5
+    assert rows["Zero-shot CLIP"]["Average"]["mean"] == pytest.approx(np.mean([acc[("zs", d)] for d in targets]))
     assert rows["CoOp"]["Source"]["mean"] == pytest.approx(m("ImageNet"))
     for d in targets:
         assert rows["CoOp"][d]["mean"] == pytest.approx(m(d))
@@ -830,7 +839,7 @@ def test_untrained_eval_only_and_official_preset_are_labelled(tmp_path, capsys):
     for s in SEEDS:
         fewshot(tmp_path, "LAMM", "Caltech101", 16, s, 90.0 + s)
         put(tmp_path, "caltech101/LAMM/official", s, 80.0 + s, trainer="LAMM", dataset="Caltech101", num_shots=16,
-            preset="official")
+            preset="official", variant="official")
         put(tmp_path, "caltech101/LAMM/eval_of_trained", s, 70.0 + s, trainer="LAMM", dataset="Caltech101",
             num_shots=16, eval_only=True)
     put(tmp_path, "caltech101/LAMM/untrained", 1, 60.0, trainer="LAMM", dataset="Caltech101", num_shots=16,

@@ -209,6 +209,27 @@ def _incremental_set(meta: Dict[str, Any]) -> Optional[int]:
     return {"set1": 1, "base": 1, "set2": 2, "new": 2, "all": 0, "train": 0, "set1+2": 0}.get(value)
 
 
+def _own_variant(variant: str, backbone: str, preset: str) -> str:
+    """The variant less the names of what other record fields already state.
+
+    The scripts name a backbone or preset variant after it ("rn50", "vit_b32", "official") and
+    the record also holds ``backbone`` / ``preset``; left in, the name would split a method's
+    row from its default-backbone runs in the backbone table and label the preset twice.
+    """
+    for said in (backbone.lower().replace("-", "_").replace("/", ""), preset if preset != "default" else ""):
+        if not said or not variant:
+            continue
+        if variant == said:
+            variant = ""
+        elif variant.endswith("_" + said):
+            variant = variant[:-len(said) - 1]
+        elif variant.startswith(said + "_"):
+            variant = variant[len(said) + 1:]
+        else:
+            variant = variant.replace(f"_{said}_", "_")
+    return variant
+
+
 def describe(exp: ExperimentResult) -> Entry:
     """Classify one experiment from what its records state (nothing from folder names)."""
     meta = exp.metadata
@@ -236,11 +257,12 @@ def describe(exp: ExperimentResult) -> Entry:
         label_init = _text(lamm.get("LABEL_INIT")).lower() or "word"
 
     shot_free = trainer in SHOT_FREE_TRAINERS
+    backbone, preset = _text(meta.get("backbone")), _text(meta.get("preset")) or "default"
     method = Method(
         trainer=trainer,
-        variant=_text(meta.get("variant")),
-        backbone=_text(meta.get("backbone")),
-        preset=_text(meta.get("preset")) or "default",
+        variant=_own_variant(_text(meta.get("variant")), backbone, preset),
+        backbone=backbone,
+        preset=preset,
         untrained=untrained and not shot_free,
         loss=loss_terms_name(loss_terms) if loss_terms is not None and loss_terms != ALL_TERMS else "",
     )
@@ -1073,8 +1095,10 @@ def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
 
 def table_cross(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     """Cross-dataset transfer: trained on the source (ImageNet), evaluated on every other dataset."""
-    targets = [e for e in entries if e.kind == "cross_dataset" and e.eval_only and e.source_dataset
-               and e.dataset != e.source_dataset]
+    # Zero-shot CLIP's evaluations name no source (nothing was trained): ImageNet's column is its own.
+    targets = [replace(e, source_dataset=e.source_dataset or DG_SOURCE) for e in entries
+               if e.kind == "cross_dataset" and e.eval_only and (e.source_dataset or e.method.shot_free)]
+    targets = [e for e in targets if e.dataset != e.source_dataset]
     if not targets:
         return None
     seeds = _expected_seeds(targets, opts)

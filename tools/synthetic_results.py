@@ -132,7 +132,7 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
 
     for d in datasets:
         put(f"{folder(d)}/ZeroshotCLIP/vit_b16", "ZeroshotCLIP", d, 1, model.acc("ZeroshotCLIP", d, 0),
-            shots=-1, eval_only=True, untrained=True)
+            shots=-1, eval_only=True)
         for tr in trainers:
             for k in shots:
                 for s in seeds:
@@ -154,9 +154,9 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
                         for bb, shift in BACKBONE_SHIFT.items():
                             if bb == "ViT-B/16":
                                 continue
-                            cfg = CONFIGS[tr].replace("vit_b16", BACKBONE_CONFIG[bb])
-                            put(f"{folder(d)}/{tr}/{cfg}_{k}shots", tr, d, s, model.acc(tr, d, k, shift=shift),
-                                shots=k, backbone=bb)
+                            # the variant is named after the backbone, as the scripts name it
+                            put(f"{base}_{BACKBONE_CONFIG[bb]}", tr, d, s, model.acc(tr, d, k, shift=shift),
+                                shots=k, backbone=bb, variant=BACKBONE_CONFIG[bb])
         if "incremental" in kinds:
             for tr in ["ZeroshotCLIP"] + [t for t in trainers if t in ("CoOp", "MaPLe", "LAMM")]:
                 cfg = "vit_b16" if tr == "ZeroshotCLIP" else f"{CONFIGS[tr]}_16shots"
@@ -169,11 +169,10 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
                     common = dict(shots=k, protocol="incremental")
                     # stage 1 trains on Set 1 (base classes) and is tested on it, then evaluated on Set 2
                     put(f"{base}/stage1_set1", tr, d, s, set1, stage=1, eval_set="set1", subsample="base",
-                        train_classes="base", eval_only=tr == "ZeroshotCLIP", untrained=tr == "ZeroshotCLIP",
-                        **common)
+                        train_classes="base", eval_only=tr == "ZeroshotCLIP", **common)
                     put(f"{base}/stage1_set2", tr, d, s, model.acc("ZeroshotCLIP", d, 0, shift=1.0), stage=1,
                         eval_set="set2", subsample="new", train_classes="base", eval_only=True,
-                        untrained=tr == "ZeroshotCLIP", model_dir=str(Path(root) / base / "stage1_set1"), **common)
+                        model_dir=None if tr == "ZeroshotCLIP" else str(Path(root) / base / "stage1_set1"), **common)
                     if tr == "ZeroshotCLIP":
                         continue
                     put(f"{base}/stage2_train", tr, d, s, round((set1 - forget + set2) / 2 - 4.0, 2), stage=2,
@@ -188,9 +187,9 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
         drop = {"ImageNetV2": 6.0, "ImageNetSketch": 22.0, "ImageNetA": 20.0, "ImageNetR": -6.0}
         for key in DG_TARGETS:
             target = CATALOG[key].name
-            put(f"{key}/ZeroshotCLIP/vit_b16", "ZeroshotCLIP", target, 1,
+            put(f"evaluation/ZeroshotCLIP/vit_b16/{key}", "ZeroshotCLIP", target, 1,
                 model.acc("ZeroshotCLIP", imagenet, 0, shift=-drop[target]), shots=-1, eval_only=True,
-                untrained=True, protocol="dg", eval_set=key, source=imagenet)
+                protocol="dg", eval_set=key)
             for tr in trainers:
                 for s in seeds:
                     source_run = f"imagenet/{tr}/{CONFIGS[tr]}_16shots"
@@ -206,13 +205,16 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
             zs_base, zs_new = model.acc("ZeroshotCLIP", d, 0, shift=3.0), model.acc("ZeroshotCLIP", d, 0, shift=1.0)
             rel = f"base2new/{folder(d)}/ZeroshotCLIP/vit_b16"
             for split, acc in (("base", zs_base), ("new", zs_new)):
-                put(f"{rel}/{split}", "ZeroshotCLIP", d, 1, acc, shots=-1, protocol="base2new", eval_set=split,
-                    subsample=split, eval_only=True, untrained=True)
+                put(f"{rel}/test_{split}", "ZeroshotCLIP", d, 1, acc, shots=-1, protocol="base2new", eval_set=split,
+                    subsample=split, eval_only=True)
             for tr in trainers:
                 rel = f"base2new/{folder(d)}/{tr}/{CONFIGS[tr]}_16shots"
                 for s in seeds:
-                    put(f"{rel}/train_base", tr, d, s, model.acc(tr, d, 16, shift=3.0), shots=16,
-                        protocol="base2new", subsample="base")
+                    base = model.acc(tr, d, 16, shift=3.0)
+                    put(f"{rel}/train_base", tr, d, s, base, shots=16, protocol="base2new", subsample="base")
+                    # the trained model evaluated on the base classes again: the same number
+                    put(f"{rel}/test_base", tr, d, s, base, shots=16, protocol="base2new", eval_set="base",
+                        subsample="base", eval_only=True, model_dir=str(Path(root) / rel / "train_base" / f"seed{s}"))
                     new = zs_new if tr == "LAMM" else round(min(100.0, max(0.0, zs_new + NEW_SHIFT[tr]
                                                                             + float(rng.normal(0, 0.6)))), 2)
                     put(f"{rel}/test_new", tr, d, s, new, shots=16, protocol="base2new", eval_set="new",
