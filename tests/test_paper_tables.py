@@ -779,11 +779,12 @@ def test_base2new_per_dataset_hm_and_average(tmp_path, capsys):
     zs_paper = rows["Zero-shot CLIP"]
     assert zs_paper["New"]["paper"]["value"] == paper_value("base2new", "ZeroshotCLIP", "average", "", "new",
                                                             table_prefix="MaPLe")
-    code, out, _ = cli(tmp_path, "--table", "base2new", "--datasets", "found", "--paper", capsys=capsys)
+    code, out, _ = cli(tmp_path, "--table", "runs,base2new", "--datasets", "found", "--paper", capsys=capsys)
     (cocoop,) = [l for l in out.splitlines() if l.startswith("| CoCoOp (paper)")]
     assert [c.strip() for c in cocoop.strip("|").split("|")][1:] == [
         f"{paper_value('base2new', 'CoCoOp', 'average', 16, m, table_prefix='MaPLe'):.2f}" for m in ("base", "new", "hm")]
     assert "paper (MaPLe README): MaPLe (Khattak et al., CVPR 2023" in out
+    assert "In no table above" not in out  # the training run beside its own evaluation counts as used
     # Without --datasets found the average is over the paper's 11 and says so.
     rows = cells(json_tables(tmp_path, "--table", "base2new", capsys=capsys)["base2new"])
     assert rows["LAMM"]["Base"]["coverage"] == [3, 11]

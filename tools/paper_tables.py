@@ -1056,7 +1056,10 @@ def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     def split_stat(mk, d, split):
         es = [e for e in b2n if _dg_key(e.method, e.shots) == mk and e.dataset == d and e.eval_set == split]
         evals = [e for e in es if e.eval_only]
-        return stat_from_entries(evals or es, seeds)
+        stat = stat_from_entries(evals or es, seeds)
+        if stat is not None and evals:  # the training run's own test is the same number: it is used, too
+            stat = replace(stat, sources=stat.sources + tuple(e.exp.experiment for e in es if not e.eval_only))
+        return stat
 
     columns = ["Base", "New", "HM"]
     average_rows, dataset_rows = [], {d: [] for d in found}
