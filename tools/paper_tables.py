@@ -989,7 +989,8 @@ def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         row = Row(name)
         by_ds = {DG_SOURCE: stat_from_entries(_sources(entries, "dg", DG_SOURCE, mk), seeds)}
         if by_ds[DG_SOURCE] is None and not m.untrained:
-            notes.append(f"{name}: no ImageNet ({DG_SOURCE}) training run with the same method, variant and shots")
+            what = "evaluation" if m.shot_free else "training run"
+            notes.append(f"{name}: no {DG_SOURCE} {what} with the same method, variant and shots")
         for d in found_targets:
             by_ds[d] = stat_from_entries([e for e in targets if _dg_key(e.method, e.shots) == mk and e.dataset == d],
                                          seeds)
@@ -1122,7 +1123,8 @@ def table_cross(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         row = Row(name)
         row.cells["Source"] = stat_from_entries(_sources(entries, "cross_dataset", src, mk), seeds)
         if row.cells["Source"] is None and not m.untrained:
-            notes.append(f"{name}: no {src} training run with the same method, variant and shots")
+            what = "evaluation" if m.shot_free else "training run"
+            notes.append(f"{name}: no {src} {what} with the same method, variant and shots")
         by_ds = {d: stat_from_entries([e for e in targets if _dg_key(e.method, e.shots) == mk and e.dataset == d
                                        and e.source_dataset == src], seeds) for d in found}
         for d in found:
