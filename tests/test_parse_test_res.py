@@ -512,3 +512,13 @@ def test_help_imports_no_torch_dassl_or_clip(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "usage: parse_test_res.py" in proc.stdout and "90.00" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_multi_exp_leaves_foreign_runs_out(tmp_path, capsys):
+    for s, a in ((1, 70.0), (2, 72.0)):
+        write_run(tmp_path, "exp-1", s, results=record(seed=s, acc=a))
+    odd = write_run(tmp_path, "exp-1", 3, results=record(seed=3, acc=5.0, trainer="CoOp", method="CoOp"))
+    code, out, err = run_cli(tmp_path, "--multi-exp", capsys=capsys)
+    assert code == 0 and "* accuracy: 71.00% +- 1.00%" in out.splitlines()
+    assert out.splitlines()[-1] == "* accuracy: 71.00%"
+    assert str(odd) in err and "left out of the summary" in err
