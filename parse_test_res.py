@@ -1,30 +1,37 @@
 """Summarise test results over seeds: one row per experiment found under an output folder.
 
-Runs live in ``<experiment>/seed<S>/`` with Dassl's ``log.txt`` and, for this project,
-``results.json``; the experiment can sit at any depth, e.g.
+Runs live in ``<experiment>/seed<S>/`` with Dassl's ``log.txt`` and, for this project, the
+run's record ``results.json``; the experiment can sit at any depth, e.g.
 ``output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1``.
 
     $ python parse_test_res.py output/
-    # prints one row per experiment: seeds found, mean ± std, and seeds without a result
+    # prints one row per experiment: seeds found, mean ± std, and what is wrong with the others
 
     $ python parse_test_res.py output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots
     # one experiment folder: prints CoOp's summary ("* accuracy: 95.87% +- 0.21%")
 
     $ python parse_test_res.py output/ --paper --plot fewshot.png
-    # tables shaped like the paper's (method x shots, dataset x method, Set 1 / Set 2,
-    # ImageNet -> variants, ablations) with the published numbers, and Fig. 3's curves
+    # tables shaped like the papers' (method x shots, dataset x method, Set 1 / Set 2,
+    # ImageNet -> variants, base-to-new, cross-dataset, ablations) with the published
+    # numbers, and Fig. 3's curves
 
-On a folder of experiments the default (``--table auto``) prints the per-experiment list, then
+Runs are grouped by what their records say they are (method, dataset, protocol, variant,
+shots, config fingerprint, ...), never by folder names: runs that differ in anything but the
+seed are never averaged together, and a foreign run in a folder (another trainer, an
+eval-only or untrained run among training runs, another config, a repeated seed) is flagged
+with its path. A ``results.json`` that does not parse means the run is not finished. On a
+folder of experiments the default (``--table auto``) prints the per-experiment list, then
 every paper-shaped table the results fill; ``--format csv|json`` keep printing only the
-per-experiment list unless ``--table`` names tables (``--table all``). What each table
-expects on disk is in ``docs/EXPERIMENTS.md``; tables are built in ``tools/paper_tables.py``.
+per-experiment list unless ``--table`` names tables (``--table all``). The record's fields
+and how tables read them: ``docs/EXPERIMENTS.md``.
 
 Drop-in for CoOp's ``parse_test_res.py``: the same flags (``--ci95``, ``--test-log``,
 ``--keyword``, ``--multi-exp``) and, for a single experiment folder or ``--multi-exp``, the
-same printed lines. Unlike CoOp, stray files and folders that are not runs are skipped, and
-when nothing is found it exits with status 1 and says what it searched. Parsing lives in
-``tools/run_results.py``, the paper's tables in ``tools/paper_tables.py``, the plot in
-``tools/plots.py``.
+same printed lines; folders written by CoOp, MaPLe or the official code (``log.txt`` only)
+give CoOp's summary. Unlike CoOp, stray files and folders that are not runs are skipped, and
+when nothing is found it exits with status 1 and says what it searched. It needs neither
+torch nor Dassl, so it starts in well under a second. Parsing lives in
+``tools/run_results.py``, the tables in ``tools/paper_tables.py``, the plot in ``tools/plots.py``.
 """
 import argparse
 import csv
@@ -73,6 +80,11 @@ def _warn_unfinished(exp):
         _warn(f"warning: {exp.path}: {flag}")
 
 
+def _warn_foreign(experiments):
+    for exp in experiments:
+        _warn(f"warning: {exp.path}: {exp.experiment} is another experiment's run(s), left out of the summary")
+
+
 def print_coop_summary(exp, directory, ci95=False):
     """CoOp's per-directory block; returns the mean. Problems go to stderr so stdout stays CoOp's."""
     keyword = exp.keyword
@@ -101,7 +113,8 @@ def run_multi_exp(args):
         if not runs:
             _warn(f"skipping {sub}: no seed*/log.txt or seed*/results.json in it")
             continue
-        (exp,) = aggregate(runs, args.seeds)
+        exp, *foreign = aggregate(runs, args.seeds)
+        _warn_foreign(foreign)
         if exp.n == 0:
             _warn(f"skipping {sub}: " + "; ".join(exp.flags))
             continue
@@ -122,12 +135,12 @@ def render(experiments, fmt, keyword, ci95=False):
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["experiment", "n", "seeds", "mean", "std", "ci95", "values", "flags"])
+        writer.writerow(["experiment", "n", "seeds", "mean", "std", "ci95", "values", "flags", "labels"])
         for e in experiments:
             writer.writerow([
                 e.experiment, e.n, " ".join(e.seeds),
                 _num(e.mean), _num(e.std), _num(e.ci95),
-                " ".join(repr(v) for v in e.values), "; ".join(e.flags),
+                " ".join(repr(v) for v in e.values), "; ".join(e.flags), "; ".join(e.labels),
             ])
         return buf.getvalue().rstrip("\n")
     spread_name = "ci95" if ci95 else "std"
@@ -135,7 +148,8 @@ def render(experiments, fmt, keyword, ci95=False):
     for e in experiments:
         spread = e.ci95 if ci95 else e.std
         summary = "-" if e.mean is None else f"{e.mean:.2f} ± {spread:.2f}"
-        rows.append([e.experiment, e.n, ",".join(e.seeds), summary, "; ".join(e.flags)])
+        name = e.experiment + (f" ({', '.join(e.labels)})" if e.labels else "")
+        rows.append([name, e.n, ",".join(e.seeds), summary, "; ".join(e.flags)])
     headers = ["experiment", "n", "seeds", f"{keyword} (mean ± {spread_name})", "flags"]
     return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True,
                     colalign=("left", "right", "left", "right", "left"))
@@ -174,7 +188,7 @@ def main(argv=None):
                         help="datasets every average should cover (default: the paper's 11); "
                              "'found' = the datasets present")
     tables.add_argument("--paper", action="store_true",
-                        help="add the published LAMM numbers next to yours")
+                        help="add the published numbers (LAMM; MaPLe's for base-to-new) next to yours")
     tables.add_argument("--paper-file", default=None, metavar="CSV",
                         help=f"published numbers to use with --paper (default: {PAPER_RESULTS.relative_to(PAPER_RESULTS.parents[1])})")
     tables.add_argument("--plot", default=None, metavar="FILE",
@@ -193,9 +207,12 @@ def main(argv=None):
         return 1
     experiments = aggregate(runs, args.seeds)
 
-    single = len(experiments) == 1 and experiments[0].experiment == "."
+    # One folder of seeds (its foreign runs, if any, are groups of their own): CoOp's summary.
+    single = all(e.folder == "." for e in experiments)
     if single and args.format is None and args.table is None and args.plot is None:
-        print_coop_summary(experiments[0], args.directory, args.ci95)
+        own, *foreign = experiments
+        print_coop_summary(own, args.directory, args.ci95)
+        _warn_foreign(foreign)
         return 0
 
     fmt = args.format or "table"
@@ -213,7 +230,7 @@ def main(argv=None):
     tables = build_tables(experiments, [n for n in names if n != "runs"], opts)
     for name in (args.table or "").replace(",", " ").split():
         if name in PAPER_TABLES and not any(t.name.split("_")[0] == name for t in tables):
-            _warn(f"no results for the '{name}' table (docs/EXPERIMENTS.md gives the layout it reads)")
+            _warn(f"no results for the '{name}' table (docs/EXPERIMENTS.md says which records it reads)")
     if paper and names == ["runs"]:
         _warn("--paper adds published numbers to the paper-shaped tables: add --table all")
 
@@ -230,7 +247,7 @@ def main(argv=None):
             unused = [e.experiment for e in experiments if e.experiment not in used]
             if unused and "runs" in names:
                 shown = ", ".join(unused[:5]) + (f", ... ({len(unused)} in all)" if len(unused) > 5 else "")
-                chunks.append(f"In no table above (layouts: docs/EXPERIMENTS.md): {shown}")
+                chunks.append(f"In no table above (what each table reads: docs/EXPERIMENTS.md): {shown}")
         print("\n\n".join(chunks))
     else:
         print(render_machine(tables, fmt, paper, runs=experiments if "runs" in names else None))

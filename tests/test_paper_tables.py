@@ -1,9 +1,12 @@
 """The paper-shaped tables of parse_test_res.py (tools/paper_tables.py) on synthetic output folders.
 
 Every expected number is computed here with numpy from the accuracies the test writes; the
-published numbers are read from docs/paper_results.csv, never typed in.
+published numbers are read from docs/paper_results.csv, never typed in. Runs are written as
+the trainers write them (a record per run, schema in docs/EXPERIMENTS.md); the tables read
+the records only, so the folder names here are arbitrary where a test says so.
 """
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -27,30 +30,55 @@ from tools.run_results import find_experiments
 
 FOLDER = {"ImageNet": "imagenet", "Caltech101": "caltech101", "OxfordPets": "oxford_pets",
           "DescribableTextures": "dtd", "EuroSAT": "eurosat", "ImageNetV2": "imagenetv2",
-          "ImageNetSketch": "imagenet_sketch", "ImageNetA": "imagenet_a", "ImageNetR": "imagenet_r"}
+          "ImageNetSketch": "imagenet_sketch", "ImageNetA": "imagenet_a", "ImageNetR": "imagenet_r",
+          "UCF101": "ucf101"}
 CFG = {"CoOp": "vit_b16_ep50_ctxv1", "LAMM": "vit_b16_ep50_ctxv1", "CoOpLAMM": "vit_b16_ep50_ctxv1",
        "MaPLe": "vit_b16_c2_ep5_batch4_2ctx", "MaPLeLAMM": "vit_b16_c2_ep5_batch4_2ctx"}
+# The loss terms a LAMM run of each variant has in force (what its record's "loss" holds).
+VARIANT_TERMS = {"woHL": ("ce",), "ce_wc": ("ce", "wc"), "ce_cos_kd": ("ce", "cos", "kd")}
 
 
 # --------------------------------------------------------------------------- helpers
+def _record(seed, acc, meta):
+    content = {"accuracy": acc, "split": "test", "seed": seed, "subsample_classes": "all",
+               "backbone": "ViT-B/16", "eval_only": False, "epoch": 50, **meta}
+    trainer = content.get("trainer")
+    if trainer is None:  # a record that says nothing about the run
+        return content
+    shots = content.get("num_shots", 16)
+    variant = content.get("variant", "")
+    lamm = trainer.endswith("LAMM")
+    terms = VARIANT_TERMS.get(variant, ("ce", "wc", "cos", "kd")) if lamm else ("ce",)
+    weights = {"ce": 1.0, "wc": 1.0 / max(shots, 1), "cos": 1.0, "kd": 1.0}
+    # RUN.PROTOCOL's rule when the run does not set it
+    protocol = "base2new" if content["subsample_classes"] in ("base", "new") else "fewshot"
+    full = {"record_version": 2, "method": trainer, "protocol": protocol, "variant": variant, "preset": "default",
+            "untrained": False, "stage": None, "eval_set": None, "source_dataset": None, "train_classes": "all",
+            "loss": {t: weights[t] for t in terms},
+            "labels": {"tokens": 1, "init": "random" if variant == "random_init" else "word"} if lamm else None}
+    full.update(content)
+    ident = {k: full.get(k) for k in ("method", "dataset", "num_shots", "variant", "backbone", "subsample_classes",
+                                      "eval_set", "stage", "protocol", "preset", "untrained", "eval_only")}
+    full.setdefault("config_fingerprint", hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16])
+    return full
+
+
 def put(root, rel, seed, acc, **meta):
     """One run as the trainers write it: <root>/<rel>/seed<S>/results.json."""
     run = Path(root) / rel / f"seed{seed}"
     run.mkdir(parents=True, exist_ok=True)
-    content = {"accuracy": acc, "split": "test", "seed": seed, "subsample_classes": "all",
-               "backbone": "ViT-B/16", "eval_only": False, "epoch": 50, **meta}
-    (run / "results.json").write_text(json.dumps(content))
+    (run / "results.json").write_text(json.dumps(_record(seed, acc, meta)))
     return run
 
 
 def fewshot(root, trainer, dataset, shots, seed, acc, tag="", **meta):
     rel = f"{FOLDER[dataset]}/{trainer}/{CFG[trainer]}_{shots}shots" + (f"_{tag}" if tag else "")
-    return put(root, rel, seed, acc, trainer=trainer, dataset=dataset, num_shots=shots, **meta)
+    return put(root, rel, seed, acc, trainer=trainer, dataset=dataset, num_shots=shots, variant=tag, **meta)
 
 
-def zeroshot(root, dataset, acc):
+def zeroshot(root, dataset, acc, **meta):
     return put(root, f"{FOLDER[dataset]}/ZeroshotCLIP/vit_b16", 1, acc, trainer="ZeroshotCLIP", dataset=dataset,
-               num_shots=-1, epoch=0)
+               num_shots=-1, epoch=0, eval_only=True, untrained=True, **meta)
 
 
 def cli(*argv, capsys):
@@ -233,7 +261,7 @@ def test_default_output_list_then_tables(sweep, capsys):
     code, runs_only, _ = cli(root, "--table", "runs", capsys=capsys)
     assert out.startswith(runs_only.rstrip("\n"))  # the per-experiment list, unchanged, comes first
     assert out.index("Few-shot accuracy") < out.index("per dataset at 16 shots")
-    assert out.rstrip().splitlines()[-1] == "In no table above (layouts: docs/EXPERIMENTS.md): scratch/notes"
+    assert out.rstrip().splitlines()[-1] == "In no table above (what each table reads: docs/EXPERIMENTS.md): scratch/notes"
     # csv/json keep printing the per-experiment list unless tables are named
     code, out, _ = cli(root, "--format", "json", capsys=capsys)
     assert {r["experiment"] for r in json.loads(out)} == {e.experiment for e in find_experiments(root)}
@@ -308,6 +336,10 @@ def test_paper_file_is_consistent():
         assert paper_value("incremental", tr, "average", k, "degradation") == pytest.approx(
             paper_value("incremental", tr, "average", k, "set1")
             - paper_value("incremental", tr, "average", k, "set1_stage1"), abs=0.01)
+    for tr in ("ZeroshotCLIP", "CoOp", "CoCoOp", "MaPLe"):  # MaPLe's base-to-new HM = 2bn / (b + n)
+        k = "" if tr == "ZeroshotCLIP" else 16
+        b, n, h = (paper_value("base2new", tr, "average", k, m, table_prefix="MaPLe") for m in ("base", "new", "hm"))
+        assert h == pytest.approx(2 * b * n / (b + n), abs=0.01)
     for k in (1, 2, 4, 8, 16):  # Table 5's word column and Table 4's extremes repeat Table 3
         assert paper_value("init", "LAMM", "average", k) == paper_value("fewshot", "LAMM", "average", k)
     assert paper_value("hl", "LAMM", "average", 16, variant="ce") == \
@@ -337,8 +369,12 @@ def test_incremental_table(tmp_path, capsys):
                 for folder in folders:
                     a = round(float(rng.uniform(40, 95)), 2)
                     acc[(tr, d, folder, s)] = a
+                    stage, eval_set = folder.split("_")
                     put(tmp_path, f"incremental/{FOLDER[d]}/{tr}/{cfg}/{folder}", s, a, trainer=tr, dataset=d,
-                        num_shots=16 if tr != "ZeroshotCLIP" else -1)
+                        num_shots=16 if tr != "ZeroshotCLIP" else -1, protocol="incremental",
+                        stage=int(stage[-1]), eval_set="all" if eval_set == "train" else eval_set,
+                        train_classes="new" if stage == "stage2" else "base",
+                        eval_only=eval_set != "train" and folder != "stage1_set1")
     tables = json_tables(tmp_path, "--table", "incremental", "--datasets", "found", "--paper", capsys=capsys)
     rows = cells(tables["incremental"])
     assert tables["incremental"]["columns"] == ["Caltech101", "DTD", "Average"]
@@ -371,11 +407,14 @@ def test_incremental_table(tmp_path, capsys):
 
 
 def test_incremental_from_results_json_keys(tmp_path):
-    """stage / eval_set in results.json work without the stage<k>_set<j> folder names."""
-    put(tmp_path, "cil/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/a", 1, 80.0, trainer="LAMM",
-        dataset="Caltech101", num_shots=16, stage=2, eval_set="set1")
-    (e,) = classify(find_experiments(tmp_path))
+    """stage / eval_set / variant come from the record; the folder name says nothing."""
+    put(tmp_path, "cil/whatever/b", 1, 80.0, trainer="LAMM", dataset="Caltech101", num_shots=16, stage=2,
+        eval_set="set1", variant="a", protocol="incremental")
+    put(tmp_path, "old/style", 1, 80.0, trainer="LAMM", dataset="Caltech101", num_shots=16, stage=1,
+        eval_set="set2", record_version=None, protocol=None)  # protocol derived from stage / eval_set
+    (e, old) = classify(find_experiments(tmp_path))  # sorted by folder: cil/ before old/
     assert (e.kind, e.stage, e.eval_set, e.method.variant) == ("incremental", 2, 1, "a")
+    assert (old.kind, old.stage, old.eval_set) == ("incremental", 1, 2)
 
 
 def test_dg_table(tmp_path, capsys):
@@ -388,7 +427,7 @@ def test_dg_table(tmp_path, capsys):
             for d in ("ImageNetV2", "ImageNetSketch", "ImageNetA"):  # -R not run
                 acc[(tr, d, s)] = a = round(float(rng.uniform(40, 70)), 2)
                 put(tmp_path, f"evaluation/{tr}/{CFG[tr]}_16shots/{FOLDER[d]}", s, a, trainer=tr, dataset=d,
-                    num_shots=16, eval_only=True)
+                    num_shots=16, eval_only=True, protocol="dg", source_dataset="ImageNet", eval_set=FOLDER[d])
     acc[("ZeroshotCLIP", "ImageNet", 1)] = 66.5
     zeroshot(tmp_path, "ImageNet", 66.5)
     acc[("ZeroshotCLIP", "ImageNetV2", 1)] = 60.5
@@ -432,10 +471,9 @@ def test_hl_and_init_tables(tmp_path, capsys):
                 fewshot(tmp_path, "LAMM", d, k, s, a, tag="random_init")
             acc[("", d, 1, s)] = a = round(float(rng.uniform(40, 90)), 2)
             fewshot(tmp_path, "LAMM", d, 1, s, a)
-    # a loss variant named by overrides, known from config.yaml
-    run = fewshot(tmp_path, "LAMM", "Caltech101", 16, 1, 50.0, tag="TRAINER.LAMM.LAMBDA_KD-0")
-    (run / "config.yaml").write_text("TRAINER:\n  LAMM:\n    HIERARCHICAL_LOSS: true\n    LAMBDA_WC: -1.0\n"
-                                     "    LAMBDA_COS: 1.0\n    LAMBDA_KD: 0.0\n    LABEL_INIT: word\n")
+    # a loss variant named by overrides: the record's "loss" says which terms were on
+    fewshot(tmp_path, "LAMM", "Caltech101", 16, 1, 50.0, tag="TRAINER.LAMM.LAMBDA_KD-0",
+            loss={"ce": 1.0, "wc": 0.0625, "cos": 1.0})
 
     def avg(tag, k, ds=("Caltech101", "OxfordPets")):
         return np.mean([np.mean([acc[(tag, d, k, s)] for s in SEEDS]) for d in ds])
@@ -474,12 +512,12 @@ def test_backbone_table(tmp_path, capsys):
                     fewshot(tmp_path, tr, d, k, s, a)
                 for bb, cfg in (("RN50", "rn50_ep50_ctxv1"), ("ViT-B/32", "vit_b32_ep50_ctxv1")):
                     acc[(tr, bb, d, 16, s)] = a = round(float(rng.uniform(50, 90)), 2)
+                    # the scripts name the variant after the backbone, which the record also holds
                     put(tmp_path, f"{FOLDER[d]}/{tr}/{cfg}_16shots", s, a, trainer=tr, dataset=d, num_shots=16,
-                        backbone=bb)
-    # A backbone named only by the folder tag (log-only run, no results.json)
-    run = tmp_path / "caltech101/CoOp/vit_b16_ep50_ctxv1_16shots_rn101/seed1"
-    run.mkdir(parents=True)
-    (run / "log.txt").write_text("Finish training\n=> result\n* accuracy: 55.5%\n")
+                        backbone=bb, variant=bb.lower().replace("-", "_").replace("/", ""))
+    # A backbone run in a folder whose name says another backbone: the record decides
+    put(tmp_path, "caltech101/CoOp/vit_b16_ep50_ctxv1_16shots_x", 1, 55.5, trainer="CoOp", dataset="Caltech101",
+        num_shots=16, backbone="RN101")
 
     tables = json_tables(tmp_path, "--table", "backbones,fewshot", "--datasets", "found", capsys=capsys)
     t = tables["backbones"]
@@ -514,35 +552,45 @@ def test_base2new_table(tmp_path, capsys):
     assert rows["CoOp"]["HM"]["mean"] == pytest.approx(2 * base * new / (base + new))
 
 
-# --------------------------------------------------------------------------- recognising layouts
-@pytest.mark.parametrize("rel, meta, expected", [
-    ("caltech101/LAMM/vit_b16_ep50_ctxv1_16shots", {}, ("fewshot", "LAMM", "", "Caltech101", 16, "ViT-B/16", "")),
-    ("oxford_pets/CoOp/rn50_ep50_16shots/nctx16_cscFalse_ctpend", {},  # CoOp's own layout, log only
-     ("fewshot", "CoOp", "nctx16_cscFalse_ctpend", "OxfordPets", 16, "RN50", "")),
-    ("dtd/MaPLeLAMM/vit_b16_c2_ep5_batch4_2ctx_4shots_woHL", {"trainer": "MaPLeLAMM", "dataset": "DescribableTextures",
-                                                             "num_shots": 4, "backbone": "ViT-B/16"},
-     ("fewshot", "MaPLeLAMM", "woHL", "DescribableTextures", 4, "ViT-B/16", "")),
-    ("old/eurosat/ZeroshotCLIP/vit_b16", {}, ("fewshot", "ZeroshotCLIP", "", "EuroSAT", None, "ViT-B/16", "old")),
-    ("evaluation/LAMM/vit_b16_ep50_ctxv1_16shots/imagenet_sketch", {},
-     ("dg", "LAMM", "", "ImageNetSketch", 16, "ViT-B/16", "evaluation")),
-    ("incremental/ucf101/CoOp/vit_b16_ep50_ctxv1_16shots/stage2_set2", {},
-     ("incremental", "CoOp", "", "UCF101", 16, "ViT-B/16", "incremental")),
-    ("incremental/dtd/LAMM/vit_b16_ep50_ctxv1_16shots/stage2_train", {},
-     ("incremental", "LAMM", "", "DescribableTextures", 16, "ViT-B/16", "incremental")),
-    ("caltech101/CoOp/vit_b16_ep50_ctxv1_16shots_vit_b32_woHL", {},
-     ("fewshot", "CoOp", "woHL", "Caltech101", 16, "ViT-B/32", "")),
-    ("mydata/LAMM/vit_b16_ep50_ctxv1_2shots", {"trainer": "LAMM", "dataset": "MyData", "num_shots": 2},
-     ("fewshot", "LAMM", "", "MyData", 2, "ViT-B/16", "")),
+# --------------------------------------------------------------------------- reading records
+OLD = {"record_version": None, "protocol": None, "variant": None, "preset": None, "untrained": None, "loss": None,
+       "labels": None, "config_fingerprint": None}  # keys a record of the older code lacks
+
+
+def _strip(meta):
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+@pytest.mark.parametrize("meta, expected", [
+    (dict(trainer="LAMM", dataset="Caltech101", num_shots=16),
+     ("fewshot", "LAMM", "", "Caltech101", 16, "ViT-B/16", None)),
+    (dict(trainer="MaPLeLAMM", dataset="dtd", num_shots=4, variant="woHL"),  # a config key names the dataset too
+     ("fewshot", "MaPLeLAMM", "woHL", "DescribableTextures", 4, "ViT-B/16", None)),
+    (dict(trainer="ZeroshotCLIP", dataset="EuroSAT", num_shots=-1, eval_only=True, untrained=True),
+     ("fewshot", "ZeroshotCLIP", "", "EuroSAT", None, "ViT-B/16", None)),
+    (dict(trainer="LAMM", dataset="ImageNetSketch", num_shots=16, eval_only=True, protocol="dg",
+          source_dataset="ImageNet"), ("dg", "LAMM", "", "ImageNetSketch", 16, "ViT-B/16", None)),
+    (dict(trainer="CoOp", dataset="UCF101", num_shots=16, protocol="incremental", stage=2, eval_set="set2"),
+     ("incremental", "CoOp", "", "UCF101", 16, "ViT-B/16", 2)),
+    (dict(trainer="CoOp", dataset="Caltech101", num_shots=16, backbone="ViT-B/32", variant="x y"),
+     ("fewshot", "CoOp", "x y", "Caltech101", 16, "ViT-B/32", None)),
+    (dict(trainer="LAMM", dataset="MyData", num_shots=2), ("fewshot", "LAMM", "", "MyData", 2, "ViT-B/16", None)),
+    (dict(trainer="LAMM", dataset="EuroSAT", num_shots=16, protocol="base2new", subsample_classes="new",
+          eval_set="new", eval_only=True), ("base2new", "LAMM", "", "EuroSAT", 16, "ViT-B/16", "new")),
+    (dict(trainer="CoOp", dataset="Caltech101", num_shots=16, subsample_classes="base", **OLD),  # older record
+     ("base2new", "CoOp", "", "Caltech101", 16, "ViT-B/16", "base")),
+    (dict(trainer="CoOp", dataset="OxfordPets", num_shots=16, protocol="cross_dataset", eval_set="oxford_pets",
+          source_dataset="imagenet", eval_only=True),
+     ("cross_dataset", "CoOp", "", "OxfordPets", 16, "ViT-B/16", "OxfordPets")),
 ])
-def test_describe_layouts(tmp_path, rel, meta, expected):
-    run = tmp_path / rel / "seed1"
+def test_describe_reads_records(tmp_path, meta, expected):
+    """What an experiment is comes from its record; the folder name (here meaningless) plays no part."""
+    run = tmp_path / "runs" / "anything_8shots_rn50" / "seed1"
     run.mkdir(parents=True)
-    (run / "log.txt").write_text("Finish training\n=> result\n* accuracy: 50.0%\n")
-    if meta:
-        (run / "results.json").write_text(json.dumps({"accuracy": 50.0, **meta}))
+    (run / "results.json").write_text(json.dumps(_strip(_record(1, 50.0, meta))))
     (exp,) = find_experiments(tmp_path)
     e = describe(exp)
-    got = (e.kind, e.method.trainer, e.method.variant, e.dataset, e.shots, e.method.backbone, e.method.group)
+    got = (e.kind, e.method.trainer, e.method.variant, e.dataset, e.shots, e.method.backbone, e.eval_set)
     assert got == expected
 
 
@@ -565,11 +613,21 @@ def test_unrecognised_experiments(tmp_path):
     assert [describe(e).kind for e in find_experiments(tmp_path)] == [None, None]
 
 
-def test_loss_terms_from_config_beat_the_tag(tmp_path):
-    run = fewshot(tmp_path, "CoOpLAMM", "Caltech101", 16, 1, 80.0, tag="myrun")
+def test_loss_terms_of_older_records_from_config_yaml(tmp_path):
+    """Records older than "loss"/"labels": the run's config.yaml (not its folder name) says what was on."""
+    run = put(tmp_path, "caltech101/CoOpLAMM/cfg_16shots_myrun", 1, 80.0, trainer="CoOpLAMM", dataset="Caltech101",
+              num_shots=16)
+    content = json.loads((run / "results.json").read_text())
+    (run / "results.json").write_text(json.dumps({k: v for k, v in content.items() if k not in OLD}))
     (run / "config.yaml").write_text("TRAINER:\n  LAMM:\n    HIERARCHICAL_LOSS: false\n    LABEL_INIT: random\n")
     (e,) = classify(find_experiments(tmp_path))
     assert e.loss_terms == CE_ONLY and e.label_init == "random" and e.ablation_only
+    # A record's own fields win over config.yaml.
+    fewshot(tmp_path, "LAMM", "Caltech101", 16, 1, 80.0, tag="myrun")
+    (run2,) = [p for p in tmp_path.rglob("seed1") if "LAMM/vit" in str(p)]
+    (run2 / "config.yaml").write_text("TRAINER:\n  LAMM:\n    HIERARCHICAL_LOSS: false\n")
+    e2 = [e for e in classify(find_experiments(tmp_path)) if e.method.trainer == "LAMM"][0]
+    assert e2.loss_terms == ALL_TERMS and e2.label_init == "word"
 
 
 # --------------------------------------------------------------------------- plot
@@ -637,13 +695,196 @@ def test_plot_without_fewshot_runs_fails(tmp_path, capsys):
 def test_synthetic_generator_round_trip(tmp_path, capsys):
     from tools.synthetic_results import make_output
 
-    written = make_output(tmp_path, datasets=["ImageNet", "Caltech101"], shots=(2, 16), seeds=(1, 2))
+    written = make_output(tmp_path, datasets=["ImageNet", "Caltech101", "EuroSAT"], shots=(2, 16), seeds=(1, 2))
     tables = json_tables(tmp_path, "--table", "all", "--datasets", "found", capsys=capsys)
-    assert {"fewshot", "datasets_16shots", "hl", "init", "backbones", "incremental", "dg"} <= set(tables)
+    assert {"fewshot", "datasets_16shots", "hl", "init", "backbones", "incremental", "dg", "base2new",
+            "cross"} <= set(tables)
     lamm = cells(tables["fewshot"])["LAMM"]["2"]
     per_ds = [np.mean([written[f"{f}/LAMM/vit_b16_ep50_ctxv1_2shots/seed{s}"] for s in (1, 2)])
-              for f in ("imagenet", "caltech101")]
+              for f in ("imagenet", "caltech101", "eurosat")]
     assert lamm["mean"] == pytest.approx(np.mean(per_ds))
     runs = [t for t in json.loads(cli(tmp_path, "--format", "json", "--table", "all", capsys=capsys)[1])
             if t["table"] == "runs"][0]
     assert sum(len(r["runs"]) for r in runs["rows"]) == len(written)
+    assert not any(r["flags"] for r in runs["rows"])  # nothing foreign, nothing unfinished
+    # Every record has the schema's fields.
+    for path in list(tmp_path.rglob("results.json"))[:50]:
+        rec = json.loads(path.read_text())
+        assert {"record_version", "method", "protocol", "variant", "stage", "eval_set", "source_dataset",
+                "train_classes", "preset", "untrained", "loss", "labels", "checkpoint", "config_fingerprint",
+                "overrides", "code_version", "time_s", "peak_memory_gb", "classnames"} <= set(rec)
+    # LAMM's new classes keep their word embeddings: its new accuracy is zero-shot CLIP's.
+    b2n = cells(tables["base2new"])
+    assert b2n["Caltech101: LAMM"]["New"]["mean"] == b2n["Caltech101: Zero-shot CLIP"]["New"]["mean"]
+    cross = cells(tables["cross"])["LAMM"]
+    assert cross["Source"]["mean"] == pytest.approx(
+        np.mean([written[f"imagenet/LAMM/vit_b16_ep50_ctxv1_16shots/seed{s}"] for s in (1, 2)]))
+    # Deterministic: a second tree has the same numbers.
+    assert make_output(tmp_path / "again", datasets=["ImageNet", "Caltech101", "EuroSAT"], shots=(2, 16),
+                       seeds=(1, 2)) == written
+
+
+# --------------------------------------------------------------------------- the two transfer protocols
+def hm(b, n):
+    return 2 * b * n / (b + n)
+
+
+def test_base2new_per_dataset_hm_and_average(tmp_path, capsys):
+    """Per dataset: base, new, HM of their means; on average: HM of the average base and new (CoCoOp)."""
+    rng = np.random.default_rng(6)
+    acc = {}
+    datasets = ("Caltech101", "EuroSAT", "DescribableTextures")
+    for d in datasets:
+        rel = f"b2n/{FOLDER[d]}/LAMM"
+        for s in SEEDS:
+            acc[(d, "train", s)] = a = round(float(rng.uniform(70, 95)), 2)
+            put(tmp_path, f"{rel}/train", s, a, trainer="LAMM", dataset=d, num_shots=16, protocol="base2new",
+                subsample_classes="base")
+            acc[(d, "new", s)] = a = round(float(rng.uniform(50, 80)), 2)
+            put(tmp_path, f"{rel}/new", s, a, trainer="LAMM", dataset=d, num_shots=16, protocol="base2new",
+                subsample_classes="new", eval_set="new", eval_only=True)
+        zs = {"base": round(float(rng.uniform(60, 70)), 2), "new": round(float(rng.uniform(60, 70)), 2)}
+        for split, a in zs.items():
+            acc[(d, "zs_" + split)] = a
+            put(tmp_path, f"b2n/{FOLDER[d]}/zs_{split}", 1, a, trainer="ZeroshotCLIP", dataset=d, num_shots=-1,
+                eval_only=True, untrained=True, protocol="base2new", subsample_classes=split, eval_set=split)
+    # An explicit evaluation on the base classes wins over the training run's own test.
+    for s in SEEDS:
+        acc[("EuroSAT", "base", s)] = a = round(float(rng.uniform(70, 95)), 2)
+        put(tmp_path, "b2n/eurosat/LAMM/base", s, a, trainer="LAMM", dataset="EuroSAT", num_shots=16,
+            protocol="base2new", subsample_classes="base", eval_set="base", eval_only=True)
+
+    def base_of(d):
+        return np.mean([acc[(d, "base" if d == "EuroSAT" else "train", s)] for s in SEEDS])
+
+    def new_of(d):
+        return np.mean([acc[(d, "new", s)] for s in SEEDS])
+
+    rows = cells(json_tables(tmp_path, "--table", "base2new", "--datasets", "found", "--paper",
+                             capsys=capsys)["base2new"])
+    for d, label in (("Caltech101", "Caltech101"), ("EuroSAT", "EuroSAT"), ("DescribableTextures", "DTD")):
+        r = rows[f"{label}: LAMM"]
+        assert r["Base"]["mean"] == pytest.approx(base_of(d)) and r["New"]["mean"] == pytest.approx(new_of(d))
+        assert r["HM"]["mean"] == pytest.approx(hm(base_of(d), new_of(d)))
+        per_seed_hm = [hm(acc[(d, "base" if d == "EuroSAT" else "train", s)], acc[(d, "new", s)]) for s in SEEDS]
+        assert r["HM"]["std"] == pytest.approx(np.std(per_seed_hm))
+        z = rows[f"{label}: Zero-shot CLIP"]
+        assert z["HM"]["mean"] == pytest.approx(hm(acc[(d, "zs_base")], acc[(d, "zs_new")]))
+    avg_b, avg_n = np.mean([base_of(d) for d in datasets]), np.mean([new_of(d) for d in datasets])
+    avg = rows["LAMM"]
+    assert avg["Base"]["mean"] == pytest.approx(avg_b) and avg["New"]["mean"] == pytest.approx(avg_n)
+    assert avg["HM"]["mean"] == pytest.approx(hm(avg_b, avg_n))
+    assert avg["HM"]["mean"] != pytest.approx(np.mean([hm(base_of(d), new_of(d)) for d in datasets]))
+    # MaPLe's published averages sit beside the runs of the same method, and as rows of their own.
+    zs_paper = rows["Zero-shot CLIP"]
+    assert zs_paper["New"]["paper"]["value"] == paper_value("base2new", "ZeroshotCLIP", "average", "", "new",
+                                                            table_prefix="MaPLe")
+    code, out, _ = cli(tmp_path, "--table", "runs,base2new", "--datasets", "found", "--paper", capsys=capsys)
+    (cocoop,) = [l for l in out.splitlines() if l.startswith("| CoCoOp (paper)")]
+    assert [c.strip() for c in cocoop.strip("|").split("|")][1:] == [
+        f"{paper_value('base2new', 'CoCoOp', 'average', 16, m, table_prefix='MaPLe'):.2f}" for m in ("base", "new", "hm")]
+    assert "paper (MaPLe README): MaPLe (Khattak et al., CVPR 2023" in out
+    assert "In no table above" not in out  # the training run beside its own evaluation counts as used
+    # Without --datasets found the average is over the paper's 11 and says so.
+    rows = cells(json_tables(tmp_path, "--table", "base2new", capsys=capsys)["base2new"])
+    assert rows["LAMM"]["Base"]["coverage"] == [3, 11]
+
+
+def test_cross_dataset_table(tmp_path, capsys):
+    """Source accuracy, each target, the average over targets; the source run of the protocol itself."""
+    rng = np.random.default_rng(7)
+    acc = {}
+    targets = ("Caltech101", "OxfordPets", "EuroSAT")
+    for s in SEEDS:
+        acc[("ImageNet", s)] = a = round(float(rng.uniform(65, 75)), 2)
+        put(tmp_path, "xd/imagenet/CoOp/train", s, a, trainer="CoOp", dataset="ImageNet", num_shots=16,
+            protocol="cross_dataset")
+        fewshot(tmp_path, "CoOp", "ImageNet", 16, s, 1.0)  # the few-shot run is not the protocol's source
+        for d in targets:
+            acc[(d, s)] = a = round(float(rng.uniform(40, 90)), 2)
+            put(tmp_path, f"xd/CoOp/{FOLDER[d]}", s, a, trainer="CoOp", dataset=d, num_shots=16,
+                protocol="cross_dataset", source_dataset="ImageNet", eval_set=FOLDER[d], eval_only=True)
+    # zero-shot CLIP's evaluations record no source (nothing was trained); its ImageNet run is the source column
+    zeroshot(tmp_path, "ImageNet", 66.5)
+    for d in targets:
+        acc[("zs", d)] = a = round(float(rng.uniform(40, 90)), 2)
+        put(tmp_path, f"xd/ZeroshotCLIP/{FOLDER[d]}", 1, a, trainer="ZeroshotCLIP", dataset=d, num_shots=-1,
+            protocol="cross_dataset", eval_set=FOLDER[d], eval_only=True)
+    # an untrained evaluation: a row of its own, labelled
+    put(tmp_path, "xd/CoOp_untrained/caltech101", 1, 33.0, trainer="CoOp", dataset="Caltech101", num_shots=16,
+        protocol="cross_dataset", source_dataset="ImageNet", eval_set="caltech101", eval_only=True, untrained=True)
+
+    def m(key):
+        return np.mean([acc[(key, s)] for s in SEEDS])
+
+    t = json_tables(tmp_path, "--table", "cross", capsys=capsys)["cross"]
+    assert t["columns"] == ["Source", "Caltech101", "OxfordPets", "EuroSAT", "Average"]
+    rows = cells(t)
+    assert list(rows) == ["Zero-shot CLIP", "CoOp", "CoOp (untrained)"]
+    assert rows["Zero-shot CLIP"]["Source"]["mean"] == 66.5
+    assert rows["Zero-shot CLIP"]["Average"]["mean"] == pytest.approx(np.mean([acc[("zs", d)] for d in targets]))
+    assert rows["CoOp"]["Source"]["mean"] == pytest.approx(m("ImageNet"))
+    for d in targets:
+        assert rows["CoOp"][d]["mean"] == pytest.approx(m(d))
+    assert rows["CoOp"]["Average"]["mean"] == pytest.approx(np.mean([m(d) for d in targets]))
+    assert rows["CoOp"]["Average"]["coverage"] == [3, 10]  # the 11 benchmarks less the source
+    per_seed = [np.mean([acc[(d, s)] for d in targets]) for s in SEEDS]
+    assert rows["CoOp"]["Average"]["std"] == pytest.approx(np.std(per_seed))
+    assert rows["CoOp (untrained)"]["Caltech101"]["mean"] == 33.0
+    t = json_tables(tmp_path, "--table", "cross", "--datasets", "found", capsys=capsys)["cross"]
+    assert cells(t)["CoOp"]["Average"]["coverage"] == [3, 3]
+
+
+# --------------------------------------------------------------------------- runs that must not be mixed
+def test_untrained_eval_only_and_official_preset_are_labelled(tmp_path, capsys):
+    for s in SEEDS:
+        fewshot(tmp_path, "LAMM", "Caltech101", 16, s, 90.0 + s)
+        put(tmp_path, "caltech101/LAMM/official", s, 80.0 + s, trainer="LAMM", dataset="Caltech101", num_shots=16,
+            preset="official", variant="official")
+        put(tmp_path, "caltech101/LAMM/eval_of_trained", s, 70.0 + s, trainer="LAMM", dataset="Caltech101",
+            num_shots=16, eval_only=True)
+    put(tmp_path, "caltech101/LAMM/untrained", 1, 60.0, trainer="LAMM", dataset="Caltech101", num_shots=16,
+        eval_only=True, untrained=True)
+    put(tmp_path, "dg/LAMM/untrained/imagenet_a", 1, 40.0, trainer="LAMM", dataset="ImageNetA", num_shots=16,
+        eval_only=True, untrained=True, protocol="dg", source_dataset="ImageNet")
+    tables = json_tables(tmp_path, "--table", "datasets,dg", "--datasets", "found", "--paper", capsys=capsys)
+    row = cells(tables["datasets_16shots"])["Caltech101"]
+    assert row["LAMM"]["mean"] == pytest.approx(92.0)
+    assert row["LAMM [official preset]"]["mean"] == pytest.approx(82.0)
+    assert row["LAMM (eval-only)"]["mean"] == pytest.approx(72.0)
+    assert row["LAMM (untrained)"]["mean"] == 60.0
+    assert row["LAMM (untrained)"]["paper"] is None and row["LAMM (eval-only)"]["paper"] is None
+    dg = cells(tables["dg"])
+    assert list(dg) == ["LAMM (untrained)"] and dg["LAMM (untrained)"]["-A"]["mean"] == 40.0
+    assert dg["LAMM (untrained)"]["-A"]["paper"] is None
+
+
+def test_another_config_in_the_same_cell_is_not_averaged(tmp_path, capsys):
+    """Two folders with the same method, dataset and shots but another config fingerprint."""
+    for s in SEEDS:
+        fewshot(tmp_path, "CoOp", "Caltech101", 16, s, 70.0 + s)
+    for s in (1, 2):
+        put(tmp_path, "older/caltech101/CoOp/cfg", s, 10.0, trainer="CoOp", dataset="Caltech101", num_shots=16,
+            config_fingerprint="ffffffffffffffff")
+    rows = cells(json_tables(tmp_path, "--table", "datasets", "--datasets", "found", capsys=capsys)
+                 ["datasets_16shots"])
+    cell = rows["Caltech101"]["CoOp"]
+    assert cell["mean"] == pytest.approx(72.0) and cell["seeds"] == ["1", "2", "3"]
+    assert any("another config (fingerprint ffffffffffffffff" in f and str(tmp_path / "older") in f
+               for f in cell["flags"])
+
+
+def test_foreign_run_reaches_the_tables_flagged(tmp_path, capsys):
+    for s in (1, 2):
+        fewshot(tmp_path, "LAMM", "Caltech101", 16, s, 90.0 + s)
+    # a CoOp run written into the LAMM folder: counted as CoOp, never as LAMM, flagged in both cells
+    run = put(tmp_path, "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots", 3, 50.0, trainer="CoOp", dataset="Caltech101",
+              num_shots=16)
+    rows = cells(json_tables(tmp_path, "--table", "datasets", "--datasets", "found", capsys=capsys)
+                 ["datasets_16shots"])["Caltech101"]
+    assert rows["LAMM"]["mean"] == pytest.approx(91.5) and rows["CoOp"]["mean"] == 50.0
+    assert any("foreign run" in f and str(run) in f for f in rows["LAMM"]["flags"])
+    assert any("foreign run(s)" in f for f in rows["CoOp"]["flags"])
+    code, out, _ = cli(tmp_path, "--table", "datasets", "--datasets", "found", capsys=capsys)
+    (line,) = [l for l in out.splitlines() if l.startswith("| Caltech101")]
+    assert line.count("*") == 2

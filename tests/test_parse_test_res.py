@@ -189,11 +189,23 @@ def test_results_json_preferred_and_kept_as_metadata(tmp_path):
     assert exp.metadata == {k: v for k, v in meta.items() if k not in ("accuracy", "seed")}
 
 
-def test_broken_results_json_falls_back_to_log(tmp_path):
+def test_corrupt_results_json_is_an_unfinished_run(tmp_path, capsys):
+    """A record that does not parse means the run is not finished: never averaged, not the log's number."""
     run = write_run(tmp_path, "exp", 1, log=train_log(81.0))
     (run / "results.json").write_text('{"accuracy": ')  # killed mid-write
-    (rec,) = find_runs(tmp_path)
-    assert rec.value == 81.0 and rec.source.endswith("log.txt")
+    write_run(tmp_path, "exp", 2, log=train_log(70.0), results={"accuracy": 70.0, "seed": 2})
+    no_acc = write_run(tmp_path, "exp", 3, log=train_log(99.0), results={"seed": 3, "trainer": "LAMM"})
+    (rec, ok, partial) = find_runs(tmp_path)
+    assert rec.value is None and not rec.finished and "unreadable results.json" in rec.note
+    assert "not finished" in rec.note
+    assert partial.value is None and "'accuracy'" in partial.note and "not finished" in partial.note
+    (exp,) = find_experiments(tmp_path)
+    assert exp.values == [70.0] and exp.mean == 70.0
+    code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
+    (row,) = json.loads(out)
+    assert row["mean"] == 70.0 and row["unfinished"] == ["seed1", "seed3"]
+    assert any("seed1: unreadable results.json" in f for f in row["flags"])
+    assert no_acc.is_dir()
 
 
 def test_timestamped_logs_ignored(tmp_path):
@@ -273,7 +285,11 @@ def test_ci95(output, capsys):
     assert f"* accuracy: {np.mean(accs):.2f}% +- {ci:.2f}%" in out.splitlines()
     code, out, _ = run_cli(output, "--ci95", capsys=capsys)
     assert "mean ± ci95" in out and f"{np.mean(accs):.2f} ± {ci:.2f}" in out
-    # The paper-shaped tables take the same flag (2 shots: only Caltech101 has runs).
+    # The paper-shaped tables take the same flag (2 shots: only Caltech101 has runs). Tables
+    # read records only, so these runs get theirs.
+    for s, a in enumerate(accs, start=1):
+        write_run(output, "caltech101/LAMM/vit_b16_ep50_ctxv1_2shots", s,
+                  results=record(seed=s, acc=float(a), num_shots=2))
     code, out, _ = run_cli(output, "--ci95", "--table", "fewshot", capsys=capsys)
     assert f"{np.mean(accs):.2f} ± {ci:.2f} [1/11]" in out and "95% confidence interval" in out
 
@@ -376,3 +392,133 @@ def test_multi_exp_rejects_format(output):
         parse_test_res.main([str(output), "--multi-exp", "--format", "csv"])
     assert e.value.code == 2
 
+
+
+# --------------------------------------------------------------------------- runs grouped by their records
+def record(trainer="LAMM", seed=1, acc=80.0, **kw):
+    """A record of the current schema (the fields that say what a run is)."""
+    out = {"record_version": 2, "accuracy": acc, "split": "test", "seed": seed, "trainer": trainer,
+           "method": trainer, "dataset": "Caltech101", "num_shots": 16, "subsample_classes": "all",
+           "backbone": "ViT-B/16", "eval_only": False, "untrained": False, "protocol": "fewshot", "variant": "",
+           "preset": "default", "stage": None, "eval_set": None, "source_dataset": None, "train_classes": "all",
+           "loss": {"ce": 1.0, "wc": 0.0625, "cos": 1.0, "kd": 1.0}, "labels": {"tokens": 1, "init": "word"},
+           "config_fingerprint": "0123456789abcdef"}
+    out.update(kw)
+    return out
+
+
+EXP = "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots"
+
+
+@pytest.mark.parametrize("odd, field, shown", [
+    (dict(trainer="CoOp", method="CoOp", labels=None, loss={"ce": 1.0}), "method", "method=CoOp"),
+    (dict(eval_only=True), "eval_only", "eval_only=True"),
+    (dict(eval_only=True, untrained=True), "untrained", "untrained=True"),
+    (dict(config_fingerprint="fedcba9876543210"), "config_fingerprint", "config_fingerprint=fedcba9876543210"),
+])
+def test_foreign_run_is_flagged_by_path_and_not_averaged(tmp_path, capsys, odd, field, shown):
+    accs = [95.0, 94.0]
+    for s, a in enumerate(accs, start=1):
+        write_run(tmp_path, EXP, s, results=record(seed=s, acc=a))
+    foreign = write_run(tmp_path, EXP, 3, results=record(seed=3, acc=10.0, **odd))
+    exps = find_experiments(tmp_path)
+    own, other = exps
+    assert own.experiment == EXP and own.values == accs  # 10.0 is never in the mean
+    assert other.experiment.startswith(f"{EXP} [") and shown in other.experiment and other.values == [10.0]
+    assert any("foreign run" in f and str(foreign) in f for f in own.flags)
+    assert any(f"foreign run(s) in {foreign.parent}" in f for f in other.flags)
+
+    code, out, _ = run_cli(tmp_path, "--table", "runs", capsys=capsys)
+    (line,) = [l for l in out.splitlines() if l.startswith("|") and l.split("|")[1].strip() == EXP]
+    assert f"{np.mean(accs):.2f} ± {np.std(accs):.2f}" in line and str(foreign) in line
+    (line,) = [l for l in out.splitlines() if l.startswith(f"| {EXP} [")]
+    assert shown in line and line.split("|")[4].strip().startswith("10.00")
+    if field in ("eval_only", "untrained"):  # labelled in the list too, not only in the name's brackets
+        assert f"({'untrained' if field == 'untrained' else 'eval-only'})" in line.split("|")[1]
+
+    # The single-folder summary is CoOp's over the folder's own runs; the foreign run goes to stderr.
+    code, out, err = run_cli(tmp_path / EXP, capsys=capsys)
+    assert f"* accuracy: {np.mean(accs):.2f}% +- {np.std(accs):.2f}%" in out.splitlines()
+    assert str(foreign) in err and "10.00" not in out
+
+
+def test_duplicate_seed_is_flagged_and_counted_once(tmp_path, capsys):
+    write_run(tmp_path, EXP, 1, results=record(seed=1, acc=90.0))
+    write_run(tmp_path, EXP, 2, results=record(seed=2, acc=92.0))
+    copy = tmp_path / EXP / "seed2_copy"  # a copy of seed 2's run: the recorded seed decides
+    copy.mkdir()
+    (copy / "results.json").write_text(json.dumps(record(seed=2, acc=50.0)))
+    (exp,) = find_experiments(tmp_path)
+    assert exp.values == [90.0, 92.0] and exp.seeds == ["1", "2"]
+    assert [r.path for r, _ in exp.excluded] == [str(copy)]
+    assert any("duplicate seed 2" in f and str(copy) in f for f in exp.flags)
+    code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
+    (row,) = json.loads(out)
+    assert row["mean"] == pytest.approx(91.0) and row["excluded"][0]["path"] == str(copy)
+
+
+def test_official_preset_is_labelled_in_the_list(tmp_path, capsys):
+    for s in (1, 2):
+        write_run(tmp_path, "a", s, results=record(seed=s, acc=80.0))
+        write_run(tmp_path, "b", s, results=record(seed=s, acc=70.0, preset="official"))
+    code, out, _ = run_cli(tmp_path, "--table", "runs", capsys=capsys)
+    names = [l.split("|")[1].strip() for l in out.splitlines()[2:]]
+    assert names == ["a", "b (official preset)"]
+    code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
+    assert [r["labels"] for r in json.loads(out)] == [[], ["official preset"]]
+
+
+def test_old_style_records_group_with_new_ones(tmp_path):
+    """Records without record_version hold today's keys only; what they lack never makes them differ."""
+    old = {"accuracy": 80.0, "split": "test", "seed": 1, "trainer": "LAMM", "dataset": "Caltech101",
+           "num_shots": 16, "subsample_classes": "all", "backbone": "ViT-B/16", "eval_only": False, "epoch": 50}
+    write_run(tmp_path, EXP, 1, results=old)
+    write_run(tmp_path, EXP, 2, results=record(seed=2, acc=82.0))
+    write_run(tmp_path, EXP, 3, results={**old, "seed": 3, "accuracy": 30.0, "num_shots": 4})
+    own, other = find_experiments(tmp_path)
+    assert own.values == [80.0, 82.0] and other.experiment == f"{EXP} [num_shots=4]"
+
+
+def test_legacy_log_only_folder_still_summarised(tmp_path, capsys):
+    """CoOp / MaPLe / official LAMM output (no results.json): CoOp's one-folder summary from log.txt."""
+    exp = "base2new/train_base/caltech101/shots_16/MaPLe/vit_b16_c2_ep5_batch4_2ctx"
+    accs = [97.1, 96.8, 97.4]
+    for s, a in enumerate(accs, start=1):
+        write_run(tmp_path, exp, s, log=train_log(a, end_signal="Finished training"))
+    code, out, err = run_cli(tmp_path / exp, capsys=capsys)
+    assert code == 0 and err == ""
+    assert out.splitlines()[-2] == f"* accuracy: {np.mean(accs):.2f}% +- {np.std(accs):.2f}%"
+    code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
+    (row,) = json.loads(out)
+    assert row["experiment"] == exp and row["n"] == 3 and row["flags"] == []
+
+
+def test_help_imports_no_torch_dassl_or_clip(tmp_path):
+    """parse_test_res.py starts fast: neither --help nor reading records imports torch, Dassl or clip."""
+    write_run(tmp_path, EXP, 1, results=record(seed=1, acc=90.0))
+    probe = ("import sys, runpy\n"
+             "for argv in (['--help'], [sys.argv[1], '--table', 'all', '--paper']):\n"
+             "    sys.argv = ['parse_test_res.py'] + argv\n"
+             "    try:\n        runpy.run_path('parse_test_res.py', run_name='__main__')\n"
+             "    except SystemExit:\n        pass\n"
+             "print('HEAVY', sorted(m for m in ('torch', 'dassl', 'clip') if m in sys.modules))")
+    catalog = subprocess.run([sys.executable, "-c", "import sys, datasets.catalog; "
+                              "print('dassl' in sys.modules or 'torch' in sys.modules)"],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    if catalog.stdout.strip() != "False":
+        pytest.skip("datasets.catalog still imports Dassl/torch (the datasets package change is not merged)")
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: parse_test_res.py" in proc.stdout and "90.00" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_multi_exp_leaves_foreign_runs_out(tmp_path, capsys):
+    for s, a in ((1, 70.0), (2, 72.0)):
+        write_run(tmp_path, "exp-1", s, results=record(seed=s, acc=a))
+    odd = write_run(tmp_path, "exp-1", 3, results=record(seed=3, acc=5.0, trainer="CoOp", method="CoOp"))
+    code, out, err = run_cli(tmp_path, "--multi-exp", capsys=capsys)
+    assert code == 0 and "* accuracy: 71.00% +- 1.00%" in out.splitlines()
+    assert out.splitlines()[-1] == "* accuracy: 71.00%"
+    assert str(odd) in err and "left out of the summary" in err

@@ -1,48 +1,38 @@
-"""Tables shaped like the LAMM paper's (Gao et al., AAAI 2024), built from an output folder.
+"""Tables shaped like the LAMM paper's (Gao et al., AAAI 2024), built from run records.
 
-``tools/run_results.py`` finds every experiment folder (``<experiment>/seed<S>/``) and its
-seeds; this module says what kind of experiment each one is and arranges them like the paper:
+``tools/run_results.py`` finds every run and groups the runs of one recorded identity; this
+module reads what each experiment is from its records (``results.json``: method, dataset,
+protocol, variant, num_shots, backbone, loss, labels, stage, eval_set, source_dataset,
+preset, untrained; schema in ``docs/EXPERIMENTS.md``) and arranges them like the papers.
+Folder names are never parsed: they are for people.
 
-==============  =============================================================  ===============
-table           rows x columns                                                 paper
-==============  =============================================================  ===============
-``fewshot``     method x shots, mean over datasets                             Table 3, Fig. 3
-``datasets``    dataset x method at one shot count, with the average           Fig. 3 panels
-``hl``          hierarchical-loss terms x method, mean over datasets           Table 4
-``init``        shots x (random, word) label initialisation                    Table 5
-``backbones``   method x vision backbone, mean over datasets                   Fig. 4
-``incremental`` method x (Set 1, Set 2, Set 1 after stage 1, degradation)      Table 2
-                x dataset
-``dg``          method x (ImageNet, -V2, -Sketch, -A, -R, averages)            Table 1
-``base2new``    method x (base, new, harmonic mean)                            (text only)
-==============  =============================================================  ===============
-
-What an experiment is comes from its runs' ``results.json`` (trainer, dataset, num_shots,
-backbone, subsample_classes, and ``stage``/``eval_set`` when present) and, for what that
-file does not hold, from the folder names of the layout in ``docs/EXPERIMENTS.md``::
-
-    <dataset>/<Trainer>/<config>_<K>shots[_<TAG>]/seed<S>                  few-shot
-    <dataset>/ZeroshotCLIP/<backbone>[_<TAG>]/seed1                        zero-shot
-    evaluation/<Trainer>/<config>_<K>shots[_<TAG>]/<target>/seed<S>        ImageNet -> target
-    incremental/<dataset>/<Trainer>/<config>_<K>shots[_<TAG>]/stage<1|2>_set<1|2>/seed<S>
-
-The TAG names the variant: ``woHL`` (cross-entropy only), ``random_init``, loss-term sets
-such as ``ce_wc_kd``, a backbone such as ``rn50`` (or any other free text, shown as is).
-For LAMM trainers the run's ``config.yaml`` (``TRAINER.LAMM``) is read, when present, to
-know which loss terms were on and how the labels were initialised.
+===============  ============================================================  ===============
+table            rows x columns                                                paper
+===============  ============================================================  ===============
+``fewshot``      method x shots, mean over datasets                            Table 3, Fig. 3
+``datasets``     dataset x method at one shot count, with the average          Fig. 3 panels
+``hl``           hierarchical-loss terms x method, mean over datasets          Table 4
+``init``         shots x (random, word) label initialisation                   Table 5
+``backbones``    method x vision backbone, mean over datasets                  Fig. 4
+``incremental``  method x (Set 1, Set 2, Set 1 after stage 1, degradation)     Table 2
+                 x dataset
+``dg``           method x (ImageNet, -V2, -Sketch, -A, -R, averages)           Table 1
+``base2new``     (average | dataset) x method x (base, new, HM)                MaPLe Table 1
+``cross``        method x (source, each target, average over targets)          MaPLe Table 2
+===============  ============================================================  ===============
 
 Every number is a mean over seeds with the population std (as CoOp's ``parse_test_res.py``);
 an average over datasets is the mean of the per-dataset means, and its spread the std over
 seeds of the per-seed averages (seeds that every averaged dataset has). Incomplete cells say
-so: ``[k/N]`` marks an average over k of the N expected datasets, ``*`` a cell with absent or
-unfinished seeds; the notes under each table list what is missing. Everything here is pure
-(no printing); ``render_tables`` turns the tables into text.
+so: ``[k/N]`` marks an average over k of the N expected datasets, ``*`` a cell with absent,
+unfinished, foreign or repeated seeds; the notes under each table list them. Untrained runs
+(``untrained: true``), eval-only runs of the few-shot protocol and runs of a preset other than
+the default are rows of their own, labelled so. Everything here is pure (no printing).
 """
 import csv
 import io
 import json
 import math
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -50,50 +40,25 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from tabulate import tabulate
 
+from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 from tools.run_results import ExperimentResult, experiment_to_dict, natural_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAPER_RESULTS = REPO_ROOT / "docs" / "paper_results.csv"
 
 # --------------------------------------------------------------------------- names
-# (Dassl dataset NAME, folder / config-file name, label used in the paper's tables), in CoOp's order.
-FEWSHOT_DATASETS = (
-    ("ImageNet", "imagenet", "ImageNet"),
-    ("Caltech101", "caltech101", "Caltech101"),
-    ("OxfordPets", "oxford_pets", "OxfordPets"),
-    ("StanfordCars", "stanford_cars", "StanfordCars"),
-    ("OxfordFlowers", "oxford_flowers", "Flowers102"),
-    ("Food101", "food101", "Food101"),
-    ("FGVCAircraft", "fgvc_aircraft", "FGVCAircraft"),
-    ("SUN397", "sun397", "SUN397"),
-    ("DescribableTextures", "dtd", "DTD"),
-    ("EuroSAT", "eurosat", "EuroSAT"),
-    ("UCF101", "ucf101", "UCF101"),
-)
-DG_SOURCE = "ImageNet"
-DG_TARGETS = (
-    ("ImageNetV2", "imagenetv2", "-V2"),
-    ("ImageNetSketch", "imagenet_sketch", "-Sketch"),
-    ("ImageNetA", "imagenet_a", "-A"),
-    ("ImageNetR", "imagenet_r", "-R"),
-)
-PAPER_DATASETS = tuple(d[0] for d in FEWSHOT_DATASETS)
-DG_TARGET_NAMES = tuple(d[0] for d in DG_TARGETS)
-_DATASET_ALIASES = {"flowers102": "OxfordFlowers", "dtd": "DescribableTextures", "fgvc": "FGVCAircraft",
-                    "imagenet-v2": "ImageNetV2", "imagenet_v2": "ImageNetV2", "imagenetsketch": "ImageNetSketch",
-                    "imagenet-sketch": "ImageNetSketch", "imagenet-a": "ImageNetA", "imageneta": "ImageNetA",
-                    "imagenet-r": "ImageNetR", "imagenetr": "ImageNetR"}
-_DATASET_KEYS = {}
-for _name, _folder, _label in FEWSHOT_DATASETS + DG_TARGETS:
-    for _alias in (_name, _folder, _label):
-        _DATASET_KEYS[_alias.lower()] = _name
-_DATASET_KEYS.update(_DATASET_ALIASES)
-_DATASET_LABELS = {name: label for name, _, label in FEWSHOT_DATASETS + DG_TARGETS}
-_DATASET_ORDER = {name: i for i, (name, _, _) in enumerate(FEWSHOT_DATASETS + DG_TARGETS)}
+# Records name datasets by Dassl NAME ("OxfordFlowers"); the benchmark lists hold config keys.
+PAPER_DATASETS = tuple(CATALOG[k].name for k in FEWSHOT_BENCHMARKS)
+DG_TARGET_NAMES = tuple(CATALOG[k].name for k in DG_TARGETS)
+DG_SOURCE = CATALOG["imagenet"].name
+# The column names the LAMM paper uses where they are not the NAME.
+_PAPER_LABELS = {"OxfordFlowers": "Flowers102", "DescribableTextures": "DTD", "ImageNetV2": "-V2",
+                 "ImageNetSketch": "-Sketch", "ImageNetA": "-A", "ImageNetR": "-R"}
+_DATASET_ORDER = {name: i for i, name in enumerate(PAPER_DATASETS + DG_TARGET_NAMES)}
+_LABEL_KEYS = {label.lower(): name for name, label in _PAPER_LABELS.items()}
 
 TRAINER_ORDER = ("ZeroshotCLIP", "LAMM", "CoOp", "CoOpLAMM", "CoCoOp", "MaPLe", "MaPLeLAMM")
 TRAINER_LABELS = {"ZeroshotCLIP": "Zero-shot CLIP", "CoOpLAMM": "CoOp+LAMM", "MaPLeLAMM": "MaPLe+LAMM"}
-LAMM_TRAINERS = frozenset({"LAMM", "CoOpLAMM", "MaPLeLAMM"})
 SHOT_FREE_TRAINERS = frozenset({"ZeroshotCLIP"})  # nothing is trained: one number for every shot count
 
 # Loss terms of the hierarchical loss (paper Eq. 9), in the paper's order.
@@ -103,43 +68,26 @@ CE_ONLY = frozenset({"ce"})
 # Table 4's rows in the paper's order.
 HL_ROWS = ("ce", "ce+wc+cos+kd", "ce+cos+kd", "ce+wc+kd", "ce+wc+cos", "ce+kd", "ce+cos", "ce+wc")
 
+# Variant names the scripts use for the paper's ablations, shown as the paper names them.
 VARIANT_LABELS = {"woHL": "w/o HL", "random_init": "random init"}
-RANDOM_INIT_TAGS = frozenset({"random_init", "randinit", "rand_init", "random"})
-# Folder names that say what was evaluated rather than which variant was trained.
-_EVAL_PARTS = frozenset({"all", "base", "new", "train_base", "test_base", "test_new", "test_all"})
-
-_SHOTS_TOKEN = re.compile(r"^(\d+)shots?$")
-_SHOTS_FOLDER = re.compile(r"^shots_(\d+)$")  # MaPLe's base-to-new layout
-_STAGE_FOLDER = re.compile(r"^stage([12])_(set[12]|train|all)$")  # train / all: tested on all classes
-_BACKBONE = re.compile(r"^(vit_[bl]\d+|rn\d+(?:x\d+)?)(?:_(.+))?$", re.IGNORECASE)
-_LOSS_TAG = re.compile(r"^ce((?:[_+-](?:wc|cos|kd))*)$", re.IGNORECASE)
 
 
 def dataset_key(name: Optional[str]) -> Optional[str]:
-    """The Dassl NAME of a dataset given its NAME, folder name or paper label; unknown names pass."""
+    """The Dassl NAME of a dataset given its NAME, config key or paper label; unknown names pass."""
     if name is None:
         return None
-    return _DATASET_KEYS.get(str(name).lower(), str(name))
+    info = lookup(str(name))
+    if info is not None:
+        return info.name
+    return _LABEL_KEYS.get(str(name).lower(), str(name))
 
 
 def dataset_label(name: str) -> str:
-    return _DATASET_LABELS.get(name, name)
+    return _PAPER_LABELS.get(name, name)
 
 
 def _dataset_sort_key(name: str):
     return (_DATASET_ORDER.get(name, len(_DATASET_ORDER)), natural_key(name))
-
-
-def backbone_name(token: Optional[str]) -> str:
-    """``vit_b16`` -> ``ViT-B/16``, ``rn50`` -> ``RN50``; CLIP names and file names pass as they are."""
-    if not token:
-        return ""
-    m = re.match(r"^vit_([bl])(\d+)$", token, re.IGNORECASE)
-    if m:
-        return f"ViT-{m.group(1).upper()}/{m.group(2)}"
-    if re.match(r"^rn\d+(x\d+)?$", token, re.IGNORECASE):
-        return token.upper().replace("X", "x")
-    return token
 
 
 _BACKBONE_ORDER = ("RN50", "RN101", "RN50x4", "RN50x16", "RN50x64", "ViT-B/32", "ViT-B/16", "ViT-L/14")
@@ -158,13 +106,15 @@ def loss_terms_name(terms: Iterable[str]) -> str:
 # --------------------------------------------------------------------------- what an experiment is
 @dataclass(frozen=True)
 class Method:
-    """What was trained: one row of the few-shot table."""
+    """What was trained (one row of a table), as its records state it."""
 
     trainer: str
-    variant: str = ""  # the folder TAG without a backbone token ("" = the shipped config)
-    backbone: str = ""  # "ViT-B/16", "RN50", ... ("" when unknown)
-    config: str = ""  # config file prefix, e.g. "vit_b16_ep50_ctxv1"
-    group: str = ""  # folders above the dataset folder, e.g. "" or "old_runs"
+    variant: str = ""  # RUN.VARIANT ("" = the shipped config)
+    backbone: str = ""  # "ViT-B/16", "RN50", ... ("" when the record does not say)
+    preset: str = "default"  # TRAINER.LAMM.PRESET
+    untrained: bool = False  # evaluated the untrained prompts (eval-only without --model-dir)
+    eval_only: bool = False  # few-shot protocol only: an evaluation of a trained checkpoint
+    loss: str = ""  # loss terms in force ("ce+wc"), LAMM trainers only: labels the variant
 
     @property
     def shot_free(self) -> bool:
@@ -173,18 +123,20 @@ class Method:
 
 @dataclass(frozen=True)
 class Entry:
-    """One experiment folder, classified."""
+    """One experiment (runs of one identity), classified from its records."""
 
     exp: ExperimentResult
-    kind: Optional[str]  # fewshot | dg | incremental | base2new | None (not recognised)
+    kind: Optional[str]  # fewshot | dg | incremental | base2new | cross_dataset | None (not a table's)
     method: Optional[Method]
     dataset: Optional[str]  # Dassl NAME
     shots: Optional[int]
     stage: Optional[int] = None  # incremental: 1 or 2
-    eval_set: Optional[int] = None  # incremental: 1 or 2 (0: both sets, the stage's training run)
+    eval_set: Optional[Any] = None  # incremental: 1, 2 (0: all classes); base2new: "base"/"new"; cross: target
     subsample: str = "all"
     loss_terms: Optional[frozenset] = None  # LAMM trainers only
     label_init: Optional[str] = None  # LAMM trainers only: "word" or "random"
+    source_dataset: Optional[str] = None  # dg / cross_dataset evaluations: what the model was trained on
+    eval_only: bool = False
 
     @property
     def ablation_only(self) -> bool:
@@ -192,48 +144,21 @@ class Entry:
         partial_loss = self.loss_terms is not None and self.loss_terms not in (ALL_TERMS, CE_ONLY)
         return partial_loss or self.label_init == "random"
 
-
-def _split_config(name: str) -> Tuple[str, Optional[int], str]:
-    """``vit_b16_ep50_ctxv1_16shots_woHL`` -> (``vit_b16_ep50_ctxv1``, 16, ``woHL``)."""
-    tokens = name.split("_")
-    for i, tok in enumerate(tokens):
-        m = _SHOTS_TOKEN.match(tok)
-        if m:
-            return "_".join(tokens[:i]), int(m.group(1)), "_".join(tokens[i + 1:])
-    m = _BACKBONE.match(name)  # a zero-shot folder: <backbone>[_<TAG>]
-    if m:
-        return m.group(1), None, m.group(2) or ""
-    return name, None, ""
+    @property
+    def fingerprint(self) -> Optional[str]:
+        return self.exp.metadata.get("config_fingerprint")
 
 
-def _squash(name: str) -> str:
-    return re.sub(r"[_\-\s]", "", name.lower())
+def _int(value) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _has_shots_token(part: str) -> bool:
-    return any(_SHOTS_TOKEN.match(tok) for tok in part.split("_"))
-
-
-def _as_int(value) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        m = re.search(r"(\d+)$", value.strip())
-        return int(m.group(1)) if m else None
-    return None
-
-
-def _eval_set(value) -> Optional[int]:
-    """"set1" -> 1, "set2" -> 2, "train" / "all" (both sets) -> 0."""
-    if isinstance(value, str) and value.strip().lower() in ("train", "all"):
-        return 0
-    return _as_int(value)
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _read_lamm_config(exp: ExperimentResult) -> Dict[str, Any]:
-    """``TRAINER.LAMM`` of the first run that has a ``config.yaml`` ({} when none has)."""
+    """``TRAINER.LAMM`` of the first run with a ``config.yaml``: for records older than ``loss``."""
     for run in exp.finished + exp.unfinished:
         path = Path(run.path) / "config.yaml"
         if not path.is_file():
@@ -244,7 +169,7 @@ def _read_lamm_config(exp: ExperimentResult) -> Dict[str, Any]:
             with open(path, encoding="utf-8") as f:
                 cfg = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             lamm = (cfg or {}).get("TRAINER", {}).get("LAMM")
-        except Exception:  # a partial or foreign config: fall back to the folder name
+        except Exception:  # a partial or foreign config says nothing
             continue
         if isinstance(lamm, dict):
             return lamm
@@ -264,126 +189,108 @@ def _loss_terms_from_config(lamm: Dict[str, Any]) -> Optional[frozenset]:
     return frozenset(terms)
 
 
-def _loss_terms_from_tag(variant: str) -> Optional[frozenset]:
-    if variant == "woHL":
-        return CE_ONLY
-    m = _LOSS_TAG.match(variant)
-    if not m:
-        return None
-    return frozenset({"ce"} | {t.lower() for t in re.split(r"[_+-]", m.group(1)) if t})
+def resolved_protocol(meta: Dict[str, Any]) -> str:
+    """The record's ``protocol``; for older records the rule RUN.PROTOCOL "" follows."""
+    protocol = _text(meta.get("protocol"))
+    if protocol:
+        return protocol
+    if meta.get("stage") not in (None, 0) and meta.get("eval_set") is not None:
+        return "incremental"
+    if _text(meta.get("train_classes")).lower() not in ("", "all"):
+        return "incremental"
+    if _text(meta.get("subsample_classes")).lower() in ("base", "new"):
+        return "base2new"
+    return "fewshot"
+
+
+def _incremental_set(meta: Dict[str, Any]) -> Optional[int]:
+    """1 (Set 1 = base classes), 2 (Set 2 = new), 0 (all classes): eval_set, else what was tested."""
+    value = _text(meta.get("eval_set")).lower() or _text(meta.get("subsample_classes")).lower()
+    return {"set1": 1, "base": 1, "set2": 2, "new": 2, "all": 0, "train": 0, "set1+2": 0}.get(value)
+
+
+def _own_variant(variant: str, backbone: str, preset: str) -> str:
+    """The variant less the names of what other record fields already state.
+
+    The scripts name a backbone or preset variant after it ("rn50", "vit_b32", "official") and
+    the record also holds ``backbone`` / ``preset``; left in, the name would split a method's
+    row from its default-backbone runs in the backbone table and label the preset twice.
+    """
+    for said in (backbone.lower().replace("-", "_").replace("/", ""), preset if preset != "default" else ""):
+        if not said or not variant:
+            continue
+        if variant == said:
+            variant = ""
+        elif variant.endswith("_" + said):
+            variant = variant[:-len(said) - 1]
+        elif variant.startswith(said + "_"):
+            variant = variant[len(said) + 1:]
+        else:
+            variant = variant.replace(f"_{said}_", "_")
+    return variant
 
 
 def describe(exp: ExperimentResult) -> Entry:
-    """Classify one experiment from its results.json metadata and folder names."""
+    """Classify one experiment from what its records state (nothing from folder names)."""
     meta = exp.metadata
-    parts = list(exp.parts)
-    trainer = meta.get("trainer") if isinstance(meta.get("trainer"), str) else None
-
-    # Where the trainer folder is: the metadata's trainer, a known trainer, or the folder
-    # above the "<K>shots" config folder.
-    t = None
-    if trainer is not None and trainer in parts:
-        t = len(parts) - 1 - parts[::-1].index(trainer)
-    elif trainer is None:
-        known = [i for i, p in enumerate(parts) if p in TRAINER_ORDER]
-        shot_parts = [i for i, p in enumerate(parts) if _has_shots_token(p)]
-        if known:
-            t = known[-1]
-        elif shot_parts and shot_parts[-1] > 0:
-            t = shot_parts[-1] - 1
-        if t is not None:
-            trainer = parts[t]
-    if trainer is None:
-        return Entry(exp, None, None, None, None)
-
-    if t is not None:
-        above, config_part, below = parts[:t], (parts[t + 1] if t + 1 < len(parts) else ""), parts[t + 2:]
-    else:  # a layout of its own: take what results.json says
-        shot_parts = [i for i, p in enumerate(parts) if _has_shots_token(p)]
-        c = shot_parts[-1] if shot_parts else None
-        above = parts[:c] if c is not None else parts[:-1]
-        config_part = parts[c] if c is not None else (parts[-1] if parts else "")
-        below = parts[c + 1:] if c is not None else []
-
-    config, shots, tag = _split_config(config_part)
-
-    # Folders other than the trainer's and the config's.
-    dataset_parts, group, extra = [], [], []
-    stage = eval_set = None
-    folder_shots = None
-    for i, p in enumerate(above + below):
-        m_stage, m_shots = _STAGE_FOLDER.match(p), _SHOTS_FOLDER.match(p)
-        if m_stage:
-            stage, eval_set = int(m_stage.group(1)), _eval_set(m_stage.group(2))
-        elif m_shots:
-            folder_shots = int(m_shots.group(1))
-        elif p.lower() in _DATASET_KEYS:
-            dataset_parts.append(p)
-        elif p in _EVAL_PARTS:
-            continue
-        elif i < len(above):
-            group.append(p)
-        else:
-            extra.append(p)
-    if extra:
-        tag = "/".join([tag] + extra) if tag else "/".join(extra)
-
+    trainer = meta.get("method", meta.get("trainer"))
     dataset = dataset_key(meta.get("dataset")) if meta.get("dataset") else None
-    if dataset is None and dataset_parts:
-        dataset = dataset_key(dataset_parts[-1])
-    if dataset is not None and not dataset_parts:  # a dataset of its own, e.g. mydata/ for "MyData"
-        squash = _squash(dataset)
-        dataset_parts = [p for p in group if _squash(p) == squash]
-        group = [p for p in group if _squash(p) != squash]
+    if not isinstance(trainer, str) or not trainer or dataset is None:
+        return Entry(exp, None, None, dataset, None)
 
-    meta_shots = _as_int(meta.get("num_shots"))
-    if meta_shots is not None and meta_shots > 0:
-        shots = meta_shots
-    elif shots is None:
-        shots = folder_shots
-
-    # Backbone: results.json, else the config prefix or the tag ("rn50", "vit_b32_woHL").
-    backbone = meta.get("backbone") if isinstance(meta.get("backbone"), str) else ""
-    m_cfg, m_tag = _BACKBONE.match(config), _BACKBONE.match(tag)
-    if m_tag and (not backbone or backbone_name(m_tag.group(1)) == backbone):
-        backbone = backbone or backbone_name(m_tag.group(1))
-        tag = m_tag.group(2) or ""
-    if not backbone and m_cfg:
-        backbone = backbone_name(m_cfg.group(1))
-
-    if "stage" in meta:
-        stage = _as_int(meta.get("stage"))
-    if "eval_set" in meta:
-        eval_set = _eval_set(meta.get("eval_set"))
-    subsample = str(meta.get("subsample_classes", "all") or "all").lower()
-
-    method = Method(trainer=trainer, variant=tag, backbone=backbone, config=config, group="/".join(group))
+    shots = _int(meta.get("num_shots"))
+    shots = shots if shots is not None and shots > 0 else None
+    protocol = resolved_protocol(meta)
+    eval_only = bool(meta.get("eval_only"))
+    untrained = bool(meta.get("untrained"))
+    subsample = (_text(meta.get("subsample_classes")) or "all").lower()
 
     loss_terms = label_init = None
-    if trainer in LAMM_TRAINERS:
+    loss, labels = meta.get("loss"), meta.get("labels")
+    if isinstance(labels, dict):  # a LAMM trainer: it has label embeddings
+        in_force = [t for t, w in loss.items() if w] if isinstance(loss, dict) else []  # a 0 weight is off
+        loss_terms = frozenset(in_force) if in_force else ALL_TERMS
+        label_init = _text(labels.get("init")).lower() or "word"
+    elif "labels" not in meta and trainer.endswith("LAMM"):  # records older than "labels"
         lamm = _read_lamm_config(exp)
-        loss_terms = _loss_terms_from_config(lamm) or _loss_terms_from_tag(tag) or ALL_TERMS
-        init = lamm.get("LABEL_INIT")
-        if isinstance(init, str):
-            label_init = init.lower()
-        else:
-            label_init = "random" if tag.lower() in RANDOM_INIT_TAGS else "word"
+        loss_terms = _loss_terms_from_config(lamm) or ALL_TERMS
+        label_init = _text(lamm.get("LABEL_INIT")).lower() or "word"
 
-    if dataset is None:
-        kind = None
-    elif stage is not None and eval_set is not None:
-        kind = "incremental"
-    elif dataset in DG_TARGET_NAMES:
-        kind = "dg"
-    elif subsample in ("base", "new"):
+    shot_free = trainer in SHOT_FREE_TRAINERS
+    backbone, preset = _text(meta.get("backbone")), _text(meta.get("preset")) or "default"
+    method = Method(
+        trainer=trainer,
+        variant=_own_variant(_text(meta.get("variant")), backbone, preset),
+        backbone=backbone,
+        preset=preset,
+        untrained=untrained and not shot_free,
+        loss=loss_terms_name(loss_terms) if loss_terms is not None and loss_terms != ALL_TERMS else "",
+    )
+    source = dataset_key(meta.get("source_dataset")) if meta.get("source_dataset") else None
+    stage = eval_set = None
+    if protocol == "incremental":
+        kind, stage, eval_set = "incremental", _int(meta.get("stage")), _incremental_set(meta)
+        if stage is None or eval_set is None:
+            kind = None
+    elif protocol == "base2new":
         kind = "base2new"
-    elif shots is None and not method.shot_free:
-        kind = None
+        eval_set = (_text(meta.get("eval_set")) or subsample).lower()
+        if eval_set not in ("base", "new"):
+            kind = None
+    elif protocol == "cross_dataset":
+        kind, eval_set = "cross_dataset", dataset
+    elif protocol == "dg" or dataset in DG_TARGET_NAMES:
+        kind = "dg"
+    elif protocol == "fewshot":
+        kind = "fewshot" if shots is not None or shot_free else None
+        if eval_only and not untrained and not shot_free:  # never averaged with the training runs
+            method = replace(method, eval_only=True)
     else:
-        kind = "fewshot"
-    if method.shot_free:
+        kind = None
+    if shot_free:
         shots = None
-    return Entry(exp, kind, method, dataset, shots, stage, eval_set, subsample, loss_terms, label_init)
+    return Entry(exp, kind, method, dataset, shots, stage, eval_set, subsample, loss_terms, label_init,
+                 source, eval_only)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -421,13 +328,26 @@ def _spread(values: Sequence[float]) -> Tuple[Optional[float], Optional[float]]:
     return std, 1.96 * std / math.sqrt(len(values))
 
 
+def _one_config(entries: Sequence[Entry]) -> Tuple[List[Entry], List[str]]:
+    """The entries of one cell that share a config fingerprint (the one with most runs)."""
+    prints = [e.fingerprint for e in entries if e.fingerprint]
+    if len(set(prints)) < 2:
+        return list(entries), []
+    counts = {p: sum(len(e.exp.finished) for e in entries if e.fingerprint == p) for p in prints}
+    keep = max(dict.fromkeys(prints), key=lambda p: counts[p])
+    kept = [e for e in entries if e.fingerprint in (keep, None)]
+    flags = [f"{e.exp.experiment}: another config (fingerprint {e.fingerprint}, here {keep}), not averaged: "
+             f"{e.exp.path}" for e in entries if e.fingerprint not in (keep, None)]
+    return kept, flags
+
+
 def stat_from_entries(entries: Sequence[Entry], expected_seeds: Optional[Sequence[str]] = None) -> Optional[Stat]:
     """Mean ± std over the seeds of one cell's experiment(s) (normally exactly one)."""
     if not entries:
         return None
+    entries, flags = _one_config(entries)
     per_seed: Dict[str, float] = {}
     source: Dict[str, str] = {}
-    flags: List[str] = []
     present = set()
     for e in entries:
         for r in e.exp.runs:
@@ -440,8 +360,10 @@ def stat_from_entries(entries: Sequence[Entry], expected_seeds: Optional[Sequenc
                 continue
             per_seed[r.seed_label] = r.value
             source[r.seed_label] = e.exp.experiment
-        # unfinished runs; absent seeds are checked below (zero-shot runs once, by design)
+        # unfinished, left-out and foreign runs; absent seeds are checked below (zero-shot runs once)
         flags += [f"{e.exp.experiment}: {r.seed_dir}: {r.note or 'no result'}" for r in e.exp.unfinished]
+        flags += [f"{e.exp.experiment}: {r.seed_dir}: {why}" for r, why in e.exp.excluded]
+        flags += [f"{e.exp.experiment}: {note}" for note in e.exp.notes]
     shot_free = all(e.method is not None and e.method.shot_free for e in entries)
     if expected_seeds and not shot_free:
         absent = [s for s in expected_seeds if s not in present]
@@ -540,14 +462,21 @@ class PaperResults:
     def get(self, experiment: str, method: Method, dataset: str, shots: Optional[int],
             metric: str = "accuracy", variant: Optional[str] = None) -> Optional[PaperValue]:
         """The published number for a cell, or None. Only ViT-B/16 (or unknown) backbones match."""
-        if method.backbone not in ("", "ViT-B/16"):
+        if method.backbone not in ("", "ViT-B/16") or method.untrained or method.eval_only:
             return None
-        variant = method.variant if variant is None else variant
+        if variant is None:  # the paper's name of the variant: its loss terms, else the script's name
+            variant = "woHL" if method.loss == "ce" else method.variant if method.variant in VARIANT_LABELS \
+                else "" if not (method.variant or method.loss) else None
+            if variant is None:
+                return None
         for k in ((shots, None) if shots is not None else (None,)):
             hit = self._values.get((experiment, method.trainer, variant, dataset, k, metric))
             if hit is not None:
                 return hit
         return None
+
+    def trainers(self, experiment: str) -> List[str]:
+        return sorted({key[1] for key in self._values if key[0] == experiment})
 
     def __len__(self):
         return len(self._values)
@@ -588,42 +517,50 @@ def classify(experiments: Iterable[ExperimentResult]) -> List[Entry]:
 
 def _method_sort_key(m: Method):
     tr = TRAINER_ORDER.index(m.trainer) if m.trainer in TRAINER_ORDER else len(TRAINER_ORDER)
-    var = 0 if m.variant == "woHL" else 1 if m.variant == "" else 2
-    return (tr, m.trainer, var, natural_key(m.variant), _backbone_sort_key(m.backbone),
-            natural_key(m.config), natural_key(m.group))
+    var = 0 if m.loss == "ce" else 1 if (m.variant, m.loss) == ("", "") else 2
+    return (tr, m.trainer, m.untrained, m.eval_only, m.preset != "default", m.preset, var, natural_key(m.loss),
+            natural_key(m.variant), _backbone_sort_key(m.backbone))
 
 
-def variant_label(variant: str) -> str:
-    if not variant:
-        return ""
-    if variant in VARIANT_LABELS:
-        return VARIANT_LABELS[variant]
-    terms = _loss_terms_from_tag(variant)
-    if terms is not None:
-        return loss_terms_name(terms).upper()
-    return variant
+def variant_label(m: Method) -> str:
+    """How the paper names the variant: its loss terms for LAMM ablations, else the variant text."""
+    if m.variant in VARIANT_LABELS:
+        return f"({VARIANT_LABELS[m.variant]})"
+    if m.loss == "ce":
+        return f"({VARIANT_LABELS['woHL']})"
+    if m.loss:
+        return f"({m.loss.upper()})"
+    return f"[{m.variant}]" if m.variant else ""
 
 
-def method_labels(methods: Sequence[Method], show: Sequence[str] = ("variant", "backbone", "config", "group")) -> Dict[Method, str]:
-    """Paper names ("CoOp+LAMM (w/o HL)"), with backbone / config / folder added only where needed."""
+def method_labels(methods: Sequence[Method], show: Sequence[str] = ("variant", "backbone")) -> Dict[Method, str]:
+    """Paper names ("CoOp+LAMM (w/o HL)"), what is not a default run said, the backbone where needed."""
     labels = {}
     for m in methods:
         name = TRAINER_LABELS.get(m.trainer, m.trainer)
-        v = variant_label(m.variant) if "variant" in show else ""
+        v = variant_label(m) if "variant" in show else ""
         if v:
-            name += f" ({v})" if m.variant in VARIANT_LABELS or _loss_terms_from_tag(m.variant) else f" [{v}]"
+            name += f" {v}"
+        if m.preset != "default":
+            name += f" [{m.preset} preset]"
+        if m.untrained:
+            name += " (untrained)"
+        if m.eval_only:
+            name += " (eval-only)"
         labels[m] = name
-    for attr in ("backbone", "config", "group"):
-        if attr not in show:
-            continue
+    if "backbone" in show:
         by_label: Dict[str, List[Method]] = {}
         for m in methods:
             by_label.setdefault(labels[m], []).append(m)
         for same in by_label.values():
-            if len({getattr(m, attr) for m in same}) > 1:
+            if len({m.backbone for m in same}) > 1:
                 for m in same:
-                    value = getattr(m, attr) or "?"
-                    labels[m] += f" {value}" if attr == "backbone" else f" [{value}]"
+                    labels[m] += f" {m.backbone or '?'}"
+    for m in methods:  # whatever else sets two rows apart (should not happen): keep them apart
+        twins = [x for x in methods if labels[x] == labels[m]]
+        if len(twins) > 1:
+            for i, x in enumerate(twins):
+                labels[x] += f" #{i + 1}"
     return labels
 
 
@@ -836,7 +773,7 @@ def _one_shot_count(entries: Sequence[Entry], opts: Options) -> Optional[int]:
 
 def _family(m: Method) -> Method:
     """A method without its variant: the columns of the ablation tables."""
-    return replace(m, variant="")
+    return replace(m, variant="", loss="")
 
 
 def table_hl(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
@@ -930,9 +867,7 @@ def table_backbones(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     chosen = [e for e in chosen if e.shots == k or e.method.shot_free]
 
     def row_key(m: Method) -> Method:
-        m_bb = _BACKBONE.match(m.config)
-        config = (m_bb.group(2) or "") if m_bb else m.config
-        return replace(m, backbone="", config=config)
+        return replace(m, backbone="")
 
     seeds = _expected_seeds(chosen, opts)
     found = sorted({e.dataset for e in chosen}, key=_dataset_sort_key)
@@ -968,7 +903,7 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
     seeds = _expected_seeds(inc, opts)
 
     def key(e: Entry):
-        return (replace(e.method, group=""), e.shots)
+        return (e.method, e.shots)
 
     found = sorted({e.dataset for e in inc}, key=_dataset_sort_key)
     expected = _expected_datasets(found, opts)
@@ -1023,15 +958,22 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
 
 
 def _dg_key(m: Method, shots: Optional[int]):
-    return (replace(m, group=""), shots)
+    return (replace(m, eval_only=False), shots)
+
+
+def _sources(entries: Sequence[Entry], kind: str, source: str, mk) -> List[Entry]:
+    """The training runs of an evaluation protocol on ``source``: its own, else the few-shot ones."""
+    own = [e for e in entries if e.kind == kind and e.dataset == source and not e.eval_only
+           and _dg_key(e.method, e.shots) == mk]
+    return own or [e for e in entries if e.kind == "fewshot" and e.dataset == source
+                   and _dg_key(e.method, e.shots) == mk]
 
 
 def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     """ImageNet -> ImageNetV2/Sketch/A/R with the same checkpoint (paper Table 1)."""
-    targets = [e for e in entries if e.kind == "dg"]
+    targets = [e for e in entries if e.kind == "dg" and e.dataset != DG_SOURCE]
     if not targets:
         return None
-    sources = [e for e in entries if e.kind == "fewshot" and e.dataset == DG_SOURCE]
     seeds = _expected_seeds(targets, opts)
     keys = sorted({_dg_key(e.method, e.shots) for e in targets}, key=lambda mk: (_method_sort_key(mk[0]), mk[1] or 0))
     labels = method_labels([m for m, _ in keys])
@@ -1045,14 +987,10 @@ def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         m, k = mk
         name = labels[m] + (f" {k}-shot" if multi_shots and k is not None else "")
         row = Row(name)
-        src = [e for e in sources if _dg_key(e.method, e.shots) == mk]
-        groups = sorted({e.method.group for e in src})
-        if len(groups) > 1:  # the same run in two places: prefer the plain layout
-            src = [e for e in src if e.method.group == groups[0]]
-            notes.append(f"{name}: ImageNet runs found under several folders; used {groups[0] or 'the top level'}")
-        by_ds = {DG_SOURCE: stat_from_entries(src, seeds)}
-        if by_ds[DG_SOURCE] is None:
-            notes.append(f"{name}: no ImageNet ({DG_SOURCE}) run with the same trainer, config and shots")
+        by_ds = {DG_SOURCE: stat_from_entries(_sources(entries, "dg", DG_SOURCE, mk), seeds)}
+        if by_ds[DG_SOURCE] is None and not m.untrained:
+            what = "evaluation" if m.shot_free else "training run"
+            notes.append(f"{name}: no {DG_SOURCE} {what} with the same method, variant and shots")
         for d in found_targets:
             by_ds[d] = stat_from_entries([e for e in targets if _dg_key(e.method, e.shots) == mk and e.dataset == d],
                                          seeds)
@@ -1078,8 +1016,34 @@ def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     return table
 
 
+def _paper_only_rows(opts: Options, experiment: str, shown: Iterable[str], dataset: str, metrics, columns,
+                     prefix: str = "") -> List[Row]:
+    """Rows of published numbers for methods not run here (e.g. CoCoOp), under their paper name."""
+    if opts.paper is None:
+        return []
+    rows = []
+    for trainer in opts.paper.trainers(experiment):
+        if trainer in shown:
+            continue
+        m = Method(trainer)
+        row = Row(prefix + TRAINER_LABELS.get(trainer, trainer))
+        for metric, col in zip(metrics, columns):
+            pv = opts.paper.get(experiment, m, dataset, 16 if not m.shot_free else None, metric)
+            if pv is not None:
+                row.paper[col] = pv
+        if row.paper:
+            rows.append(row)
+    return sorted(rows, key=lambda r: r.label)
+
+
 def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
-    """Base-to-new generalisation: base, new and their harmonic mean, mean over datasets."""
+    """Base-to-new generalisation (CoCoOp's protocol): base, new, HM per dataset and on average.
+
+    HM is the harmonic mean of the base and new means, as CoCoOp and MaPLe compute it (for the
+    average: of the average base and the average new accuracy). Base accuracy comes from
+    evaluations with ``eval_set`` base when there are any, else from the training run (tested on
+    the base classes it was trained on); new accuracy from the evaluations with ``eval_set`` new.
+    """
     b2n = [e for e in entries if e.kind == "base2new"]
     if not b2n:
         return None
@@ -1088,25 +1052,94 @@ def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     expected = _expected_datasets(found, opts)
     keys = sorted({_dg_key(e.method, e.shots) for e in b2n}, key=lambda mk: (_method_sort_key(mk[0]), mk[1] or 0))
     labels = method_labels([m for m, _ in keys])
-    rows = []
+    multi_shots = len({k for _, k in keys if k is not None}) > 1
+
+    def split_stat(mk, d, split):
+        es = [e for e in b2n if _dg_key(e.method, e.shots) == mk and e.dataset == d and e.eval_set == split]
+        evals = [e for e in es if e.eval_only]
+        stat = stat_from_entries(evals or es, seeds)
+        if stat is not None and evals:  # the training run's own test is the same number: it is used, too
+            stat = replace(stat, sources=stat.sources + tuple(e.exp.experiment for e in es if not e.eval_only))
+        return stat
+
+    columns = ["Base", "New", "HM"]
+    average_rows, dataset_rows = [], {d: [] for d in found}
     for mk in keys:
         m, k = mk
-        row = Row(labels[m] + (f" {k}-shot" if k is not None and len(keys) > 1 else ""))
-        avgs = {}
-        for sub, col in (("base", "Base"), ("new", "New")):
-            by_ds = {d: stat_from_entries([e for e in b2n if _dg_key(e.method, e.shots) == mk and e.dataset == d
-                                           and e.subsample == sub], seeds) for d in found}
-            avgs[col] = row.cells[col] = average_stat(by_ds, expected)
-        row.cells["HM"] = harmonic_mean_stat(avgs["Base"], avgs["New"])
+        name = labels[m] + (f" {k}-shot" if multi_shots and k is not None else "")
+        by_split = {}
+        for split, col in (("base", "Base"), ("new", "New")):
+            by_split[col] = {d: split_stat(mk, d, split) for d in found}
+        for d in found:
+            row = Row(f"{dataset_label(d)}: {name}")
+            row.cells["Base"], row.cells["New"] = by_split["Base"][d], by_split["New"][d]
+            row.cells["HM"] = harmonic_mean_stat(row.cells["Base"], row.cells["New"])
+            dataset_rows[d].append(row)
+        row = Row(name)
+        row.cells["Base"] = average_stat(by_split["Base"], expected)
+        row.cells["New"] = average_stat(by_split["New"], expected)
+        row.cells["HM"] = harmonic_mean_stat(row.cells["Base"], row.cells["New"])
+        if opts.paper is not None:
+            for metric, col in (("base", "Base"), ("new", "New"), ("hm", "HM")):
+                pv = opts.paper.get("base2new", m, "average", k, metric)
+                if pv is not None:
+                    row.paper[col] = pv
+        average_rows.append(row)
+    shown = {m.trainer for m, _ in keys if (m.variant, m.loss, m.preset, m.untrained) == ("", "", "default", False)}
+    average_rows += _paper_only_rows(opts, "base2new", shown, "average", ("base", "new", "hm"), columns)
+    rows = average_rows + [r for d in found for r in dataset_rows[d]]
+    table = Table("base2new", f"Base-to-new generalisation at 16 shots, accuracy (%): rows without a dataset are "
+                              f"the mean over {len(expected)} datasets (MaPLe Table 1)", "dataset: method",
+                  columns, rows,
+                  notes=["HM: harmonic mean of the Base and New means (of the average Base and New on average rows)."]
+                  + _out_of_average_note(found, expected) + _paper_scope_note(opts, expected))
+    _collect_notes(table)
+    return table
+
+
+def table_cross(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
+    """Cross-dataset transfer: trained on the source (ImageNet), evaluated on every other dataset."""
+    # Zero-shot CLIP's evaluations name no source (nothing was trained): ImageNet's column is its own.
+    targets = [replace(e, source_dataset=e.source_dataset or DG_SOURCE) for e in entries
+               if e.kind == "cross_dataset" and e.eval_only and (e.source_dataset or e.method.shot_free)]
+    targets = [e for e in targets if e.dataset != e.source_dataset]
+    if not targets:
+        return None
+    seeds = _expected_seeds(targets, opts)
+    keys = sorted({(_dg_key(e.method, e.shots), e.source_dataset) for e in targets},
+                  key=lambda x: (_method_sort_key(x[0][0]), x[0][1] or 0, _dataset_sort_key(x[1])))
+    labels = method_labels(sorted({mk[0] for mk, _ in keys}, key=_method_sort_key))
+    sources = sorted({src for _, src in keys}, key=_dataset_sort_key)
+    found = sorted({e.dataset for e in targets}, key=_dataset_sort_key)
+    if opts.expected_datasets is None:
+        expected = tuple(found)
+    else:
+        expected = tuple(d for d in opts.expected_datasets if d not in sources)
+    columns = ["Source"] + [dataset_label(d) for d in found] + ["Average"]
+    rows, notes = [], []
+    for mk, src in keys:
+        m, k = mk
+        name = labels[m] + (f" ({dataset_label(src)} →)" if len(sources) > 1 else "")
+        row = Row(name)
+        row.cells["Source"] = stat_from_entries(_sources(entries, "cross_dataset", src, mk), seeds)
+        if row.cells["Source"] is None and not m.untrained:
+            what = "evaluation" if m.shot_free else "training run"
+            notes.append(f"{name}: no {src} {what} with the same method, variant and shots")
+        by_ds = {d: stat_from_entries([e for e in targets if _dg_key(e.method, e.shots) == mk and e.dataset == d
+                                       and e.source_dataset == src], seeds) for d in found}
+        for d in found:
+            row.cells[dataset_label(d)] = by_ds[d]
+        row.cells["Average"] = average_stat(by_ds, expected)
         rows.append(row)
-    table = Table("base2new", f"Base-to-new generalisation, mean over {len(expected)} datasets", "method",
-                  ["Base", "New", "HM"], rows, notes=["HM: harmonic mean of the Base and New averages."]
+    table = Table("cross", f"Cross-dataset transfer: trained on {', '.join(dataset_label(s) for s in sources)}, "
+                           f"tested on other datasets, accuracy (%) (MaPLe Table 2)", "method", columns, rows,
+                  notes=[f"Average: mean over the {len(expected)} target datasets (the source left out)."] + notes
                   + _out_of_average_note(found, expected))
     _collect_notes(table)
     return table
 
 
-PAPER_TABLES = ("fewshot", "datasets", "hl", "init", "backbones", "incremental", "dg", "base2new")
+PAPER_TABLES = ("fewshot", "datasets", "hl", "init", "backbones", "incremental", "dg", "base2new", "cross")
 TABLE_NAMES = PAPER_TABLES + ("runs",)
 
 
@@ -1124,6 +1157,7 @@ def build_tables(experiments: Sequence[ExperimentResult], names: Sequence[str] =
         "incremental": lambda: [table_incremental(entries, opts)],
         "dg": lambda: [table_dg(entries, opts)],
         "base2new": lambda: [table_base2new(entries, opts)],
+        "cross": lambda: [table_cross(entries, opts)],
     }
     out = []
     for name in PAPER_TABLES:
@@ -1190,6 +1224,10 @@ def table_grid(table: Table, paper: bool = False, ci95: bool = False) -> Tuple[L
         headers = [table.row_header] + columns
     body = []
     for row in table.rows:
+        if not row.cells and not row.texts:  # published numbers of a method not run here
+            if with_paper and table.paper_layout == "rows":
+                body.append([f"{row.label} (paper)"] + [_paper_text(row.paper.get(col)) for col in columns])
+            continue
         line = [row.label]
         for col in columns:
             line.append(row.texts[col] if col in table.text_columns else cell_text(row.cells.get(col), ci95))

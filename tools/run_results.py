@@ -1,19 +1,24 @@
 """Find finished runs under an output folder and aggregate their test accuracy over seeds.
 
-This is the library behind ``parse_test_res.py``. A *run* is a folder named ``seed<S>``
-that holds Dassl's ``log.txt`` (its stdout tee) and, for runs of this project, a
-``results.json`` written after the final test. An *experiment* is the folder that holds one
-or more runs, at any depth, e.g. ``output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots``.
+This is the library behind ``parse_test_res.py``. A *run* is a folder named ``seed*``
+that holds Dassl's ``log.txt`` (its stdout tee) and, for runs of this project, the run's
+record ``results.json`` (schema: docs/EXPERIMENTS.md). Runs are grouped by the folder
+that holds them *and* by the identity their records state (``IDENTITY_FIELDS``: method,
+dataset, protocol, variant, shots, fingerprint, ...): runs that differ in anything but the
+seed are never averaged together. A run whose identity differs from its siblings' is a
+*foreign* run: it becomes an experiment of its own and both are flagged, naming its path.
+Two runs of one identity with the same recorded seed: the second is flagged and left out.
 
-The value of a run comes from ``results.json`` when it has the key, else from ``log.txt``
-read the way CoOp's ``parse_test_res.py`` does: every line is stripped, reading turns on
-at a line equal to the end signal, and the last ``* <keyword>: <v>%`` line after it wins.
-Only ``log.txt`` is read; the ``log.txt-YYYY-...`` files that Dassl writes when a run is
+The value of a run comes from its record; a ``results.json`` that does not parse or has no
+``accuracy`` means the run is not finished (it is listed as such, never averaged). Output
+folders without records (CoOp, MaPLe, the official LAMM code) are read from ``log.txt`` the
+way CoOp's ``parse_test_res.py`` does: every line is stripped, reading turns on at a line
+equal to the end signal, and the last ``* <keyword>: <v>%`` line after it wins. Only
+``log.txt`` is read; the ``log.txt-YYYY-...`` files that Dassl writes when a run is
 repeated into the same folder are ignored, as CoOp does.
 
-Everything here is a pure function of the files on disk (no printing), so that the
-CLI and later table builders (method x shots averaged over datasets, ...) can group the
-records by path parts or by the ``results.json`` metadata.
+Everything here is a pure function of the files on disk (no printing); it imports neither
+torch nor Dassl, so that ``parse_test_res.py`` starts fast.
 """
 import json
 import math
@@ -25,9 +30,24 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+try:
+    from lamm.run_record import RECORD_FILE as RESULTS_NAME
+    from lamm.run_record import read_record as _read_record
+except ImportError:  # until lamm/run_record.py (the one record reader) is merged
+    RESULTS_NAME = "results.json"
+    _read_record = None
+
 LOG_NAME = "log.txt"
-RESULTS_NAME = "results.json"
 SEED_PREFIX = "seed"
+
+# What a record says a run is; two runs are averaged together only when all of these agree.
+# ``method`` falls back to today's ``trainer`` key; records without ``record_version`` (older
+# code) lack most of them, and a field a record lacks never makes it differ from another.
+IDENTITY_FIELDS = (
+    "method", "dataset", "protocol", "variant", "preset", "num_shots", "backbone",
+    "subsample_classes", "eval_set", "stage", "source_dataset", "train_classes", "loss",
+    "labels", "config_fingerprint", "untrained", "eval_only",
+)
 
 # Dassl >= 0.6.1 prints "Finish training"; older Dassl printed "Finished training", which
 # is what the MaPLe and LAMM parsers wait for. Accepting both reads logs of either era.
@@ -58,15 +78,15 @@ class RunRecord:
     """One seed folder.
 
     ``value`` is the metric (``keyword``, in percent) or None when the run has no result
-    yet; ``note`` then says why. ``metadata`` is the whole ``results.json`` (empty for
-    CoOp-style runs that only have a log), so tables can group by trainer, dataset,
-    num_shots, backbone, ... without parsing the path.
+    yet; ``note`` then says why. ``metadata`` is the whole record (``results.json``; empty
+    for CoOp-style runs that only have a log), so tables can group by what the run is
+    without parsing the path. ``seed`` is the recorded seed, else the folder name's number.
     """
 
     experiment: str  # experiment folder relative to the searched root, POSIX style; "." for the root
     parts: Tuple[str, ...]  # experiment.split("/"); () for the root
     seed_dir: str  # folder name, e.g. "seed1"
-    seed: Optional[int]  # parsed from seed_dir; None when the name has no number
+    seed: Optional[int]
     path: str  # the seed folder
     keyword: str
     value: Optional[float]
@@ -82,17 +102,63 @@ class RunRecord:
     def seed_label(self) -> str:
         return str(self.seed) if self.seed is not None else self.seed_dir
 
+    @property
+    def versioned(self) -> bool:
+        """A record of the current schema (older records hold today's keys only)."""
+        return "record_version" in self.metadata
+
+    @property
+    def identity(self) -> Dict[str, Any]:
+        """The ``IDENTITY_FIELDS`` this run's record states ({} without a record)."""
+        return record_identity(self.metadata)
+
+
+def record_identity(record: Dict[str, Any]) -> Dict[str, Any]:
+    out = {}
+    for key in IDENTITY_FIELDS:
+        if key == "method":
+            value = record.get("method", record.get("trainer"))
+            if value is not None:
+                out[key] = value
+        elif key in record:
+            out[key] = record[key]
+    return out
+
+
+def identity_differences(a: Dict[str, Any], b: Dict[str, Any]) -> List[str]:
+    """Fields both identities state with different values (a field one lacks never differs)."""
+    return [k for k in IDENTITY_FIELDS if k in a and k in b and _canon(a[k]) != _canon(b[k])]
+
+
+def _canon(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _show(value) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
 
 @dataclass(frozen=True)
 class ExperimentResult:
-    """The runs of one experiment folder and their mean / spread over finished seeds."""
+    """Runs of one folder that share one recorded identity, and their mean / spread over seeds.
+
+    ``experiment`` names it: the folder relative to the searched root, plus, for a foreign
+    group, what sets it apart (``"dtd/LAMM/cfg [method=CoOp]"``). ``excluded`` holds runs
+    left out of the mean with the reason (a duplicate seed); ``notes`` other problems (a
+    foreign run in the folder). Both show up in ``flags``.
+    """
 
     experiment: str
     parts: Tuple[str, ...]
     path: str  # the experiment folder
     keyword: str
-    runs: Tuple[RunRecord, ...]  # every seed folder, sorted by seed
+    runs: Tuple[RunRecord, ...]  # seed folders whose values count (plus unfinished ones), sorted by seed
     missing_seeds: Tuple[int, ...] = ()  # expected seeds with no folder at all
+    excluded: Tuple[Tuple[RunRecord, str], ...] = ()
+    notes: Tuple[str, ...] = ()
+    folder: str = ""  # the folder relative to the searched root ("" = experiment)
 
     @property
     def finished(self) -> Tuple[RunRecord, ...]:
@@ -129,13 +195,28 @@ class ExperimentResult:
 
     @property
     def metadata(self) -> Dict[str, Any]:
-        """results.json entries shared by every finished run (seed, accuracy, ... drop out)."""
+        """Record entries shared by every finished run (seed, accuracy, ... drop out)."""
         return common_metadata(r.metadata for r in self.finished)
 
     @property
+    def labels(self) -> List[str]:
+        """What sets the runs apart from default training runs, shown next to the name in every table."""
+        meta = self.metadata
+        out = []
+        if meta.get("untrained"):
+            out.append("untrained")
+        elif meta.get("eval_only"):
+            out.append("eval-only")
+        if meta.get("preset") not in (None, "", "default"):
+            out.append(f"{meta['preset']} preset")
+        return out
+
+    @property
     def flags(self) -> List[str]:
-        """Human-readable problems: seeds without a result and expected seeds that are absent."""
+        """Human-readable problems: unfinished, left-out and absent seeds, foreign runs."""
         out = [f"{r.seed_dir}: {r.note or 'no result'}" for r in self.unfinished]
+        out += [f"{r.seed_dir}: {why}" for r, why in self.excluded]
+        out += list(self.notes)
         out += [f"{SEED_PREFIX}{s}: absent" for s in self.missing_seeds]
         return out
 
@@ -181,14 +262,22 @@ def parse_log(path, keyword: str = "accuracy", test_log: bool = False) -> LogPar
 
 
 def read_results_json(path) -> Tuple[Dict[str, Any], str]:
-    """Return (content, problem); problem is "" when the file is a readable JSON object."""
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            content = json.load(f)
-    except (OSError, ValueError) as e:  # a run killed while writing leaves a partial file
-        return {}, f"unreadable {RESULTS_NAME} ({type(e).__name__})"
+    """Return (record, problem); problem is "" for a record of a finished run."""
+    path = Path(path)
+    if _read_record is not None:
+        content = _read_record(path.parent)
+        if content is None:
+            return {}, f"unreadable {RESULTS_NAME} (or no 'accuracy' in it): run not finished"
+    else:
+        try:
+            with open(path, "r", encoding="utf-8") as f:
+                content = json.load(f)
+        except (OSError, ValueError) as e:  # a run killed while writing leaves a partial file
+            return {}, f"unreadable {RESULTS_NAME} ({type(e).__name__}): run not finished"
     if not isinstance(content, dict):
-        return {}, f"{RESULTS_NAME} is not a JSON object"
+        return {}, f"{RESULTS_NAME} is not a JSON object: run not finished"
+    if _json_value(content, "accuracy") is None:
+        return content, f"{RESULTS_NAME} has no 'accuracy': run not finished"
     return content, ""
 
 
@@ -218,7 +307,7 @@ def is_run_dir(path) -> bool:
 def read_run(
     run_dir, root=None, keyword: str = "accuracy", test_log: bool = False
 ) -> RunRecord:
-    """Read one seed folder: results.json if it has ``keyword``, else log.txt."""
+    """Read one seed folder: its record when it has one, else (CoOp's runs) log.txt."""
     run_dir = Path(run_dir)
     exp_dir = run_dir.parent
     experiment = _relative(exp_dir, root if root is not None else exp_dir)
@@ -226,31 +315,35 @@ def read_run(
         experiment=experiment,
         parts=_parts(experiment),
         seed_dir=run_dir.name,
-        seed=seed_number(run_dir.name),
         path=str(run_dir),
         keyword=keyword,
     )
+    folder_seed = seed_number(run_dir.name)
 
-    notes = []
-    metadata: Dict[str, Any] = {}
     json_path = run_dir / RESULTS_NAME
+    log_path = run_dir / LOG_NAME
     if json_path.is_file():
         metadata, problem = read_results_json(json_path)
+        recorded = metadata.get("seed")
+        seed = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else folder_seed
+        common.update(seed=seed, metadata=metadata)
+        if problem:  # a record that does not parse is an unfinished run, whatever the log says
+            return RunRecord(value=None, source=None, note=problem, **common)
         value = _json_value(metadata, keyword)
         if value is not None:
-            return RunRecord(value=value, source=str(json_path), metadata=metadata, **common)
-        notes.append(problem or f"no numeric {keyword!r} in {RESULTS_NAME}")
-
-    log_path = run_dir / LOG_NAME
-    if not log_path.is_file():
-        notes.append(f"no {LOG_NAME}")
-        return RunRecord(value=None, source=None, note="; ".join(notes), metadata=metadata, **common)
+            return RunRecord(value=value, source=str(json_path), **common)
+        if not log_path.is_file():  # e.g. macro_f1, which the record does not hold
+            return RunRecord(value=None, source=None, note=f"no numeric {keyword!r} in {RESULTS_NAME} "
+                             f"and no {LOG_NAME}", **common)
+    else:
+        common.update(seed=folder_seed)
+        if not log_path.is_file():
+            return RunRecord(value=None, source=None, note=f"no {LOG_NAME}", **common)
 
     parsed = parse_log(log_path, keyword, test_log)
     if parsed.value is not None:
-        return RunRecord(value=parsed.value, source=str(log_path), metadata=metadata, **common)
-    notes.append(_log_problem(parsed, keyword, test_log))
-    return RunRecord(value=None, source=None, note="; ".join(notes), metadata=metadata, **common)
+        return RunRecord(value=parsed.value, source=str(log_path), **common)
+    return RunRecord(value=None, source=None, note=_log_problem(parsed, keyword, test_log), **common)
 
 
 def _log_problem(parsed: LogParse, keyword: str, test_log: bool) -> str:
@@ -290,27 +383,79 @@ def find_runs(root, keyword: str = "accuracy", test_log: bool = False) -> List[R
 def aggregate(
     runs: Iterable[RunRecord], expected_seeds: Optional[Sequence[int]] = None
 ) -> List[ExperimentResult]:
-    """Group runs by experiment folder (sorted by path); flag expected seeds that are absent."""
-    groups: Dict[str, List[RunRecord]] = {}
+    """Group runs by folder, then by recorded identity; flag foreign runs and repeated seeds.
+
+    In a folder, the identity most runs share is the folder's own experiment (ties: the one
+    of the lowest seed); every other identity is a foreign group, an experiment of its own,
+    named ``<folder> [<field>=<value> ...]``. Runs without a record (or with an unreadable
+    one) join the folder's own experiment. Expected seeds that are absent are flagged.
+    """
+    folders: Dict[str, List[RunRecord]] = {}
     for r in runs:
-        groups.setdefault(r.experiment, []).append(r)
+        folders.setdefault(r.experiment, []).append(r)
     out = []
-    for experiment, members in groups.items():
+    for folder, members in folders.items():
         members.sort(key=_run_sort_key)
-        present = {r.seed for r in members}
-        missing = tuple(s for s in (expected_seeds or ()) if s not in present)
-        exp_path = str(Path(members[0].path).parent)
-        out.append(
-            ExperimentResult(
-                experiment=experiment,
-                parts=members[0].parts,
-                path=exp_path,
-                keyword=members[0].keyword,
-                runs=tuple(members),
-                missing_seeds=missing,
-            )
-        )
-    return sorted(out, key=lambda e: natural_key(e.experiment))
+        out += _split_folder(folder, members, expected_seeds)
+    return sorted(out, key=lambda e: (natural_key(e.folder), e.experiment != e.folder, natural_key(e.experiment)))
+
+
+def _split_folder(folder: str, members: List[RunRecord], expected_seeds) -> List[ExperimentResult]:
+    groups: List[Tuple[Dict[str, Any], List[RunRecord]]] = []
+    anonymous = []
+    for r in members:
+        ident = r.identity
+        if not ident:
+            anonymous.append(r)
+            continue
+        for g_ident, g_runs in groups:
+            if not identity_differences(ident, g_ident):
+                g_runs.append(r)
+                g_ident.update(ident)  # what any member states (they never conflict within a group)
+                break
+        else:
+            groups.append((dict(ident), [r]))
+    if not groups:
+        groups = [({}, [])]
+    main = max(range(len(groups)), key=lambda i: (len(groups[i][1]), -i))
+    groups.insert(0, groups.pop(main))
+    groups[0][1].extend(anonymous)
+
+    exp_path = str(Path(members[0].path).parent)
+    results = []
+    own_ident = groups[0][0]
+    for i, (ident, g_runs) in enumerate(groups):
+        g_runs.sort(key=_run_sort_key)
+        notes: List[str] = []
+        if i == 0:
+            name = folder
+            for other_ident, other_runs in groups[1:]:
+                diff = identity_differences(other_ident, own_ident)
+                what = ", ".join(f"{k}={_show(other_ident[k])}" for k in diff)
+                for r in other_runs:
+                    notes.append(f"{r.seed_dir}: foreign run ({what}; here {', '.join(_show(own_ident[k]) for k in diff)}),"
+                                 f" not averaged: {r.path}")
+        else:
+            diff = identity_differences(ident, own_ident)
+            name = f"{folder} [{' '.join(f'{k}={_show(ident[k])}' for k in diff)}]"
+            notes.append(f"foreign run(s) in {exp_path} (its other runs: "
+                         + ", ".join(f"{k}={_show(own_ident[k])}" for k in diff) + ")")
+        kept, excluded, seen = [], [], {}
+        for r in g_runs:
+            if r.finished and r.seed is not None and r.seed in seen:
+                excluded.append((r, f"duplicate seed {r.seed} (also in {seen[r.seed].path}), not averaged: {r.path}"))
+                continue
+            if r.finished and r.seed is not None:
+                seen[r.seed] = r
+            kept.append(r)
+        present = {r.seed for r in g_runs}
+        missing = tuple(s for s in (expected_seeds or ()) if s not in present) if i == 0 else ()
+        results.append(ExperimentResult(
+            experiment=name, parts=members[0].parts, path=exp_path, keyword=members[0].keyword,
+            runs=tuple(kept), missing_seeds=missing, excluded=tuple(excluded), notes=tuple(notes),
+            folder=folder,
+        ))
+    return results
 
 
 def find_experiments(
@@ -349,6 +494,7 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
     """A JSON-serialisable view of one experiment (per-seed values, mean, std, ci95, flags)."""
     return {
         "experiment": exp.experiment,
+        "folder": exp.folder,
         "parts": list(exp.parts),
         "path": exp.path,
         "keyword": exp.keyword,
@@ -368,7 +514,9 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
             }
             for r in exp.runs
         ],
+        "labels": exp.labels,
         "unfinished": [r.seed_dir for r in exp.unfinished],
+        "excluded": [{"path": r.path, "seed": r.seed, "reason": why} for r, why in exp.excluded],
         "missing_seeds": list(exp.missing_seeds),
         "flags": exp.flags,
         "metadata": exp.metadata,

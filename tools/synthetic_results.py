@@ -5,10 +5,13 @@
 
 The numbers are made up by a smooth formula plus noise (accuracy rises from a per-dataset
 zero-shot value towards a ceiling as the shot count grows); they are NOT results of any
-training and say nothing about LAMM. Folders and ``results.json`` files follow the layout that
-``parse_test_res.py`` expects (``docs/EXPERIMENTS.md``), so the generator also documents it.
+training and say nothing about LAMM. Each run gets a full record (``results.json``, the schema
+of docs/EXPERIMENTS.md: method, protocol, variant, loss, labels, fingerprint, ...), because the
+tables read records only; folder names follow ``scripts/<method>/main.sh`` for people to read.
+The output is a pure function of the arguments (same files, same numbers, every time).
 """
 import argparse
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -16,9 +19,10 @@ from typing import Dict, Iterable, Optional, Sequence
 
 import numpy as np
 
-from tools.paper_tables import DG_TARGETS, FEWSHOT_DATASETS
+from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS
 
-DATASET_FOLDERS = {name: folder for name, folder, _ in FEWSHOT_DATASETS + DG_TARGETS}
+RECORD_VERSION = 2
+KEY_OF = {CATALOG[k].name: k for k in FEWSHOT_BENCHMARKS + DG_TARGETS}  # Dassl NAME -> config key
 CONFIGS = {
     "CoOp": "vit_b16_ep50_ctxv1", "LAMM": "vit_b16_ep50_ctxv1", "CoOpLAMM": "vit_b16_ep50_ctxv1",
     "MaPLe": "vit_b16_c2_ep5_batch4_2ctx", "MaPLeLAMM": "vit_b16_c2_ep5_batch4_2ctx",
@@ -26,18 +30,66 @@ CONFIGS = {
 EPOCHS = {"MaPLe": 5, "MaPLeLAMM": 5}
 # Share of the gap between zero-shot and the dataset's ceiling that each method closes.
 GAIN = {"CoOp": 0.70, "LAMM": 0.80, "CoOpLAMM": 0.85, "MaPLe": 0.75, "MaPLeLAMM": 0.82}
+# Base-to-new: how far each method's new-class accuracy falls from zero-shot CLIP's. LAMM keeps
+# the new classes' word embeddings and CLIP's template, so its new accuracy IS zero-shot CLIP's.
+NEW_SHIFT = {"CoOp": -8.0, "LAMM": 0.0, "CoOpLAMM": -6.0, "MaPLe": 1.0, "MaPLeLAMM": 0.5}
 BACKBONE_SHIFT = {"RN50": -9.0, "RN101": -7.0, "ViT-B/32": -4.5, "ViT-B/16": 0.0}
 BACKBONE_CONFIG = {"RN50": "rn50", "RN101": "rn101", "ViT-B/32": "vit_b32", "ViT-B/16": "vit_b16"}
-LOSS_TAGS = ("ce_wc", "ce_cos", "ce_kd", "ce_wc_cos", "ce_wc_kd", "ce_cos_kd")
-KINDS = ("fewshot", "woHL", "hl", "init", "backbones", "incremental", "dg")
+# Table 4's variants: the loss terms each keeps in force.
+LOSS_VARIANTS = {"ce_wc": ("ce", "wc"), "ce_cos": ("ce", "cos"), "ce_kd": ("ce", "kd"),
+                 "ce_wc_cos": ("ce", "wc", "cos"), "ce_wc_kd": ("ce", "wc", "kd"), "ce_cos_kd": ("ce", "cos", "kd")}
+ALL_TERMS = ("ce", "wc", "cos", "kd")
+KINDS = ("fewshot", "woHL", "hl", "init", "backbones", "incremental", "dg", "base2new", "cross_dataset")
 
 
-def write_result(root, rel: str, seed: int, accuracy: float, **meta) -> Path:
-    """``<root>/<rel>/seed<seed>/results.json`` with the keys the trainers write."""
-    run = Path(root) / rel / f"seed{seed}"
+def _lamm(trainer: str) -> bool:
+    return trainer.endswith("LAMM")
+
+
+def record(trainer: str, dataset: str, seed: int, accuracy: float, *, shots: int, protocol: str = "fewshot",
+           variant: str = "", subsample: str = "all", eval_set: Optional[str] = None, stage: Optional[int] = None,
+           source: Optional[str] = None, train_classes: str = "all", eval_only: bool = False,
+           untrained: bool = False, backbone: str = "ViT-B/16", terms: Sequence[str] = ALL_TERMS,
+           label_init: str = "word", preset: str = "default", model_dir: Optional[str] = None) -> dict:
+    """A full record as the trainers write it (made-up times and memory)."""
+    info = CATALOG.get(KEY_OF.get(dataset, ""))
+    n_all = info.num_classes if info else 10
+    n_base = math.ceil(n_all / 2)
+    n = {"base": n_base, "new": n_all - n_base}.get(subsample, n_all)
+    epochs = 0 if trainer == "ZeroshotCLIP" else EPOCHS.get(trainer, 50)
+    lamm = _lamm(trainer)
+    weights = {"ce": 1.0, "wc": 1.0 / max(shots, 1), "cos": 1.0, "kd": 1.0}
+    loss = {t: weights[t] for t in (terms if lamm else ("ce",))}
+    labels = {"tokens": 1, "init": label_init} if lamm else None
+    overrides = [] if not variant else ["RUN.VARIANT", variant]
+    ident = dict(method=trainer, dataset=dataset, num_shots=shots, subsample_classes=subsample, backbone=backbone,
+                 train_classes=train_classes, loss=loss, labels=labels, preset=preset, eval_only=eval_only,
+                 untrained=untrained, epochs=epochs)
+    fingerprint = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    rng = np.random.default_rng(int(fingerprint[:8], 16) + seed)  # times: deterministic per run
+    train_s = None if eval_only else round(float(rng.uniform(60, 600)), 1)
+    checkpoint = None
+    if eval_only and not untrained and model_dir is not None:
+        checkpoint = {"run_dir": model_dir, "epoch": epochs, "file": f"{model_dir}/prompt_learner/model.pth.tar-{epochs}"}
+    return {
+        "accuracy": accuracy, "split": "test", "trainer": trainer, "dataset": dataset, "num_shots": shots,
+        "subsample_classes": subsample, "seed": seed, "backbone": backbone, "epoch": epochs, "eval_only": eval_only,
+        "num_classes": n, "num_test": (info.sizes[2] if info else 1000) * n // max(n_all, 1),
+        "record_version": RECORD_VERSION, "method": trainer, "protocol": protocol, "variant": variant,
+        "stage": stage, "eval_set": eval_set, "source_dataset": source, "train_classes": train_classes,
+        "preset": preset, "untrained": untrained, "loss": loss, "labels": labels, "checkpoint": checkpoint,
+        "config_fingerprint": fingerprint, "overrides": overrides, "code_version": None,
+        "time_s": {"train": train_s, "test": round(float(rng.uniform(5, 60)), 1)},
+        "peak_memory_gb": {"train": None if eval_only else round(float(rng.uniform(2, 12)), 2),
+                           "test": round(float(rng.uniform(1, 4)), 2), "device": "cuda"},
+        "classnames": [f"class_{i:04d}" for i in range(n)],
+    }
+
+
+def write_result(root, rel: str, content: dict) -> Path:
+    """``<root>/<rel>/seed<seed>/results.json``."""
+    run = Path(root) / rel / f"seed{content['seed']}"
     run.mkdir(parents=True, exist_ok=True)
-    content = {"accuracy": accuracy, "split": "test", "seed": seed, "subsample_classes": "all",
-               "backbone": "ViT-B/16", "eval_only": False, **meta}
     (run / "results.json").write_text(json.dumps(content, indent=2, sort_keys=True))
     return run
 
@@ -65,76 +117,121 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
                 shots: Sequence[int] = (1, 2, 4, 8, 16), seeds: Sequence[int] = (1, 2, 3),
                 kinds: Iterable[str] = KINDS, rng_seed: int = 0) -> Dict[str, float]:
     """Write the runs; return {"<experiment>/seed<S>": accuracy} for everything written."""
-    datasets = list(datasets or [d for d, _, _ in FEWSHOT_DATASETS])
+    datasets = list(datasets or [CATALOG[k].name for k in FEWSHOT_BENCHMARKS])
     kinds = set(kinds)
     rng = np.random.default_rng(rng_seed)
-    model = _Model(rng, datasets + [d for d, _, _ in DG_TARGETS])
+    model = _Model(rng, datasets + [CATALOG[k].name for k in DG_TARGETS])
     written: Dict[str, float] = {}
 
-    def put(rel, seed, acc, **meta):
-        write_result(root, rel, seed, acc, **meta)
+    def folder(d):
+        return KEY_OF.get(d, d.lower())
+
+    def put(rel, trainer, d, seed, acc, **kw):
+        write_result(root, rel, record(trainer, d, seed, acc, **kw))
         written[f"{rel}/seed{seed}"] = acc
 
     for d in datasets:
-        folder = DATASET_FOLDERS.get(d, d.lower())
-        put(f"{folder}/ZeroshotCLIP/vit_b16", 1, model.acc("ZeroshotCLIP", d, 0),
-            trainer="ZeroshotCLIP", dataset=d, num_shots=-1, epoch=0)
+        put(f"{folder(d)}/ZeroshotCLIP/vit_b16", "ZeroshotCLIP", d, 1, model.acc("ZeroshotCLIP", d, 0),
+            shots=-1, eval_only=True)
         for tr in trainers:
             for k in shots:
                 for s in seeds:
-                    common = dict(trainer=tr, dataset=d, num_shots=k, epoch=EPOCHS.get(tr, 50))
+                    base = f"{folder(d)}/{tr}/{CONFIGS[tr]}_{k}shots"
                     if "fewshot" in kinds:
-                        put(f"{folder}/{tr}/{CONFIGS[tr]}_{k}shots", s, model.acc(tr, d, k), **common)
-                    if "woHL" in kinds and tr.endswith("LAMM"):
-                        put(f"{folder}/{tr}/{CONFIGS[tr]}_{k}shots_woHL", s,
-                            model.acc(tr, d, k, gain_scale=0.95, one_shot_penalty=8.0), **common)
+                        put(base, tr, d, s, model.acc(tr, d, k), shots=k)
+                    if "woHL" in kinds and _lamm(tr):
+                        put(f"{base}_woHL", tr, d, s, model.acc(tr, d, k, gain_scale=0.95, one_shot_penalty=8.0),
+                            shots=k, variant="woHL", terms=("ce",))
                     if "init" in kinds and tr == "LAMM":
-                        put(f"{folder}/{tr}/{CONFIGS[tr]}_{k}shots_random_init", s,
-                            model.acc(tr, d, k, gain_scale=0.9, one_shot_penalty=6.0), **common)
+                        put(f"{base}_random_init", tr, d, s,
+                            model.acc(tr, d, k, gain_scale=0.9, one_shot_penalty=6.0), shots=k,
+                            variant="random_init", label_init="random")
                     if "hl" in kinds and tr == "LAMM" and k == 16:
-                        for i, tag in enumerate(LOSS_TAGS):
-                            put(f"{folder}/{tr}/{CONFIGS[tr]}_{k}shots_{tag}", s,
-                                model.acc(tr, d, k, gain_scale=0.96 + 0.005 * i), **common)
+                        for i, (tag, terms) in enumerate(LOSS_VARIANTS.items()):
+                            put(f"{base}_{tag}", tr, d, s, model.acc(tr, d, k, gain_scale=0.96 + 0.005 * i),
+                                shots=k, variant=tag, terms=terms)
                     if "backbones" in kinds and tr in ("CoOp", "CoOpLAMM") and k == 16:
                         for bb, shift in BACKBONE_SHIFT.items():
                             if bb == "ViT-B/16":
                                 continue
-                            cfg = CONFIGS[tr].replace("vit_b16", BACKBONE_CONFIG[bb])
-                            put(f"{folder}/{tr}/{cfg}_{k}shots", s, model.acc(tr, d, k, shift=shift),
-                                **{**common, "backbone": bb})
+                            # the variant is named after the backbone, as the scripts name it
+                            put(f"{base}_{BACKBONE_CONFIG[bb]}", tr, d, s, model.acc(tr, d, k, shift=shift),
+                                shots=k, backbone=bb, variant=BACKBONE_CONFIG[bb])
         if "incremental" in kinds:
             for tr in ["ZeroshotCLIP"] + [t for t in trainers if t in ("CoOp", "MaPLe", "LAMM")]:
                 cfg = "vit_b16" if tr == "ZeroshotCLIP" else f"{CONFIGS[tr]}_16shots"
                 forget = {"ZeroshotCLIP": 0.0, "CoOp": 12.0, "MaPLe": 6.0, "LAMM": 0.0}[tr]
+                k = -1 if tr == "ZeroshotCLIP" else 16
                 for s in ([1] if tr == "ZeroshotCLIP" else seeds):
                     set1 = model.acc(tr, d, 16, shift=3.0)
                     set2 = model.acc(tr, d, 16, shift=1.0)
-                    base = f"incremental/{folder}/{tr}/{cfg}"
-                    common = dict(trainer=tr, dataset=d, num_shots=16 if tr != "ZeroshotCLIP" else -1)
-                    # the folders of scripts/incremental.sh (zero-shot: stage1_set1 and stage1_set2 only)
-                    put(f"{base}/stage1_set1", s, set1, subsample_classes="base", **common)
-                    put(f"{base}/stage1_set2", s, model.acc("ZeroshotCLIP", d, 0, shift=1.0),
-                        subsample_classes="new", eval_only=True, **common)
+                    base = f"incremental/{folder(d)}/{tr}/{cfg}"
+                    common = dict(shots=k, protocol="incremental")
+                    # stage 1 trains on Set 1 (base classes) and is tested on it, then evaluated on Set 2
+                    put(f"{base}/stage1_set1", tr, d, s, set1, stage=1, eval_set="set1", subsample="base",
+                        train_classes="base", eval_only=tr == "ZeroshotCLIP", **common)
+                    put(f"{base}/stage1_set2", tr, d, s, model.acc("ZeroshotCLIP", d, 0, shift=1.0), stage=1,
+                        eval_set="set2", subsample="new", train_classes="base", eval_only=True,
+                        model_dir=None if tr == "ZeroshotCLIP" else str(Path(root) / base / "stage1_set1"), **common)
                     if tr == "ZeroshotCLIP":
                         continue
-                    put(f"{base}/stage2_train", s, round((set1 - forget + set2) / 2 - 4.0, 2),
-                        subsample_classes="all", **common)
-                    put(f"{base}/stage2_set1", s, round(set1 - forget, 2), subsample_classes="base", eval_only=True,
-                        **common)
-                    put(f"{base}/stage2_set2", s, set2, subsample_classes="new", eval_only=True, **common)
-    if "dg" in kinds and "ImageNet" in datasets:
+                    put(f"{base}/stage2_train", tr, d, s, round((set1 - forget + set2) / 2 - 4.0, 2), stage=2,
+                        eval_set="all", train_classes="new", **common)
+                    stage2 = str(Path(root) / base / "stage2_train")
+                    put(f"{base}/stage2_set1", tr, d, s, round(set1 - forget, 2), stage=2, eval_set="set1",
+                        subsample="base", train_classes="new", eval_only=True, model_dir=stage2, **common)
+                    put(f"{base}/stage2_set2", tr, d, s, set2, stage=2, eval_set="set2", subsample="new",
+                        train_classes="new", eval_only=True, model_dir=stage2, **common)
+    imagenet = CATALOG["imagenet"].name
+    if "dg" in kinds and imagenet in datasets:
         drop = {"ImageNetV2": 6.0, "ImageNetSketch": 22.0, "ImageNetA": 20.0, "ImageNetR": -6.0}
-        for target, folder, _ in DG_TARGETS:
-            put(f"{folder}/ZeroshotCLIP/vit_b16", 1, model.acc("ZeroshotCLIP", "ImageNet", 0, shift=-drop[target]),
-                trainer="ZeroshotCLIP", dataset=target, num_shots=-1, epoch=0)
+        for key in DG_TARGETS:
+            target = CATALOG[key].name
+            put(f"evaluation/ZeroshotCLIP/vit_b16/{key}", "ZeroshotCLIP", target, 1,
+                model.acc("ZeroshotCLIP", imagenet, 0, shift=-drop[target]), shots=-1, eval_only=True,
+                protocol="dg", eval_set=key)
             for tr in trainers:
                 for s in seeds:
-                    source = written.get(f"imagenet/{tr}/{CONFIGS[tr]}_16shots/seed{s}")
+                    source_run = f"imagenet/{tr}/{CONFIGS[tr]}_16shots"
+                    source = written.get(f"{source_run}/seed{s}")
                     if source is None:
                         continue
                     acc = round(source - drop[target] - float(rng.uniform(0, 2)), 2)
-                    put(f"evaluation/{tr}/{CONFIGS[tr]}_16shots/{folder}", s, acc, trainer=tr, dataset=target,
-                        num_shots=16, epoch=EPOCHS.get(tr, 50), eval_only=True)
+                    put(f"evaluation/{tr}/{CONFIGS[tr]}_16shots/{key}", tr, target, s, acc, shots=16,
+                        protocol="dg", eval_set=key, source=imagenet, eval_only=True,
+                        model_dir=str(Path(root) / source_run / f"seed{s}"))
+    if "base2new" in kinds:
+        for d in datasets:
+            zs_base, zs_new = model.acc("ZeroshotCLIP", d, 0, shift=3.0), model.acc("ZeroshotCLIP", d, 0, shift=1.0)
+            rel = f"base2new/{folder(d)}/ZeroshotCLIP/vit_b16"
+            for split, acc in (("base", zs_base), ("new", zs_new)):
+                put(f"{rel}/test_{split}", "ZeroshotCLIP", d, 1, acc, shots=-1, protocol="base2new", eval_set=split,
+                    subsample=split, eval_only=True)
+            for tr in trainers:
+                rel = f"base2new/{folder(d)}/{tr}/{CONFIGS[tr]}_16shots"
+                for s in seeds:
+                    base = model.acc(tr, d, 16, shift=3.0)
+                    put(f"{rel}/train_base", tr, d, s, base, shots=16, protocol="base2new", subsample="base")
+                    # the trained model evaluated on the base classes again: the same number
+                    put(f"{rel}/test_base", tr, d, s, base, shots=16, protocol="base2new", eval_set="base",
+                        subsample="base", eval_only=True, model_dir=str(Path(root) / rel / "train_base" / f"seed{s}"))
+                    new = zs_new if tr == "LAMM" else round(min(100.0, max(0.0, zs_new + NEW_SHIFT[tr]
+                                                                            + float(rng.normal(0, 0.6)))), 2)
+                    put(f"{rel}/test_new", tr, d, s, new, shots=16, protocol="base2new", eval_set="new",
+                        subsample="new", eval_only=True, model_dir=str(Path(root) / rel / "train_base" / f"seed{s}"))
+    if "cross_dataset" in kinds and imagenet in datasets:
+        for tr in trainers:
+            source_run = f"imagenet/{tr}/{CONFIGS[tr]}_16shots"
+            for d in datasets:
+                if d == imagenet:
+                    continue
+                for s in seeds:
+                    if f"{source_run}/seed{s}" not in written:
+                        continue
+                    acc = round(max(0.0, model.zs[d] + NEW_SHIFT[tr] / 2 + float(rng.normal(0, 0.6))), 2)
+                    put(f"cross_dataset/{tr}/{CONFIGS[tr]}_16shots/{folder(d)}", tr, d, s, acc, shots=16,
+                        protocol="cross_dataset", eval_set=folder(d), source=imagenet, eval_only=True,
+                        model_dir=str(Path(root) / source_run / f"seed{s}"))
     return written
 
 
