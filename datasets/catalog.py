@@ -719,11 +719,6 @@ def _with_split_downloads(info):
 
 
 CATALOG = {info.key: _with_split_downloads(info) for info in _CATALOG}
-# The few-shot benchmark (CoOp's 11 datasets, in the LAMM paper's order) and the ImageNet
-# variants of the domain-generalisation protocol: config keys, the one copy of these lists.
-FEWSHOT_BENCHMARKS = ("imagenet", "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
-                      "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101")
-DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 BY_NAME = {info.name: info for info in CATALOG.values()}
 
 # The paper's eleven few-shot benchmarks in its order, and ImageNet's four shifted test sets

@@ -30,12 +30,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-try:
-    from lamm.run_record import RECORD_FILE as RESULTS_NAME
-    from lamm.run_record import read_record as _read_record
-except ImportError:  # until lamm/run_record.py (the one record reader) is merged
-    RESULTS_NAME = "results.json"
-    _read_record = None
+from lamm.run_record import RECORD_FILE as RESULTS_NAME
+from lamm.run_record import read_record
 
 LOG_NAME = "log.txt"
 SEED_PREFIX = "seed"
@@ -264,20 +260,9 @@ def parse_log(path, keyword: str = "accuracy", test_log: bool = False) -> LogPar
 def read_results_json(path) -> Tuple[Dict[str, Any], str]:
     """Return (record, problem); problem is "" for a record of a finished run."""
     path = Path(path)
-    if _read_record is not None:
-        content = _read_record(path.parent)
-        if content is None:
-            return {}, f"unreadable {RESULTS_NAME} (or no 'accuracy' in it): run not finished"
-    else:
-        try:
-            with open(path, "r", encoding="utf-8") as f:
-                content = json.load(f)
-        except (OSError, ValueError) as e:  # a run killed while writing leaves a partial file
-            return {}, f"unreadable {RESULTS_NAME} ({type(e).__name__}): run not finished"
-    if not isinstance(content, dict):
-        return {}, f"{RESULTS_NAME} is not a JSON object: run not finished"
-    if _json_value(content, "accuracy") is None:
-        return content, f"{RESULTS_NAME} has no 'accuracy': run not finished"
+    content = read_record(path.parent)  # the one record reader: None = the run is not finished
+    if content is None or _json_value(content, "accuracy") is None:
+        return {}, f"unreadable {RESULTS_NAME} (or no finite 'accuracy' in it): run not finished"
     return content, ""
 
 
