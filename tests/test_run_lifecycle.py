@@ -1,7 +1,6 @@
 """A run's life: its record, reruns of its folder, eval-only runs, checkpoints, and the errors
 train.py gives before anything is written (issue 11 items 1, 6, 7, 9; issue 12 item 7)."""
 import errno
-import json
 import os
 import shutil
 from pathlib import Path
