@@ -1,7 +1,6 @@
 """A run's life: its record, reruns of its folder, eval-only runs, checkpoints, and the errors
 train.py gives before anything is written (issue 11 items 1, 6, 7, 9; issue 12 item 7)."""
 import errno
-import json
 import os
 import shutil
 from pathlib import Path
@@ -222,13 +221,14 @@ def test_resume_needs_an_existing_folder_with_a_checkpoint(caltech_root, tiny_cl
     ("missing", None, r"--model-dir .*missing does not exist"),
     ("prompt_learner", None, r"is a checkpoint folder; give the run folder above it: --model-dir .*seed1$"),
     ("", 7, r"model.pth.tar-7.*epochs present: 2 \(--load-epoch\)"),
+    ("..", None, r"holds runs \(seed1\), not a checkpoint; give one run, e.g. --model-dir .*LAMM/seed1$"),
 ])
 def test_model_dir_and_load_epoch_mistakes_say_the_right_path(model_dir, epoch, message, trained_run, caltech_root,
                                                               tiny_clip_file, tmp_path):
     extra = {"load_epoch": epoch} if epoch else {}
     with pytest.raises(CheckpointNotFoundError, match=message):
         preflight(caltech_root, tmp_path / "eval", opts=tiny_opts(tiny_clip_file), eval_only=True,
-                  model_dir=trained_run / model_dir if model_dir else trained_run, **extra)
+                  model_dir=os.path.normpath(trained_run / model_dir) if model_dir else trained_run, **extra)
     assert not (tmp_path / "eval").exists()
 
 

@@ -114,6 +114,12 @@ def check_model_dir(directory: str, model_name: str, epoch=None) -> str:
             f"--model-dir {osp.dirname(osp.normpath(directory))}"
         )
     folder = osp.join(directory, model_name)
+    runs_below = sorted(name for name in os.listdir(directory) if osp.isdir(osp.join(directory, name, model_name)))
+    if not osp.isdir(folder) and runs_below:
+        raise CheckpointNotFoundError(
+            f"--model-dir {directory} holds runs ({', '.join(runs_below[:5])}), not a checkpoint; give one run, "
+            f"e.g. --model-dir {osp.join(directory, runs_below[0])}"
+        )
     path = checkpoint_file(folder, epoch)
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder, epoch)}')

@@ -22,8 +22,6 @@ from lamm.run_record import RECORD_FILE, RECORD_VERSION, code_version, config_fi
 
 from .config import config_dict
 
-RESULTS_FILE = RECORD_FILE  # kept for older imports
-
 
 def reset_peak_memory(device) -> None:
     if device.type == "cuda":

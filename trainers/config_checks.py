@@ -18,6 +18,7 @@ from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
 from lamm.precision import check_precision
+from lamm.run_record import PROTOCOLS
 
 BASE_KEY = "_BASE_"
 
@@ -172,8 +173,6 @@ def _at_least(cfg, key: str, low, inclusive=True, hint=""):
 
 def check_values(cfg) -> None:
     """Values that yacs accepts by type but that cannot work, refused before anything runs."""
-    from lamm.run_record import PROTOCOLS
-
     if cfg.DATASET.NUM_SHOTS == 0 or cfg.DATASET.NUM_SHOTS < -1:
         raise ConfigError(
             f"DATASET.NUM_SHOTS must be a number of images per class (1, 2, 4, 8, 16, ...) or -1 for "
