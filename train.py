@@ -12,6 +12,7 @@ import os.path as osp
 import shutil
 import sys
 
+import lamm  # noqa: F401  (first: it silences pkg_resources notices that Dassl's imports would print)
 import torch
 import yaml
 from dassl.config import get_cfg_default
@@ -20,6 +21,8 @@ from dassl.utils import collect_env_info, set_random_seed, setup_logger
 
 import datasets.readers  # noqa: F401  (registers the readers)
 import trainers  # noqa: F401  (registers the trainers)
+from datasets.preflight import check_dataset_ready
+from lamm.clip_loader import ensure_backbone
 from lamm.errors import ConfigError, LammError
 from lamm.files import RunLock, atomic_write_text
 from lamm.run_record import NOT_IN_FINGERPRINT, RECORD_FILE, config_differences, describe_differences, read_record
@@ -185,6 +188,9 @@ def preflight(cfg, args=None) -> None:
     if eval_only and getattr(args, "model_dir", "") and model_name:
         check_model_dir(args.model_dir, model_name, args.load_epoch)
     check_run_folder(cfg, args)
+    # Data and weights last: the dataset check is quick, the backbone may be downloaded once.
+    check_dataset_ready(cfg.DATASET.NAME, cfg.DATASET.ROOT)
+    ensure_backbone(cfg.MODEL.BACKBONE.NAME)
 
 
 def write_run_files(cfg, eval_only=False):
