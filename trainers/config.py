@@ -70,6 +70,16 @@ def add_dataset_config(cfg):
     cfg.DATASET.TRAIN_CLASSES = "all"
 
 
+def add_run_config(cfg):
+    """Labels of what a run is (tools/runs.py sets them); they never change the computation."""
+    cfg.RUN = CN()
+    cfg.RUN.PROTOCOL = ""  # "" = derived; fewshot, base2new, cross_dataset, dg or incremental
+    cfg.RUN.VARIANT = ""  # "" = the default variant; else TAG or the overrides' text
+    cfg.RUN.STAGE = 0  # 0 = none; incremental: 1 or 2
+    cfg.RUN.EVAL_SET = ""  # e.g. base, new, set1, set2, or the target dataset key
+    cfg.RUN.SOURCE_DATASET = ""  # cross_dataset/dg evaluations: the dataset key the model was trained on
+
+
 def extend_cfg(cfg):
     """Add every key this project reads to a Dassl default config (not frozen)."""
     add_coop_config(cfg)
@@ -77,6 +87,7 @@ def extend_cfg(cfg):
     add_lamm_config(cfg)
     add_shortcut_config(cfg)
     add_dataset_config(cfg)
+    add_run_config(cfg)  # H2's copy of H1's RUN node (brief); the lead keeps one
 
 
 def lambda_wc(cfg) -> float:
