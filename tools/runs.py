@@ -291,6 +291,8 @@ class Spec:
         return METHODS[self.trainer]
 
     def run(self, dataset: str, shots: Optional[int], seed: int, **labels) -> Run:
+        if not self.method.few_shot:
+            labels["eval_only"] = True  # nothing to train: every run is an evaluation
         return Run(self.trainer, dataset, shots if self.method.few_shot else None,
                    seed if self.method.few_shot else ZERO_SHOT_SEED, self.output, self.data, self.opts, self.tag,
                    self.python, self.variants, **labels)
