@@ -122,3 +122,21 @@ def test_base2new_script_lamm_scores_new_classes_as_zero_shot_clip(caltech_root,
     assert "PROTOCOL: base2new" in (lamm / "test_new" / "seed1" / "config.yaml").read_text()
     _, log = run_command(["bash", "scripts/base2new.sh", "LAMM", "caltech101", *tiny_opts(tiny_clip_file)], env=env)
     assert log.count("Results are available") == 3
+
+
+@pytest.mark.parametrize("trainer", ["LAMM", "CoOpLAMM"])
+def test_cross_dataset_script_evaluates_the_imagenet_model_on_other_datasets(trainer, imagenet_root, tiny_clip_file,
+                                                                              tmp_path):
+    if not Path(imagenet_root, "caltech-101").exists():  # 16 train images: eval runs keep the 16-shot config
+        synthetic_data.make_caltech101(imagenet_root, num_classes=4, train_per_class=16, val_per_class=4,
+                                       test_per_class=4)
+    env = {"DATA": imagenet_root, "OUTPUT": str(tmp_path), "SEEDS": "1", "TAG": "tiny", "TARGETS": "caltech101"}
+    run_command(["bash", "scripts/cross_dataset.sh", trainer, *tiny_opts(tiny_clip_file, "OPTIM.MAX_EPOCH", "1")],
+                env=env)
+    source = result(tmp_path / "imagenet" / trainer / "vit_b16_ep50_ctxv1_16shots_tiny" / "seed1")
+    target_dir = tmp_path / "cross_dataset" / trainer / "vit_b16_ep50_ctxv1_16shots_tiny" / "caltech101" / "seed1"
+    target = result(target_dir)
+    assert source["dataset"] == "ImageNet" and not source["eval_only"]
+    assert target["dataset"] == "Caltech101" and target["eval_only"] and 0 <= target["accuracy"] <= 100
+    config = (target_dir / "config.yaml").read_text()
+    assert "PROTOCOL: cross_dataset" in config and "SOURCE_DATASET: imagenet" in config
