@@ -251,3 +251,8 @@ def test_the_sweep_stops_before_any_run_folder_when_data_is_missing(how, fake_pr
 def test_tag_suffix_is_the_scripts_rule():
     assert tag_suffix(["TRAINER.LAMM.LAMBDA_WC", "1.0"]) == "TRAINER.LAMM.LAMBDA_WC-1.0"
     assert os.path.basename(tag_suffix(["A", "x/y"])) == "A-x-y"
+
+
+def test_foreground_is_not_combined_with_a_pool_or_submitit():
+    with pytest.raises(RunError, match="--foreground runs one run at a time"):
+        sweep.check_executor_flags(sweep.parse_args(["--methods", "LAMM", "--foreground", "--workers", "2"]))

@@ -417,6 +417,8 @@ SUBMITIT_ONLY = ("partition", "timeout_min", "gpus_per_node", "cpus_per_task", "
 
 def check_executor_flags(args) -> None:
     """Flags of one executor given to the other are mistakes, not something to ignore silently."""
+    if args.foreground and (args.submitit or args.workers is not None):
+        raise SweepError("--foreground runs one run at a time in this terminal; drop --submitit/--workers.")
     if args.submitit:
         local = [f"--{name}" for name in ("gpus", "workers") if getattr(args, name) is not None]
         if local:
