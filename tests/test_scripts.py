@@ -59,26 +59,32 @@ def test_zeroshot_script_evaluates_without_training(caltech_root, tiny_clip_file
 
 # Every documented script and the grid of tools.runs it must mean (same folders, same order).
 SCRIPT_GRIDS = [
-    (["scripts/lamm/main.sh", "dtd", "4", "OPTIM.LR", "0.1"], {}, Grid(("LAMM",), ("dtd",), (4,), opts=("OPTIM.LR", "0.1"))),
-    (["scripts/maple_lamm/main.sh", "dtd", "2"], {"OFFICIAL": "1"}, Grid(("MaPLeLAMM",), ("dtd",), (2,), official=True)),
+    (["scripts/lamm/main.sh", "dtd", "4", "OPTIM.LR", "0.1"], {},
+     Grid(("LAMM",), ("dtd",), (4,), opts=("OPTIM.LR", "0.1"))),
+    (["scripts/maple_lamm/main.sh", "dtd", "2"], {"OFFICIAL": "1"},
+     Grid(("MaPLeLAMM",), ("dtd",), (2,), official=True)),
     (["scripts/coop/fewshot.sh"], {"DATASETS": "dtd eurosat"}, Grid(("CoOp",), ("dtd", "eurosat"))),
     (["scripts/coop_lamm/fewshot_wo_hl.sh"], {"DATASETS": "dtd", "SHOTS": "1 2"},
      Grid(("CoOpLAMM",), ("dtd",), (1, 2), variants=("woHL",))),
     (["scripts/lamm/ablation_init.sh"], {"DATASETS": "dtd"}, Grid(("LAMM",), ("dtd",), variants=("random_init",))),
     (["scripts/lamm/ablation_loss.sh"], {"DATASETS": "dtd", "SHOTS": "1"},
      Grid(("LAMM",), ("dtd",), (16,), variants=("loss",))),  # always 16 shots (Table 4)
-    (["scripts/ablation_backbone.sh", "CoOp"], {"DATASETS": "dtd"}, Grid(("CoOp",), ("dtd",), (16,), variants=("backbones",))),
+    (["scripts/ablation_backbone.sh", "CoOp"], {"DATASETS": "dtd"},
+     Grid(("CoOp",), ("dtd",), (16,), variants=("backbones",))),
     (["scripts/ablation_backbone.sh", "LAMM"], {"DATASETS": "dtd", "BACKBONES": "RN50 ViT-B/16"},
      Grid(("LAMM",), ("dtd",), (16,), variants=("rn50", "default"))),
     (["scripts/dg.sh", "LAMM", "OPTIM.LR", "0.1"], {"TARGETS": "imagenet_a"},
      Grid(("LAMM",), ("imagenet_a",), protocol="dg", opts=("OPTIM.LR", "0.1"))),
-    (["scripts/incremental.sh", "CoOp", "dtd"], {"SHOTS": "2"}, Grid(("CoOp",), ("dtd",), (2,), protocol="incremental")),
-    (["scripts/incremental.sh", "ZeroshotCLIP", "dtd"], {}, Grid(("ZeroshotCLIP",), ("dtd",), protocol="incremental")),
+    (["scripts/incremental.sh", "CoOp", "dtd"], {"SHOTS": "2"},
+     Grid(("CoOp",), ("dtd",), (2,), protocol="incremental")),
+    (["scripts/incremental.sh", "ZeroshotCLIP", "dtd"], {},
+     Grid(("ZeroshotCLIP",), ("dtd",), protocol="incremental")),
     (["scripts/base2new.sh", "MaPLe", "dtd"], {}, Grid(("MaPLe",), ("dtd",), protocol="base2new")),
     (["scripts/cross_dataset.sh", "CoOpLAMM"], {"TARGETS": "dtd eurosat"},
      Grid(("CoOpLAMM",), ("dtd", "eurosat"), protocol="cross_dataset")),
     (["scripts/zsclip/zeroshot.sh", "dtd"], {}, Grid(("ZeroshotCLIP",), ("dtd",))),
-    (["scripts/zsclip/zeroshot_all.sh"], {"DATASETS": "dtd imagenet_a"}, Grid(("ZeroshotCLIP",), ("dtd", "imagenet_a"))),
+    (["scripts/zsclip/zeroshot_all.sh"], {"DATASETS": "dtd imagenet_a"},
+     Grid(("ZeroshotCLIP",), ("dtd", "imagenet_a"))),
 ]
 
 

@@ -16,7 +16,7 @@ from tools import runs as runs_module
 from tools import sweep, sweep_grid, sweep_job
 from tools.runs import METHODS, Grid, expand, resolve_datasets, tag_suffix
 from tools.runs import RunError as SweepError
-from tools.sweep_job import FAILED, RAN, RUNNING_ELSEWHERE, RunJob
+from tools.sweep_job import RAN, RUNNING_ELSEWHERE, RunJob
 
 MAPLE_OPTS = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "2"]
 GRID_FLAGS = ["--methods", "LAMM", "--datasets", "caltech101", "--shots", "1", "2", "--seeds", "1", "2"]

@@ -18,7 +18,7 @@ The folders of ``scripts/<method>/main.sh DATASET SHOTS [KEY VALUE ...]`` are Co
 import os
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
