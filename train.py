@@ -14,12 +14,13 @@ from dassl.config import get_cfg_default
 from dassl.engine import build_trainer
 from dassl.utils import collect_env_info, set_random_seed, setup_logger
 
-import datasets  # noqa: F401  (registers the datasets)
+import datasets.readers  # noqa: F401  (registers the readers)
 import trainers  # noqa: F401  (registers the trainers)
 from lamm.errors import LammError
 from lamm.files import RunLock, atomic_write_text
 from trainers.config import extend_cfg
 from trainers.config_checks import check_config_file, check_registered, check_values, merge_checked
+from trainers.presets import apply_preset
 
 
 def print_args(args, cfg):
@@ -67,6 +68,7 @@ def setup_cfg(args):
             merge_checked(cfg, path)
     reset_cfg(cfg, args)
     merge_checked(cfg, args.opts)
+    apply_preset(cfg, args.opts)
     check_registered(cfg)
     check_values(cfg)
     cfg.freeze()

@@ -1,22 +1,7 @@
-"""Dataset readers; importing this package registers every reader with Dassl's DATASET_REGISTRY.
+"""Datasets in CoOp's layout: the catalog, ``prepare``/``check``, and the Dassl readers.
 
-One module per CoOp dataset config (``configs/datasets/<name>.yaml``); ``catalog.py`` holds
-their folders, split files and sources, ``prepare.py`` downloads and checks them.
+Importing this package imports nothing heavy, so ``python -m datasets.prepare`` and the
+catalog start without Dassl or torch. The readers are registered with Dassl's
+``DATASET_REGISTRY`` by ``import datasets.readers``. ``catalog.py`` holds the datasets'
+folders, split files and sources, ``prepare.py`` downloads and checks them.
 """
-from . import (  # noqa: F401
-    caltech101,
-    dtd,
-    eurosat,
-    fgvc_aircraft,
-    food101,
-    imagenet,
-    imagenet_a,
-    imagenet_r,
-    imagenet_sketch,
-    imagenetv2,
-    oxford_flowers,
-    oxford_pets,
-    stanford_cars,
-    sun397,
-    ucf101,
-)

@@ -59,28 +59,6 @@ def keep_training_half(train, val, half):
     return filtered(train), filtered(val), label_space
 
 
-class FullLabelSpace:
-    """Mixin for a DatasetBase whose training images may cover only part of its label space.
-
-    Dassl derives the classes from ``train_x``; with DATASET.TRAIN_CLASSES the label space is
-    larger, so it is given explicitly (``self.label_space``: label -> class name).
-    """
-
-    label_space = None
-
-    @property
-    def lab2cname(self):
-        return dict(self.label_space) if self.label_space else super().lab2cname
-
-    @property
-    def classnames(self):
-        return [self.label_space[label] for label in sorted(self.label_space)] if self.label_space else super().classnames
-
-    @property
-    def num_classes(self):
-        return max(self.label_space) + 1 if self.label_space else super().num_classes
-
-
 def subsample_classes(*splits, subsample="all"):
     """Keep the base or new half of the classes in each split (lists of Datum).
 

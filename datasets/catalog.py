@@ -726,6 +726,14 @@ FEWSHOT_BENCHMARKS = ("imagenet", "caltech101", "oxford_pets", "stanford_cars", 
                       "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101")
 DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 
+# The paper's eleven few-shot benchmarks in its order, and ImageNet's four shifted test sets
+# (domain generalisation targets): the one copy of these lists, by config name.
+FEWSHOT_BENCHMARKS = (
+    "imagenet", "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
+    "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
+)
+DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
+
 
 def lookup(name) -> Optional[DatasetInfo]:
     """The entry for a config name ("oxford_pets") or registered name ("OxfordPets"), any case."""
@@ -734,6 +742,20 @@ def lookup(name) -> Optional[DatasetInfo]:
         if wanted in (info.key, info.name.lower()):
             return info
     return None
+
+
+def can_auto_download(key) -> bool:
+    """Whether ``prepare`` can fetch everything a reader of this dataset needs, with no manual step.
+
+    ``key`` is a config name or DATASET.NAME. False for an unknown name, for a dataset with
+    manual steps (ImageNet, Stanford Cars), and when a needed file has no source other than a
+    third-party copy (those are tried only with ``prepare --mirrors``).
+    """
+    info = lookup(key)
+    if info is None or info.manual:
+        return False
+    needed = [dl for dl in info.downloads if not dl.for_building_split]
+    return all(any(not source.third_party for source in dl.sources) for dl in needed)
 
 
 def missing_split_hint(info, root):

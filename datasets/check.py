@@ -14,8 +14,18 @@ from dataclasses import dataclass, field
 from lamm.errors import DatasetError
 
 from .catalog import missing_split_hint
-from .common import FEWSHOT_DIRNAME, locate_misplaced
-from .split_file import SPLIT_NAMES, _check_records, image_file_problem, nested_copy, read_json_file
+from .fewshot import LEGACY_DIRNAME, cache_root
+from .layout import locate_misplaced
+from .official_lists import CLASSNAMES_FILE, flat_images, flat_val_message, read_classnames, read_lists, require_sorted
+from .scan import list_dirs, list_files
+from .split_file import (
+    SPLIT_NAMES,
+    _check_records,
+    class_name_conflict,
+    image_file_problem,
+    nested_copy,
+    read_json_file,
+)
 
 LEVELS = ("ok", "info", "warn", "missing", "wrong")
 SHOW_FIRST = 3
@@ -113,26 +123,26 @@ def unreadable_images(paths):
 
 
 def _check_caches(report, dataset_dir):
-    fewshot_dir = os.path.join(dataset_dir, FEWSHOT_DIRNAME)
+    fewshot_dir = os.path.join(dataset_dir, LEGACY_DIRNAME)
     caches = sorted(glob.glob(os.path.join(fewshot_dir, "*.json")))
     pickles = sorted(glob.glob(os.path.join(fewshot_dir, "*.pkl"))) + sorted(
         glob.glob(os.path.join(dataset_dir, "preprocessed.pkl"))
     )
     if caches:
-        report.add("info", f"{_count(len(caches), 'few-shot cache')} in {fewshot_dir}")
+        report.add("info", f"{_count(len(caches), 'few-shot cache')} of an earlier version in {fewshot_dir}: read "
+                           f"when they match, never written (new caches go to {os.path.join(cache_root(), 'fewshot')})")
     if pickles:
         report.add("info", f"{_count(len(pickles), 'pickle')} written by CoOp ({os.path.basename(pickles[0])} ...) are "
                            f"ignored, never loaded (a pickle can run code); delete them at will")
 
 
-def _check_label_table(report, records, source, expected_classes):
-    """Labels 0..n-1, one class name per label; returns the label count."""
-    names = {}
-    for _, label, name in records:
-        if names.setdefault(int(label), name) != name:
-            report.add("wrong", f"{source}: label {label} has two class names, {names[int(label)]!r} and {name!r}.")
-            return 0
-    labels = sorted(names)
+def _check_label_table(report, named_records, source, expected_classes):
+    """Labels 0..n-1, one class name per label (``named_records``: split name -> entries); returns the label count."""
+    conflict = class_name_conflict(named_records, source)
+    if conflict:
+        report.add("wrong", conflict)
+        return 0
+    labels = sorted({int(label) for records in named_records.values() for _, label, _ in records})
     if labels != list(range(len(labels))):
         report.add("wrong", f"{source}: labels are not 0..{len(labels) - 1} (got {labels[:5]} ...).")
     if expected_classes and len(labels) != expected_classes:
@@ -160,7 +170,7 @@ def check_split_dataset(report, dataset_dir, deep):
         report.add("wrong", f"{e} Download it again: {missing_split_hint(info, report.root)}")
         return
     sizes = tuple(len(split[k]) for k in SPLIT_NAMES)
-    n_classes = _check_label_table(report, split["train"] + split["val"] + split["test"], split_path, info.num_classes)
+    n_classes = _check_label_table(report, {k: split[k] for k in SPLIT_NAMES}, split_path, info.num_classes)
     if sizes != info.sizes:
         report.add("warn", f"{info.split_file} has {_sizes_text(sizes)} train/val/test images; CoOp's paper lists "
                            f"{_sizes_text(info.sizes)} (a different split file?).")
@@ -173,8 +183,6 @@ def check_split_dataset(report, dataset_dir, deep):
 
 
 def check_aircraft(report, dataset_dir, deep):
-    from .fgvc_aircraft import read_lists
-
     info = report.info
     if not _check_folder(report, os.path.join(dataset_dir, info.image_dir), "images", info.dataset_dir, info.image_dir):
         return
@@ -195,8 +203,6 @@ def check_aircraft(report, dataset_dir, deep):
 
 
 def _classnames(report, dataset_dir, require_order):
-    from .imagenet import CLASSNAMES_FILE, read_classnames, require_sorted
-
     path = os.path.join(dataset_dir, CLASSNAMES_FILE)
     try:
         classnames = read_classnames(path, report.info.key)
@@ -217,17 +223,12 @@ def _classnames(report, dataset_dir, require_order):
 
 
 def _image_count(folder, classes):
-    from .scan import list_files
-
     counts = {c: len(list_files(os.path.join(folder, c))) for c in classes}
     empty = [c for c, n in counts.items() if n == 0]
     return sum(counts.values()), empty
 
 
 def check_imagenet(report, dataset_dir, deep):
-    from .imagenet import flat_images, flat_val_message
-    from .scan import list_dirs
-
     info = report.info
     classnames = _classnames(report, dataset_dir, require_order=False)
     image_dir = os.path.join(dataset_dir, info.image_dir)
@@ -259,8 +260,6 @@ def check_imagenet(report, dataset_dir, deep):
 
 
 def check_test_only(report, dataset_dir, deep):
-    from .scan import list_dirs
-
     info = report.info
     classnames = _classnames(report, dataset_dir, require_order=True)
     image_dir = os.path.join(dataset_dir, info.image_dir)

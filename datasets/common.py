@@ -1,23 +1,24 @@
-"""What every CoOp-style reader shares: finding its folder and turning a split file into data.
+"""The one base of the readers, and what every CoOp-style reader shares.
 
-CoOp repeats this in each of its eleven reader files; here a reader whose data is a CoOp split
-file only names its catalog entry (``datasets/catalog.py``):
+Every reader is a ``LabelSpaceDataset``: Dassl's ``DatasetBase`` that also says where each of
+its classes sits in a wider label space (``class_ids``) and, with ``DATASET.TRAIN_CLASSES``,
+which classes its model has beyond those it trains on (``label_space``). CoOp repeats its
+reading code in each of its eleven reader files; here a reader whose data is a CoOp split file
+only names its catalog entry (``datasets/catalog.py``):
 
     @DATASET_REGISTRY.register()
     class OxfordPets(SplitFileDataset):
         info = CATALOG["oxford_pets"]
 
-and readers with their own lists (FGVCAircraft, ImageNet) call ``find_dataset_dir`` and
-``finish_splits`` (few-shot subset with its cache, then base/new classes).
+and readers with their own lists (FGVCAircraft, ImageNet) read them and call ``self.finish``
+(few-shot subset with its cache, then the training half, then base/new classes). ImageNet's
+test-only variants (``imagenet.ImageNetTestSet``) declare ImageNet's class ids.
 """
 import os
 
 from dassl.data.datasets import DatasetBase
 
-from lamm.errors import ConfigError
-
 from .base_new import (
-    FullLabelSpace,
     half_labels,
     keep_training_half,
     subsample_classes,
@@ -25,112 +26,95 @@ from .base_new import (
     train_classes_setting,
 )
 from .catalog import missing_split_hint
-from .errors import DatasetNotFoundError
-from .fewshot import fewshot_subset
+from .fewshot import LEGACY_DIRNAME, fewshot_cache_dir, fewshot_subset
+from .layout import find_dataset_dir, locate_misplaced  # noqa: F401  (the readers' path helpers)
+from .scan import as_datums
 from .split_file import file_sha256, read_split
 
-FEWSHOT_DIRNAME = "split_fewshot"
 
+class LabelSpaceDataset(DatasetBase):
+    """A reader whose classes belong to a wider label space; every reader here inherits it.
 
-def _layout_help(name, root, layout):
-    return (
-        f"{name} expects this layout under DATASET.ROOT ({root}):\n{layout.rstrip()}\n"
-        f"Pass the folder that holds it with --root DIR (the scripts use $DATA)."
-    )
-
-
-def locate_misplaced(root, dataset_dir, subdir):
-    """Where ``subdir`` of ``<root>/<dataset_dir>`` sits one or two levels off, or None.
-
-    Catches the usual extraction slips: an extra level (``food-101/food-101/images``, Kaggle's
-    ``cars_train/cars_train``) or the content extracted next to the dataset folder.
+    Attributes (besides Dassl's):
+        info: the dataset's CATALOG entry.
+        class_ids: ``class_ids[label]`` is the class's id in the wider label space: its label among
+            all the dataset's classes (a base or new half keeps the ids of its classes), and for
+            ImageNet's variants its ImageNet class (0..999). Label embeddings move between two
+            models of one label space by these ids (class-incremental learning, ImageNet -> A/R).
+        label_space: ``{label: class name}`` of every class the model has, set when
+            ``DATASET.TRAIN_CLASSES`` trains on part of them; Dassl derives the classes from
+            ``train_x`` alone, so ``classnames``, ``lab2cname`` and ``num_classes`` follow this instead.
+        split_fewshot_dir: the folder of this dataset's few-shot caches (CoOp's attribute name).
     """
-    base = os.path.join(root, dataset_dir)
-    leaf = os.path.basename(subdir.rstrip("/")) if subdir else dataset_dir
-    candidates = []
-    if os.path.isdir(base):
-        for entry in sorted(os.listdir(base)):
-            inner = os.path.join(base, entry)
-            if os.path.isdir(inner) and not entry.startswith("."):
-                candidates.append(os.path.join(inner, subdir))
-                candidates.append(os.path.join(inner, leaf))
-    if subdir:
-        candidates.append(os.path.join(root, subdir))
-        candidates.append(os.path.join(base, leaf))  # imagenet/train for imagenet/images/train
-    for path in candidates:
-        if os.path.isdir(path) and os.path.normpath(path) != os.path.normpath(os.path.join(base, subdir)):
-            return path
-    return None
 
+    info = None
+    class_ids = None
+    label_space = None
+    split_fewshot_dir = None
 
-def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
-    """Resolve ``<root>/<dataset_dir>`` and check that it and its ``subdirs`` exist.
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.info is not None:
+            cls.dataset_dir = cls.info.dataset_dir  # Dassl's class attribute, as in CoOp
 
-    Args:
-        root: ``cfg.DATASET.ROOT`` (``~`` and relative paths are resolved, as in CoOp).
-        dataset_dir: the dataset's folder name, e.g. "caltech-101".
-        name: the dataset's registered name, for messages.
-        layout: an indented sketch of the expected files, shown when something is missing.
-        subdirs: folders that must exist inside the dataset folder (e.g. the image folder).
+    @property
+    def full_label_indices(self):
+        """``class_ids`` under the name the trainers read."""
+        return self.class_ids
 
-    Returns:
-        The absolute dataset folder.
-    """
-    if not str(root).strip():
-        raise ConfigError(f"DATASET.ROOT is empty. {_layout_help(name, '<unset>', layout)}")
-    root = os.path.abspath(os.path.expanduser(root))
-    if not os.path.isdir(root):
-        raise DatasetNotFoundError(f"Dataset root not found: {root}. {_layout_help(name, root, layout)}")
-    path = os.path.join(root, dataset_dir)
-    if not os.path.isdir(path):
-        raise DatasetNotFoundError(
-            f"{name} folder not found: {path}. {_layout_help(name, root, layout)}\n"
-            f"`python -m datasets.prepare check --root {root}` lists what is present and what is missing."
+    @property
+    def lab2cname(self):
+        return dict(self.label_space) if self.label_space else super().lab2cname
+
+    @property
+    def classnames(self):
+        if not self.label_space:
+            return super().classnames
+        return [self.label_space[label] for label in sorted(self.label_space)]
+
+    @property
+    def num_classes(self):
+        return max(self.label_space) + 1 if self.label_space else super().num_classes
+
+    def find_dataset_dir(self, cfg):
+        """``<DATASET.ROOT>/<dataset folder>``, checked with its image folders (an error names what is missing)."""
+        info = self.info
+        return find_dataset_dir(
+            cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs
         )
-    for sub in subdirs:
-        if not os.path.isdir(os.path.join(path, sub)):
-            found = locate_misplaced(root, dataset_dir, sub)
-            moved = f" Found {found}: move it to {os.path.join(path, sub)}." if found else ""
-            raise DatasetNotFoundError(
-                f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}"
-            )
-    return path
+
+    def finish(self, cfg, train, val, test, *, path_prefix, fingerprint):
+        """Few-shot subset, training half and base/new classes of the read splits, then Dassl's init.
+
+        ``val=None`` (ImageNet) draws from train only and validates on ``test``, as CoOp does.
+        """
+        self.split_fewshot_dir = fewshot_cache_dir(self.info.key, fingerprint)
+        splits = finish_splits(
+            self,
+            cfg,
+            train,
+            val,
+            test,
+            cache_dir=self.split_fewshot_dir,
+            path_prefix=path_prefix,
+            fingerprint=fingerprint,
+            legacy_dir=os.path.join(self.dataset_dir, LEGACY_DIRNAME),
+        )
+        if val is None:
+            train, test = (as_datums(items) for items in splits)
+            val = test
+        else:
+            train, val, test = (as_datums(items) for items in splits)
+        DatasetBase.__init__(self, train_x=train, val=val, test=test)
 
 
-def load_coop_splits(dataset, cfg, *, split_path, path_prefix, how_to_get=""):
-    """Read the split file, draw the K-shot subset and keep the base/new classes, as CoOp does.
-
-    Args:
-        dataset: the reader being built (its ``generate_fewshot_dataset`` draws the subset).
-        cfg: the config; reads ``DATASET.NUM_SHOTS``, ``SEED`` and ``DATASET.SUBSAMPLE_CLASSES``.
-        split_path: the ``split_zhou_<Name>.json`` file; the few-shot cache goes to
-            ``split_fewshot/`` next to it.
-        path_prefix: the folder the split's image paths are relative to.
-        how_to_get: a sentence telling the user how to obtain a missing split file.
-
-    Returns:
-        ``(train, val, test)`` lists of Datum, ready for ``DatasetBase.__init__``.
-    """
-    subsample_setting(cfg)  # checked first: a typo must not cost a sampling run
-    train, val, test = read_split(split_path, path_prefix, how_to_get)
-    return finish_splits(
-        dataset,
-        cfg,
-        train,
-        val,
-        test,
-        cache_dir=os.path.join(os.path.dirname(split_path), FEWSHOT_DIRNAME),
-        path_prefix=path_prefix,
-        fingerprint=file_sha256(split_path),
-    )
-
-
-def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fingerprint):
-    """The K-shot subset (train K, val min(K, 4), cached) and then the base/new classes.
+def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fingerprint, legacy_dir=None):
+    """The K-shot subset (train K, val min(K, 4), cached), then the training half, then base/new classes.
 
     ``val=None`` draws from train only and returns ``(train, test)``, as CoOp's ImageNet does
     (its val is its test set). ``fingerprint`` identifies the data the subset is drawn from,
-    so a cache drawn from other data is rebuilt.
+    so a cache drawn from other data is rebuilt. Sets ``dataset.class_ids`` and, with
+    ``DATASET.TRAIN_CLASSES``, ``dataset.label_space`` (see ``LabelSpaceDataset``).
     """
     subsample = subsample_setting(cfg)
     train_half = train_classes_setting(cfg)
@@ -143,10 +127,11 @@ def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fin
         cache_dir=cache_dir,
         path_prefix=path_prefix,
         fingerprint=fingerprint,
+        legacy_dir=legacy_dir,
     )
     # Where each kept class sits among all classes, so that label embeddings can move between a
     # model of all classes and a model of one half (class-incremental learning).
-    dataset.full_label_indices = half_labels({item.label for item in train}, subsample)
+    dataset.class_ids = half_labels({item.label for item in train}, subsample)
     if train_half != "all":
         train, val, dataset.label_space = keep_training_half(train, val, train_half)
     if val is None:
@@ -154,34 +139,21 @@ def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fin
     return subsample_classes(train, val, test, subsample=subsample)
 
 
-class SplitFileDataset(FullLabelSpace, DatasetBase):
+class SplitFileDataset(LabelSpaceDataset):
     """A CoOp reader whose data is a ``split_zhou_<Name>.json`` file; subclasses set ``info``.
 
     Attributes match CoOp's readers: ``dataset_dir``, ``image_dir``, ``split_path`` and
     ``split_fewshot_dir`` (absolute paths).
     """
 
-    info = None  # the dataset's CATALOG entry
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.info is not None:
-            cls.dataset_dir = cls.info.dataset_dir  # Dassl's class attribute, as in CoOp
-
     def __init__(self, cfg):
         info = self.info
-        self.dataset_dir = find_dataset_dir(
-            cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs
-        )
+        subsample_setting(cfg)  # checked first: a typo must not cost a sampling run
+        train_classes_setting(cfg)
+        self.dataset_dir = self.find_dataset_dir(cfg)
         self.image_dir = os.path.join(self.dataset_dir, info.image_dir) if info.image_dir else self.dataset_dir
         self.split_path = os.path.join(self.dataset_dir, info.split_file)
-        self.split_fewshot_dir = os.path.join(self.dataset_dir, FEWSHOT_DIRNAME)
         prefix = self.dataset_dir if info.split_prefix == "dataset_dir" else self.image_dir
-        train, val, test = load_coop_splits(
-            self,
-            cfg,
-            split_path=self.split_path,
-            path_prefix=prefix,
-            how_to_get=missing_split_hint(info, os.path.dirname(self.dataset_dir)),
-        )
-        super().__init__(train_x=train, val=val, test=test)
+        how_to_get = missing_split_hint(info, os.path.dirname(self.dataset_dir))
+        train, val, test = read_split(self.split_path, prefix, how_to_get)
+        self.finish(cfg, train, val, test, path_prefix=prefix, fingerprint=file_sha256(self.split_path))

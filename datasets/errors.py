@@ -12,3 +12,7 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
 
 class InvalidDatasetError(DatasetError, ValueError):
     """A split or cache file is malformed, or the data cannot give what the config asks for."""
+
+
+class DatasetNotReadyError(DatasetNotFoundError):
+    """A dataset is not laid out under DATASET.ROOT yet (found before anything heavy starts)."""

@@ -2,11 +2,18 @@
 
 CoOp's readers call Dassl's ``DatasetBase.generate_fewshot_dataset`` twice, train with K shots
 and then val with min(K, 4), on Python's global ``random`` seeded by ``set_random_seed(cfg.SEED)``;
-this module makes the same two calls, so a seed gives the same images as CoOp. The result is
-cached in ``split_fewshot/shot_{K}-seed_{SEED}.json`` (the split-file format, paths relative to
-the image folder) instead of CoOp's pickle, which can run code when loaded and stores absolute
-paths. The cache records a fingerprint of the split it was drawn from and is rebuilt when the
-split changes. Like CoOp's pickle, a cache hit does not touch ``random``.
+this module makes the same two calls, so a seed gives the same images as CoOp. Like CoOp's
+pickle, a cache hit does not touch ``random``.
+
+The cache never goes into the data folder (``$DATA`` is often read-only or shared on clusters;
+only ``prepare`` writes there): it lives in
+``<cache>/fewshot/<dataset>/<split fingerprint>/shot_{K}-seed_{SEED}.json`` with ``<cache>`` from
+``cache_root()``. The split-file format is used (paths relative to the image folder) instead of
+CoOp's pickle, which can run code when loaded and stores absolute paths; keyed by the split's
+fingerprint, two data roots with the same split share a cache and a changed split never meets
+an old one. Files are written by atomic rename, so concurrent runs that draw the same subset
+both succeed and readers see one whole file. A cache that an earlier version wrote into
+``<dataset>/split_fewshot/`` is still read when it matches, never written.
 """
 import os
 from collections import Counter
@@ -18,6 +25,24 @@ from .split_file import datums_to_records, read_json_file, records_to_datums
 
 # CoOp validates on at most 4 images per class, whatever K is.
 MAX_VAL_SHOTS = 4
+
+
+CACHE_ENV = "LAMM_CACHE_DIR"
+# Where an earlier version (and CoOp) cached subsets inside the dataset folder: read, never written.
+LEGACY_DIRNAME = "split_fewshot"
+
+
+def cache_root():
+    """The project's cache folder: ``$LAMM_CACHE_DIR``, else ``$XDG_CACHE_HOME/lamm``, else ``~/.cache/lamm``."""
+    if os.environ.get(CACHE_ENV):
+        return os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV]))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return os.path.join(os.path.abspath(os.path.expanduser(xdg)) if xdg else os.path.expanduser("~/.cache"), "lamm")
+
+
+def fewshot_cache_dir(dataset_key, fingerprint):
+    """The folder of the K-shot caches drawn from the split with this fingerprint."""
+    return os.path.join(cache_root(), "fewshot", dataset_key, fingerprint[:16])
 
 
 def fewshot_cache_path(cache_dir, num_shots, seed):
@@ -46,24 +71,24 @@ def require_enough_per_class(items, num_shots, split_name):
     )
 
 
-def _load_cache(cache_path, fingerprint, path_prefix):
+def _load_cache(cache_path, fingerprint, path_prefix, stale="rebuilding it"):
     """The cached (train, val), or None when the cache is absent, unreadable or stale."""
     if not os.path.isfile(cache_path):
         return None
     try:
         data = read_json_file(cache_path, what="Few-shot cache")
         if data["split_fingerprint"] != fingerprint:
-            print(f"Few-shot cache {cache_path} was drawn from a different split; rebuilding it")
+            print(f"Few-shot cache {cache_path} was drawn from a different split; {stale}")
             return None
         records = {key: data[key] for key in ("train", "val") if data[key] is not None}
         datums = records_to_datums(records, path_prefix, cache_path)
     except (ValueError, KeyError, TypeError) as e:
-        print(f"Few-shot cache {cache_path} is unreadable ({e}); rebuilding it")
+        print(f"Few-shot cache {cache_path} is unreadable ({e}); {stale}")
         return None
     return datums["train"], datums.get("val")
 
 
-def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_prefix, fingerprint):
+def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_prefix, fingerprint, legacy_dir=None):
     """Reduce ``train`` to ``num_shots`` images per class and ``val`` to ``min(num_shots, 4)``.
 
     Args:
@@ -73,10 +98,12 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
             ImageNet reader does (its val is the test set and must stay whole).
         num_shots: K (``cfg.DATASET.NUM_SHOTS``); below 1, the splits come back unchanged.
         seed: ``cfg.SEED``, used only to name the cache file (the caller seeds ``random``).
-        cache_dir: the ``split_fewshot`` folder of the dataset.
+        cache_dir: the cache folder, ``fewshot_cache_dir(dataset key, fingerprint)`` for a reader.
         path_prefix: the folder that cached image paths are relative to.
         fingerprint: identifies the split the subset is drawn from (``file_sha256`` of the split
             file); a cache with another fingerprint is rebuilt.
+        legacy_dir: a dataset's ``split_fewshot`` folder, where an earlier version cached; a
+            matching cache there is read, nothing is ever written there.
 
     Returns:
         ``(train, val)`` lists of Datum (``val`` stays None when given None).
@@ -87,6 +114,11 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
     cache_path = fewshot_cache_path(cache_dir, num_shots, seed)
 
     cached = _load_cache(cache_path, fingerprint, path_prefix)
+    if cached is None and legacy_dir:
+        legacy_path = fewshot_cache_path(legacy_dir, num_shots, seed)
+        cached = _load_cache(legacy_path, fingerprint, path_prefix, stale="not used (never rewritten)")
+        if cached is not None:
+            cache_path = legacy_path
     if cached is not None:
         print(f"Loading preprocessed few-shot data from {cache_path}")
         return cached
@@ -100,14 +132,16 @@ def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_pref
         val = dataset.generate_fewshot_dataset(val, num_shots=val_shots)
 
     print(f"Saving preprocessed few-shot data to {cache_path}")
-    atomic_write_json(
-        cache_path,
-        {
-            "num_shots": num_shots,
-            "seed": seed,
-            "split_fingerprint": fingerprint,
-            "train": datums_to_records(train, path_prefix),
-            "val": None if val is None else datums_to_records(val, path_prefix),
-        },
-    )
+    record = {
+        "num_shots": num_shots,
+        "seed": seed,
+        "split_fingerprint": fingerprint,
+        "train": datums_to_records(train, path_prefix),
+        "val": None if val is None else datums_to_records(val, path_prefix),
+    }
+    try:
+        atomic_write_json(cache_path, record)
+    except OSError as e:  # the cache only saves time; an unwritable one must not stop a run
+        print(f"Could not write the few-shot cache ({e}); continuing without it. Set {CACHE_ENV} to a "
+              f"writable folder to cache subsets.")
     return train, val

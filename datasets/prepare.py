@@ -20,6 +20,7 @@ does (not the published split: numbers are not comparable with published ones);
 ``--fix-val FILE`` sorts a flat ImageNet val folder into wnid folders.
 """
 import argparse
+import difflib
 import importlib
 import os
 import random
@@ -36,10 +37,31 @@ from .errors import InvalidDatasetError
 from .split_file import SPLIT_NAMES, read_json_file, write_split
 
 DOWNLOADS_DIRNAME = ".downloads"
+COMMANDS = ("check", "list")
 
 
 def default_root():
     return os.environ.get("DATA") or "./data"
+
+
+def _did_you_mean(word, choices):
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class UnknownWordError(InvalidDatasetError):
+    """The first word is neither a command nor a dataset (``prepare chek``)."""
+
+
+def check_first_word(word):
+    """Refuse a first word that is neither a command, a dataset nor ``all``, suggesting the closest one."""
+    if word in COMMANDS or word == "all" or lookup(word) is not None:
+        return
+    choices = [*COMMANDS, *CATALOG, *(info.name for info in CATALOG.values())]
+    close = difflib.get_close_matches(word, choices, n=1) or difflib.get_close_matches(word.lower(), choices, n=1)
+    hint = (f"did you mean {close[0]!r}?" if close else
+            f"commands: {', '.join(COMMANDS)}; datasets: {', '.join(CATALOG)} (or all)")
+    raise UnknownWordError(f"unknown command or dataset {word!r}; {hint}")
 
 
 def resolve(names):
@@ -50,7 +72,9 @@ def resolve(names):
     for name in names:
         info = lookup(name)
         if info is None:
-            raise InvalidDatasetError(f"Unknown dataset {name!r}; choose from: {', '.join(CATALOG)} (or all).")
+            raise InvalidDatasetError(
+                f"Unknown dataset {name!r}; choose from: {', '.join(CATALOG)} (or all).{_did_you_mean(name, CATALOG)}"
+            )
         if info not in infos:
             infos.append(info)
     return infos
@@ -75,7 +99,7 @@ def _validate(dl, path):
         elif dl.filename.endswith(".json"):
             read_json_file(path, what=dl.filename)
         elif dl.what == "classnames":
-            from .imagenet import read_classnames
+            from .official_lists import read_classnames
 
             read_classnames(path)
     except LammError as e:
@@ -309,7 +333,7 @@ def _fetch_and_place(info, opts):
 
 
 def fix_val(info, root, mapping):
-    from .imagenet import fix_flat_val
+    from .official_lists import fix_flat_val
 
     if info.key != "imagenet":
         return
@@ -404,7 +428,13 @@ def main(argv=None):
     parser = build_parser()
     opts = parser.parse_args(argv)
     names = list(opts.names)
-    command = names.pop(0) if names and names[0] in ("check", "list") else "prepare"
+    try:
+        if names:
+            check_first_word(names[0])
+    except LammError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    command = names.pop(0) if names and names[0] in COMMANDS else "prepare"
     if command == "list":
         print(list_markdown() if opts.markdown else list_plain())
         return 0
@@ -428,7 +458,7 @@ def main(argv=None):
             reports = [prepare_dataset(info, opts) for info in infos]
             print(f"Summary: {summary(reports)}")
     except LammError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 2
     return 0 if all(r.ready for r in reports) else 1
 

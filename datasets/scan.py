@@ -13,10 +13,8 @@ import hashlib
 import os
 from collections import namedtuple
 
-from dassl.data.datasets import Datum
-
 from .errors import DatasetNotFoundError
-from .split_file import relative_path
+from .split_file import datum_class, relative_path
 
 ImageRecord = namedtuple("ImageRecord", "impath label domain classname")
 
@@ -35,6 +33,7 @@ def list_files(path):
 
 def as_datums(items):
     """Turn ImageRecords into Dassl Datums; Datums pass through unchanged."""
+    Datum = datum_class()
     return [
         item
         if isinstance(item, Datum)

@@ -10,14 +10,20 @@ import hashlib
 import json
 import os
 import stat
-
-from dassl.data.datasets import Datum
+from collections import Counter
 
 from lamm.files import atomic_write_json
 
 from .errors import DatasetNotFoundError, InvalidDatasetError
 
 SPLIT_NAMES = ("train", "val", "test")
+
+
+def datum_class():
+    """Dassl's ``Datum``, imported on first use: ``prepare`` and ``check`` read split files without Dassl."""
+    from dassl.data.datasets import Datum
+
+    return Datum
 
 
 def gdrive_download_hint(file_id, dest):
@@ -100,7 +106,31 @@ def checked_datum(impath, label, classname, source):
     """A Datum whose missing image is named in a DatasetNotFoundError instead of Dassl's assert."""
     if image_file_problem(impath) == "missing":
         raise DatasetNotFoundError(f"Image {impath} listed in {source} is missing.")
-    return Datum(impath=impath, label=int(label), classname=classname)
+    return datum_class()(impath=impath, label=int(label), classname=classname)
+
+
+def class_name_conflict(named_records, source):
+    """Why a label of ``{name: [[rel_impath, label, classname], ...]}`` has two class names, or None.
+
+    One label is one class: Dassl would give it whichever name it meets, so a single edited
+    entry would rename the class (and its prompt). The message names the file, the label, the
+    usual name and the odd one, each with an example entry.
+    """
+    names, examples = {}, {}
+    for key, records in named_records.items():
+        for index, (rel_impath, label, name) in enumerate(records):
+            names.setdefault(int(label), Counter())[name] += 1
+            examples.setdefault((int(label), name), f"{key}[{index}] {rel_impath}")
+    for label in sorted(names):
+        if len(names[label]) > 1:
+            (usual, n_usual), (odd, n_odd) = names[label].most_common(2)
+            entries = "entry" if n_odd == 1 else "entries"
+            return (
+                f"{source}: label {label} has two class names: {usual!r} ({n_usual} entries, e.g. "
+                f"{examples[(label, usual)]}) and {odd!r} ({n_odd} {entries}, e.g. {examples[(label, odd)]}). "
+                f"A label has one class name: fix those entries or get the split file again."
+            )
+    return None
 
 
 def records_to_datums(named_records, path_prefix, source):
@@ -114,6 +144,10 @@ def records_to_datums(named_records, path_prefix, source):
     total = 0
     for key, records in named_records.items():
         _check_records(records, source, key)
+    conflict = class_name_conflict(named_records, source)
+    if conflict:
+        raise InvalidDatasetError(conflict)
+    for key, records in named_records.items():
         for rel_impath, _, _ in records:
             total += 1
             impath = os.path.join(path_prefix, rel_impath)
@@ -138,6 +172,7 @@ def records_to_datums(named_records, path_prefix, source):
             f"{len(empty)} of the {total} images listed in {source} are empty files (0 bytes); the "
             f"first is {empty[0]}. An extraction was probably interrupted: extract the archive again."
         )
+    Datum = datum_class()
     return {
         key: [
             Datum(impath=os.path.join(path_prefix, rel), label=int(label), classname=name)

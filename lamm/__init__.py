@@ -13,3 +13,8 @@ The method itself, in plain PyTorch and independent of Dassl:
 
 The Dassl trainers in ``trainers/`` are thin layers over these modules.
 """
+import warnings
+
+# openai-clip imports setuptools' pkg_resources, which warns on every command; the pin
+# setuptools<81 keeps it working, so the notice says nothing a user can act on.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)

@@ -1,4 +1,4 @@
-"""Load OpenAI CLIP by name (downloaded once and cached by the ``clip`` package) or from a file.
+"""Load OpenAI CLIP by name (downloaded once into a cache folder) or from a file.
 
 ``MODEL.BACKBONE.NAME`` is either a released model name (``ViT-B/16``, ``ViT-B/32``, ``RN50``,
 ``RN101``, ...) or the path of a local checkpoint: a TorchScript archive as released by OpenAI,
@@ -6,15 +6,33 @@ or a plain state dict. The model is built with ``clip.model.build_model`` exactl
 so its weights are half precision until the caller casts them.
 """
 import difflib
+import hashlib
 import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
 import warnings
 
-import torch
+# Before `import clip`, which imports setuptools' deprecated pkg_resources (lamm/__init__.py too).
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
-from .errors import ConfigError
-from .files import FileLock
+import torch  # noqa: E402
+
+from .errors import ConfigError, LammError  # noqa: E402
+from .files import FileLock, make_readable  # noqa: E402
 
 DEFAULT_DOWNLOAD_ROOT = os.path.expanduser(os.environ.get("CLIP_CACHE_DIR", "~/.cache/clip"))
+# Seconds to wait for a connection and for each read: a proxy that accepts and never answers
+# would otherwise hang the run forever (the clip package opens its URLs without a timeout).
+DOWNLOAD_TIMEOUT_S = float(os.environ.get("LAMM_DOWNLOAD_TIMEOUT", "30"))
+DOWNLOAD_RETRIES = 1
+
+
+class BackboneError(LammError, OSError):
+    """The CLIP weights cannot be downloaded or read. An OSError too, as the clip package's
+    download errors are, so callers that tolerate an offline machine keep doing so."""
 
 
 def _clip():
@@ -24,22 +42,108 @@ def _clip():
     return clip
 
 
-def resolve_checkpoint(name_or_path: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> str:
-    """Return the local file for a model name (downloading it if needed) or an existing path."""
-    clip = _clip()
-    if name_or_path in clip.available_models():
-        # clip writes its download in place: runs starting together would write one file at once.
+def _model_urls() -> dict:
+    return _clip().clip._MODELS
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fetch(url: str, target: str, expected_sha256: str, timeout: float) -> None:
+    """One attempt: stream ``url`` into a temporary file beside ``target``, check, rename."""
+    from tqdm import tqdm
+
+    folder = os.path.dirname(target)
+    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as source:
+            size = int(source.headers.get("Content-Length") or 0) or None
+            digest = hashlib.sha256()
+            with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, ncols=80, file=sys.stderr,
+                      mininterval=0.5, desc=os.path.basename(target)) as bar:
+                for block in iter(lambda: source.read(1 << 16), b""):
+                    out.write(block)
+                    digest.update(block)
+                    bar.update(len(block))
+        if size is not None and os.path.getsize(tmp_path) != size:
+            raise OSError(f"the transfer ended after {os.path.getsize(tmp_path)} of {size} bytes")
+        if digest.hexdigest() != expected_sha256:
+            raise OSError(f"the file's sha256 is {digest.hexdigest()[:12]}..., expected {expected_sha256[:12]}...")
+        make_readable(tmp_path)  # a shared cache is read by other users
+        os.replace(tmp_path, target)
+    finally:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+def download_checkpoint(url: str, download_root: str = DEFAULT_DOWNLOAD_ROOT, timeout: float = None,
+                        retries: int = DOWNLOAD_RETRIES, name: str = None) -> str:
+    """Return the cached file of ``url`` (whose path holds its sha256, as the clip package's URLs
+    do), downloading it first if it is missing or does not match."""
+    timeout = DOWNLOAD_TIMEOUT_S if timeout is None else timeout
+    filename = os.path.basename(url)
+    expected = url.rstrip("/").split("/")[-2]
+    target = os.path.join(download_root, filename)
+    try:
+        os.makedirs(download_root, exist_ok=True)
+        # Runs starting together on a fresh cache download one after the other, not into one file.
         with FileLock(os.path.join(download_root, ".download.lock")):
-            return clip.clip._download(clip.clip._MODELS[name_or_path], download_root)
-    if os.path.isfile(os.path.expanduser(name_or_path)):
-        return os.path.expanduser(name_or_path)
-    close = difflib.get_close_matches(name_or_path, clip.available_models(), n=3)
+            if os.path.isfile(target):
+                if _sha256(target) == expected:
+                    return target
+                print(f"warning: {target} does not match its sha256 (an interrupted or corrupt download): "
+                      "downloading it again", file=sys.stderr, flush=True)
+            print(f"Downloading {name or filename} from {url} to {download_root}", file=sys.stderr, flush=True)
+            for attempt in range(retries + 1):
+                try:
+                    _fetch(url, target, expected, timeout)
+                    return target
+                except (OSError, ValueError) as e:  # URLError, timeouts and resets are OSErrors
+                    reason = getattr(e, "reason", None) or e
+                    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                        reason = f"no answer within {timeout:g} s"
+                    if attempt < retries:
+                        print(f"warning: download failed ({reason}); retrying", file=sys.stderr, flush=True)
+                        time.sleep(1)
+    except OSError as e:  # the cache folder cannot be written
+        reason = e
+    raise BackboneError(
+        f"could not download the CLIP weights {name or filename} from {url} ({reason}). Download the file "
+        f"by other means and place it in {download_root} as {filename} (or set CLIP_CACHE_DIR to the folder "
+        f"that holds it), or give the local file: MODEL.BACKBONE.NAME /path/to/{filename}"
+    )
+
+
+def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> str:
+    """Return the local file for a CLIP model name (downloading it if needed) or an existing path.
+
+    Raises a ``LammError`` with one line that says what to do: an unknown name, a download that
+    failed (naming the URL, the cache folder and the file to place there) or an empty file.
+    """
+    urls = _model_urls()
+    if name in urls:
+        return download_checkpoint(urls[name], download_root, name=name)
+    path = os.path.expanduser(name)
+    if os.path.isfile(path):
+        if os.path.getsize(path) == 0:
+            raise BackboneError(f"the backbone file {path} (MODEL.BACKBONE.NAME) is empty (0 bytes): "
+                                "copy or download it again")
+        return path
+    close = difflib.get_close_matches(name, list(urls), n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise ConfigError(
-        f"MODEL.BACKBONE.NAME {name_or_path!r} is neither a CLIP model name nor an existing file."
-        f"{hint} Known names: {', '.join(clip.available_models())}; or give the path of a "
+        f"MODEL.BACKBONE.NAME {name!r} is neither a CLIP model name nor an existing file."
+        f"{hint} Known names: {', '.join(urls)}; or give the path of a "
         "CLIP checkpoint (TorchScript archive or state dict)."
     )
+
+
+resolve_checkpoint = ensure_backbone  # the earlier name, used by tools/sweep.py
 
 
 def _read_state_dict(path: str) -> dict:
@@ -49,7 +153,17 @@ def _read_state_dict(path: str) -> dict:
             return torch.jit.load(path, map_location="cpu").state_dict()
     except RuntimeError:
         pass  # not a TorchScript archive: a plain state dict
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated or foreign files fail in many ways (EOFError, UnpicklingError, ...)
+        if "Unsupported global" in str(e):
+            raise BackboneError(f"the backbone file {path} holds pickled objects besides tensors, which are "
+                                "not loaded (unsafe); save its state dict instead") from None
+        raise BackboneError(
+            f"the backbone file {path} cannot be read as a CLIP checkpoint ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else 'no detail'}); it is probably truncated or corrupt: "
+            "download or copy it again"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict) or "visual.conv1.weight" not in state and "visual.proj" not in state:
@@ -59,7 +173,7 @@ def _read_state_dict(path: str) -> dict:
 
 def load_clip(name_or_path: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> torch.nn.Module:
     """Build CLIP on the CPU in eval mode, with CLIP's own fp16 weight conversion."""
-    path = resolve_checkpoint(name_or_path, download_root)
+    path = ensure_backbone(name_or_path, download_root)
     state_dict = {k: v.clone() for k, v in _read_state_dict(path).items()}
     return _clip().model.build_model(state_dict).eval()
 

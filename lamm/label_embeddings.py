@@ -10,6 +10,11 @@ Which tokens of a class name become learnable is a choice (``TRAINER.LAMM.LABEL_
 - ``all``: every token of every name.
 - ``one``: a single vector per class in place of the whole name (the paper's ``<M_i>``),
   initialised to the mean of the name's word embeddings.
+
+Where the labels sit is a second choice (``LABEL_LAYOUTS``): ``name``, in the class name's
+tokens as above, or ``official``, the official MaPLe+LAMM code's layout: one vector per class in
+the first slot after the context (the word "of" of MaPLe's "[SOS] v1 v2 of a <name> ."),
+starting from the embedding of the name's first token, with the whole name kept as words.
 """
 import hashlib
 
@@ -21,6 +26,7 @@ from .prompt_layout import PromptLayout
 
 LABEL_TOKEN_MODES = ("shortest", "all", "one")
 LABEL_INITS = ("word", "random")
+LABEL_LAYOUTS = ("name", "official")
 RANDOM_INIT_STD = 0.02  # as the official code's random initialisation (paper Table 5)
 
 
@@ -72,6 +78,19 @@ class LabelEmbeddings(nn.Module):
     @property
     def num_slots(self) -> int:
         return self.vectors.shape[0]
+
+    def first_position(self) -> int:
+        """The earliest prompt position holding a label, trained or frozen (77 when none).
+
+        Positions change only by ``adopt`` or a state load; the value is cached on the tensors'
+        identity and version, so a forward pass does not wait for the device to read it.
+        """
+        tensors = (self.positions, self.frozen_positions)
+        key = tuple((id(t), t._version) for t in tensors)
+        if getattr(self, "_first_position_key", None) != key:
+            self._first_position = min((int(t.min()) for t in tensors if len(t)), default=77)
+            self._first_position_key = key
+        return self._first_position
 
     def write_into(self, prompt_embeddings: torch.Tensor) -> torch.Tensor:
         """Return ``prompt_embeddings`` (n_cls, L, dim) with the label slots replaced."""
@@ -136,11 +155,14 @@ class LabelEmbeddings(nn.Module):
         return len(target_of_source)
 
 
-def check_label_options(mode: str, init: str) -> None:
+def check_label_options(mode: str, init: str, layout: str = "name") -> None:
     if mode not in LABEL_TOKEN_MODES:
         raise ConfigError(f"Unknown TRAINER.LAMM.LABEL_TOKENS {mode!r}; choose one of {', '.join(LABEL_TOKEN_MODES)}.")
     if init not in LABEL_INITS:
         raise ConfigError(f"Unknown TRAINER.LAMM.LABEL_INIT {init!r}; choose one of {', '.join(LABEL_INITS)}.")
+    if layout not in LABEL_LAYOUTS:
+        raise ConfigError(
+            f"Unknown TRAINER.LAMM.MAPLE_LABEL_LAYOUT {layout!r}; choose one of {', '.join(LABEL_LAYOUTS)}.")
 
 
 def build_label_embeddings(
@@ -178,3 +200,26 @@ def build_label_embeddings(
     positions = name_layout.name_starts[class_index] + offsets
     initial = name_word_embeddings[class_index, positions]  # (n_slots, dim)
     return LabelEmbeddings(initial, class_index, positions, random_init, class_ids, classnames)
+
+
+def build_official_layout_labels(
+    name_layout: PromptLayout,
+    name_word_embeddings: torch.Tensor,
+    random_init: bool = False,
+    class_ids=None,
+    classnames=None,
+) -> LabelEmbeddings:
+    """One label per class in the first slot after the context, as the official MaPLe+LAMM code.
+
+    That code learns the name's first BPE token (it fixes the token count at 1) but writes it
+    right after the context, over the word "of", keeping the whole name as words. Token ids and
+    thus the end-of-text position are those of the plain prompt. The initial vector is the first
+    name token's word embedding (BPE works word by word, so it equals the embedding of the name
+    tokenized alone, which the official code uses).
+    """
+    n_cls = name_layout.num_classes
+    context = name_layout.context_positions
+    slot = (context.max(dim=1).values + 1) if context.shape[1] else torch.ones(n_cls, dtype=torch.long)
+    rows = torch.arange(n_cls)
+    initial = name_word_embeddings[rows, name_layout.name_starts]  # (n_cls, dim)
+    return LabelEmbeddings(initial, rows, slot, random_init, class_ids, classnames)

@@ -10,7 +10,9 @@ from typing import List, Optional
 import torch
 from torch import nn
 
-from .label_embeddings import LabelEmbeddings, build_label_embeddings, check_label_options
+from .errors import ConfigError
+from .label_embeddings import (LabelEmbeddings, build_label_embeddings, build_official_layout_labels,
+                               check_label_options)
 from .prompt_layout import build_prompt_layout, count_tokens, tokenize, tokenizer
 
 CONTEXT_INIT_STD = 0.02  # CoOp's random context initialisation
@@ -31,6 +33,9 @@ class PromptLearner(nn.Module):
         learn_context: train the context (CoOp) or keep it fixed (LAMM on plain CLIP).
         label_tokens: None for no label embeddings, else a mode of ``LABEL_TOKEN_MODES``.
         label_init: "word" or "random" initialisation of the label embeddings.
+        label_placement: "name" (the labels take the class name's tokens) or "official" (one label
+            per class right after the context, the whole name kept: the official MaPLe+LAMM
+            prompt; ``label_tokens`` then only switches labels on). See ``label_embeddings``.
         class_ids: each class's index in a wider label space (see ``LabelEmbeddings``).
         dtype: dtype of CLIP's text tower; the learnable tensors themselves stay float32.
     """
@@ -46,6 +51,7 @@ class PromptLearner(nn.Module):
         learn_context: bool = True,
         label_tokens: Optional[str] = None,
         label_init: str = "word",
+        label_placement: str = "name",
         class_ids=None,
         dtype: torch.dtype = torch.float32,
     ):
@@ -78,25 +84,36 @@ class PromptLearner(nn.Module):
         self.label_embeddings: Optional[LabelEmbeddings] = None
         label_layout = name_layout
         if label_tokens is not None:
-            check_label_options(label_tokens, label_init)
-            if label_tokens == "one":
-                label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
-            self.label_embeddings = build_label_embeddings(
-                label_tokens, name_layout, name_word_embeddings, label_layout, random_init=label_init == "random",
-                class_ids=class_ids, classnames=classnames,
-            )
+            check_label_options(label_tokens, label_init, label_placement)
+            options = dict(random_init=label_init == "random", class_ids=class_ids, classnames=classnames)
+            if label_placement == "official":
+                if class_token_position != "end":
+                    raise ConfigError("The official MaPLe+LAMM label layout needs CLASS_TOKEN_POSITION end.")
+                self.label_embeddings = build_official_layout_labels(name_layout, name_word_embeddings, **options)
+            else:
+                if label_tokens == "one":
+                    label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
+                self.label_embeddings = build_label_embeddings(
+                    label_tokens, name_layout, name_word_embeddings, label_layout, **options)
         # Word embeddings are fixed inputs, recomputable from CLIP and the class names: not saved.
         self.register_buffer("name_word_embeddings", name_word_embeddings.to(dtype), persistent=False)
         self.register_buffer("name_eot_indices", name_layout.eot_indices, persistent=False)
         self.register_buffer("name_context_positions", name_layout.context_positions, persistent=False)
         self.shares_layout = label_layout is name_layout
-        # Tokens before the first class name are the same in every prompt when the context is
-        # shared; the text encoder computes them once.
-        self.shared_prefix_length = int(name_layout.name_starts.min()) if ctx.dim() == 2 else 1
+        self._name_prefix_length = int(name_layout.name_starts.min()) if ctx.dim() == 2 else 1
         if not self.shares_layout:
             self.register_buffer("label_word_embeddings", embed(label_layout.token_ids).to(dtype), persistent=False)
             self.register_buffer("label_eot_indices", label_layout.eot_indices, persistent=False)
             self.register_buffer("label_context_positions", label_layout.context_positions, persistent=False)
+
+    @property
+    def shared_prefix_length(self) -> int:
+        """Tokens before the first class name or label: the same in every prompt when the context
+        is shared, so the text encoder computes them once. Labels loaded from a checkpoint bring
+        their positions, which may sit earlier (the official MaPLe+LAMM layout)."""
+        if self.label_embeddings is None:
+            return self._name_prefix_length
+        return min(self._name_prefix_length, self.label_embeddings.first_position())
 
     @property
     def num_classes(self) -> int:

@@ -18,6 +18,7 @@ from datasets.split_file import (
     records_to_datums,
     write_split,
 )
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tools.synthetic_data import make_caltech101
 
 LAYOUT = "  toy/\n    images/\n"

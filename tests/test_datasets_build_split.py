@@ -15,9 +15,10 @@ import pytest
 from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY
 
-import datasets  # noqa: F401
+import datasets.readers  # noqa: F401  (registers the readers)
 from datasets.catalog import CATALOG
 from datasets.prepare import build_split
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tools import synthetic_data
 
 TRAIN, VAL, TEST = 8, 4, 4

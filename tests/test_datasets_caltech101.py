@@ -12,6 +12,7 @@ from dassl.data.datasets import DATASET_REGISTRY
 
 from datasets.caltech101 import Caltech101
 from lamm.errors import LammError
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tests.fixtures import dataset_cfg
 from tools.synthetic_data import make_caltech101
 
@@ -71,9 +72,10 @@ def test_root_with_tilde_is_expanded(data_root, monkeypatch):
     assert len(build("~").train_x) == 32
 
 
-def test_without_shots_no_cache_is_written(data_root):
+def test_without_shots_no_cache_is_written(data_root, fewshot_cache):
     build(data_root, shots=-1)
     assert not os.path.exists(os.path.join(str(data_root), "caltech-101", "split_fewshot"))
+    assert not os.listdir(fewshot_cache)
 
 
 @pytest.mark.parametrize("shots", [1, 2, 4, 8])
@@ -106,11 +108,14 @@ def test_same_seed_same_subset_other_seed_other_subset(tmp_path):
     assert rel_paths(first.train_x, dirs[0]) != rel_paths(other.train_x, dirs[2])
 
 
-def test_cache_is_json_with_relative_paths_and_a_fingerprint(data_root, capsys):
+def test_cache_is_json_with_relative_paths_and_a_fingerprint(data_root, capsys, fewshot_cache):
     ds = build(data_root, shots=2, seed=1)
     dataset_dir = os.path.join(str(data_root), "caltech-101")
-    cache = os.path.join(dataset_dir, "split_fewshot", "shot_2-seed_1.json")
+    cache = os.path.join(ds.split_fewshot_dir, "shot_2-seed_1.json")
     assert f"Saving preprocessed few-shot data to {cache}" in capsys.readouterr().out
+    # In the cache folder, keyed by dataset and split fingerprint; never in the data folder.
+    assert os.path.dirname(cache).startswith(os.path.join(str(fewshot_cache), "fewshot", "caltech101") + os.sep)
+    assert not os.path.exists(os.path.join(dataset_dir, "split_fewshot"))
 
     with open(cache) as f:
         data = json.load(f)
@@ -137,7 +142,7 @@ def test_cache_hit_reuses_the_subset_without_consuming_random(data_root, capsys)
 
 
 def test_stale_cache_is_rebuilt_when_the_split_changes(data_root, capsys):
-    build(data_root, shots=2, seed=1)
+    old = build(data_root, shots=2, seed=1)
     dataset_dir = os.path.join(str(data_root), "caltech-101")
     split_path = os.path.join(dataset_dir, "split_zhou_Caltech101.json")
     with open(split_path) as f:
@@ -149,34 +154,44 @@ def test_stale_cache_is_rebuilt_when_the_split_changes(data_root, capsys):
 
     rebuilt = build(data_root, shots=2, seed=1)
     out = capsys.readouterr().out
-    assert "different split; rebuilding" in out and "Saving preprocessed few-shot data" in out
+    # The cache is keyed by the split's fingerprint: a changed split never meets the old cache.
+    assert "Loading preprocessed" not in out and "Saving preprocessed few-shot data" in out
+    assert rebuilt.split_fewshot_dir != old.split_fewshot_dir
     fresh = build(data_root, shots=-1)
     random.seed(1)
     expected = fresh.generate_fewshot_dataset(fresh.train_x, num_shots=2)
     assert [i.impath for i in rebuilt.train_x] == [i.impath for i in expected]
-    with open(os.path.join(dataset_dir, "split_fewshot", "shot_2-seed_1.json")) as f:
+    with open(os.path.join(rebuilt.split_fewshot_dir, "shot_2-seed_1.json")) as f:
         with open(split_path, "rb") as g:
             assert json.load(f)["split_fingerprint"] == hashlib.sha256(g.read()).hexdigest()
 
 
-def _build_after_barrier(root, shots, seed, barrier):
+def _build_after_barrier(root, shots, seed, barrier, result_path):
     barrier.wait()
-    build(root, shots=shots, seed=seed)
+    ds = build(root, shots=shots, seed=seed)
+    with open(result_path, "w") as f:
+        json.dump([i.impath for i in ds.train_x + ds.val], f)
 
 
 @pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
-def test_concurrent_runs_leave_valid_caches(data_root):
+def test_concurrent_runs_leave_valid_caches(data_root, tmp_path_factory):
+    """Runs of seeds 1, 1, 1, 2, 2, 3 write the same caches at once: all succeed, get the same subset
+    per seed and leave whole files."""
     seeds = [1, 1, 1, 2, 2, 3]
+    results = tmp_path_factory.mktemp("results")
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(len(seeds))
-    procs = [ctx.Process(target=_build_after_barrier, args=(data_root, 2, s, barrier)) for s in seeds]
+    procs = [ctx.Process(target=_build_after_barrier, args=(data_root, 2, s, barrier, results / f"{i}.json"))
+             for i, s in enumerate(seeds)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * len(seeds)
+    subsets = [json.loads((results / f"{i}.json").read_text()) for i in range(len(seeds))]
+    assert subsets[0] == subsets[1] == subsets[2] and subsets[3] == subsets[4] and subsets[0] != subsets[3]
 
-    fewshot_dir = os.path.join(str(data_root), "caltech-101", "split_fewshot")
+    fewshot_dir = build(data_root, shots=-1).split_fewshot_dir
     assert sorted(os.listdir(fewshot_dir)) == [f"shot_2-seed_{s}.json" for s in (1, 2, 3)]
     for seed in (1, 2, 3):
         with open(os.path.join(fewshot_dir, f"shot_2-seed_{seed}.json")) as f:
@@ -184,7 +199,7 @@ def test_concurrent_runs_leave_valid_caches(data_root):
         fresh = build(data_root, shots=-1)
         random.seed(seed)
         expected = fresh.generate_fewshot_dataset(fresh.train_x, num_shots=2)
-        assert [p for p, _, _ in cached["train"]] == rel_paths(expected, os.path.dirname(fewshot_dir))
+        assert [p for p, _, _ in cached["train"]] == rel_paths(expected, os.path.join(str(data_root), "caltech-101"))
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from dassl.data.datasets import DATASET_REGISTRY
 
-import datasets  # noqa: F401
-from datasets.catalog import CATALOG, lookup
+import datasets.readers  # noqa: F401  (registers the readers)
+from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # CoOp's config names, registered names and dataset folders.
@@ -64,3 +64,11 @@ def test_sources_and_destinations(key):
     assert info.layout.startswith(f"  {info.dataset_dir}/")
     has_image_download = any(dl.what == "images" and dl.sources for dl in info.downloads)
     assert has_image_download or info.manual, "a dataset nobody can get"
+
+
+def test_the_benchmark_lists_are_the_papers():
+    assert FEWSHOT_BENCHMARKS == ("imagenet", "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers",
+                                  "food101", "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101")
+    assert DG_TARGETS == ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
+    assert set(FEWSHOT_BENCHMARKS) | set(DG_TARGETS) == set(CATALOG)
+    assert all(CATALOG[key].kind == "test-only" for key in DG_TARGETS)

@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 
-import datasets  # noqa: F401  (registers the readers)
+import datasets.readers  # noqa: F401  (registers the readers)
 from datasets.imagenet import fix_flat_val, imagenet_class_indices, read_classnames
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tests.fixtures import dataset_cfg
 from tools.synthetic_data import (
     IMAGENET_A_INDICES,
@@ -67,7 +68,7 @@ def test_imagenet_reads_train_and_val_as_coop(imagenet_root):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_imagenet_fewshot_is_dassls_draw_from_train_only(imagenet_root, seed):
+def test_imagenet_fewshot_is_dassls_draw_from_train_only(imagenet_root, seed, fewshot_cache):
     full = build("ImageNet", imagenet_root)
     ds = build("ImageNet", imagenet_root, shots=4, seed=seed)
     random.seed(seed)
@@ -75,7 +76,9 @@ def test_imagenet_fewshot_is_dassls_draw_from_train_only(imagenet_root, seed):
     assert paths(ds.train_x) == paths(expected)
     assert per_class(ds.train_x) == {y: 4 for y in range(5)}
     assert len(ds.test) == 15 and ds.val is ds.test  # val is not subsampled
-    cache = os.path.join(imagenet_root, "imagenet", "split_fewshot", f"shot_4-seed_{seed}.json")
+    cache = os.path.join(ds.split_fewshot_dir, f"shot_4-seed_{seed}.json")
+    assert cache.startswith(str(fewshot_cache))
+    assert not os.path.exists(os.path.join(imagenet_root, "imagenet", "split_fewshot"))
     with open(cache) as f:
         data = json.load(f)
     assert data["val"] is None and len(data["train"]) == 20

@@ -10,14 +10,16 @@ slashes. Few-shot subsets must equal what Dassl's ``generate_fewshot_dataset`` d
 import json
 import os
 import random
+import re
 from collections import Counter
 
 import pytest
 import yaml
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 
-import datasets  # noqa: F401  (registers the readers)
+import datasets.readers  # noqa: F401  (registers the readers)
 from lamm.errors import LammError
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tests.fixtures import dataset_cfg
 from tools import synthetic_data
 
@@ -148,7 +150,7 @@ def test_val_keeps_at_most_four_shots(case):
 def test_cache_is_json_and_a_hit_gives_the_same_subset_without_random(case, capsys):
     key, root = case
     first = build(key, root, shots=4, seed=2)
-    cache = os.path.join(first.dataset_dir, "split_fewshot", "shot_4-seed_2.json")
+    cache = os.path.join(first.split_fewshot_dir, "shot_4-seed_2.json")
     with open(cache) as f:
         data = json.load(f)
     assert not any(os.path.isabs(p) for p, _, _ in data["train"] + data["val"])
@@ -285,5 +287,30 @@ def test_fgvc_aircraft_cache_follows_the_lists(tmp_path, capsys):
         f.writelines(lines[:-1])  # drop one training image
     capsys.readouterr()
     ds = build("fgvc_aircraft", root, shots=2, seed=1)
-    assert "drawn from a different split; rebuilding" in capsys.readouterr().out
+    # Keyed by the lists' fingerprint: the old subset is not reused, a new one is drawn and saved.
+    out = capsys.readouterr().out
+    assert "Loading preprocessed" not in out
+    assert f"Saving preprocessed few-shot data to {ds.split_fewshot_dir}" in out
     assert (paths(ds.train_x), paths(ds.val)) == dassl_draw(build("fgvc_aircraft", root), 2, 1)
+
+
+@pytest.mark.parametrize("key", [k for k in KEYS if k != "fgvc_aircraft"])
+def test_a_class_name_that_disagrees_within_the_split_file_is_named_not_renamed(key, tmp_path, capsys):
+    root = generate(key, tmp_path)
+    split_path = os.path.join(root, CASES[key][3])
+    with open(split_path) as f:
+        split = json.load(f)
+    usual = CASES[key][4][1]
+    odd_entry = next(i for i, (_, label, _) in enumerate(split["val"]) if label == 1)
+    split["val"][odd_entry][2] = "renamed by hand"
+    with open(split_path, "w") as f:
+        json.dump(split, f)
+    odd_path = split["val"][odd_entry][0]
+    match = (rf"{re.escape(split_path)}: label 1 has two class names: {re.escape(repr(usual))} \(15 entries, e\.g\. "
+             rf"train\[\d+\] .*\) and 'renamed by hand' \(1 entry, e\.g\. val\[{odd_entry}\] {re.escape(odd_path)}\)")
+    with pytest.raises(ValueError, match=match):
+        build(key, root)
+    from datasets import prepare
+
+    assert prepare.main(["check", key, "--root", root]) == 1
+    assert "label 1 has two class names" in capsys.readouterr().out

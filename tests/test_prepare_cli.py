@@ -19,9 +19,10 @@ import pytest
 from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY
 
-import datasets  # noqa: F401
+import datasets.readers  # noqa: F401  (registers the readers)
 from datasets import download, prepare
 from datasets.catalog import CATALOG, Source
+from tests.dataset_cache import fewshot_cache  # noqa: F401  (autouse: a cache folder per test)
 from tests.test_prepare_download import FileServer
 from tools import synthetic_data
 
@@ -333,6 +334,29 @@ def test_build_split_when_drive_is_unreachable(drive, tmp_path, monkeypatch, cap
 def test_unknown_dataset_name(capsys):
     assert prepare.main(["check", "imagenet-b", "--root", "/nonexistent"]) == 2
     assert "Unknown dataset 'imagenet-b'; choose from: imagenet, caltech101" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["chek"], "error: unknown command or dataset 'chek'; did you mean 'check'?"),
+    (["lsit"], "error: unknown command or dataset 'lsit'; did you mean 'list'?"),
+    (["caltec101", "--root", "/x"], "error: unknown command or dataset 'caltec101'; did you mean 'caltech101'?"),
+    (["OxfordPet"], "error: unknown command or dataset 'OxfordPet'; did you mean 'OxfordPets'?"),
+])
+def test_a_mistyped_first_word_gets_a_suggestion(argv, line, capsys):
+    assert prepare.main(argv) == 2
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_an_unknown_first_word_without_a_close_match_lists_the_choices(capsys):
+    assert prepare.main(["zzzz"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown command or dataset 'zzzz'; commands: check, list; datasets: imagenet, ")
+
+
+def test_a_mistyped_dataset_after_the_command_is_suggested_too(capsys):
+    assert prepare.main(["check", "oxford_pest", "--root", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Unknown dataset 'oxford_pest'") and err.rstrip().endswith("Did you mean 'oxford_pets'?")
 
 
 def test_names_are_config_or_registered_names():

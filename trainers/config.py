@@ -30,9 +30,17 @@ def add_maple_config(cfg):
 def add_lamm_config(cfg):
     """LAMM's keys: the label embeddings <M_i> and the hierarchical loss (paper Eq. 9)."""
     cfg.TRAINER.LAMM = CN()
-    # Which class-name tokens become learnable: "shortest" (official code: the first
-    # min(name lengths) tokens of every name), "all" (every token) or "one" (one vector per class).
+    # Which class-name tokens become learnable: "shortest" (official LAMM and CoOp + LAMM code:
+    # the first min(name lengths) tokens of every name), "all" (every token) or "one" (one vector
+    # per class). The official MaPLe + LAMM code learns one token per class: MAPLE_LABEL_LAYOUT.
     cfg.TRAINER.LAMM.LABEL_TOKENS = "shortest"
+    # Where MaPLe + LAMM's labels go: "name" (the label replaces the class name: the paper's
+    # method) or "official" (exactly the official code's prompt "[SOS] v1 v2 <M_i> a <full class
+    # name> .": one label per class in the slot of "of", LABEL_TOKENS not used).
+    cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT = "name"
+    # "default", or "official": every choice set to what produced the paper's numbers
+    # (trainers/presets.py; a command-line value that contradicts it is an error).
+    cfg.TRAINER.LAMM.PRESET = "default"
     cfg.TRAINER.LAMM.LABEL_INIT = "word"  # "word" embeddings of the name, or "random" (Table 5)
     cfg.TRAINER.LAMM.HIERARCHICAL_LOSS = True  # False: cross-entropy only ("w/o HL", Table 3)
     # λ1, weight of L_WC (parameter space). Negative: 1 / DATASET.NUM_SHOTS, as the paper says;

@@ -1,19 +1,27 @@
 """MaPLe (Khattak et al., CVPR 2023) and MaPLe + LAMM: deep multi-modal prompts, optional labels.
 
-Unlike the official MaPLe + LAMM code, the label embeddings take the place of the class name
-(not of the word "of"), and eval-only runs load the learned labels.
+Where MaPLe + LAMM's labels go is TRAINER.LAMM.MAPLE_LABEL_LAYOUT: "name" (default, the paper's
+method) writes them over the class name; "official" builds the official code's prompt
+``[SOS] v1 v2 <M_i> a <full class name> .``, the model behind the paper's MaPLe + LAMM numbers.
+Unlike the official code, eval-only runs load the learned labels.
 """
 from dassl.engine import TRAINER_REGISTRY
 
 from lamm.errors import ConfigError
+from lamm.label_embeddings import LABEL_LAYOUTS
 from lamm.maple_prompts import MultiModalPromptLearner
 
+from .config import check_choice
 from .prompt_trainer import PromptTrainer
 
 
 class _MaPLeBase(PromptTrainer):
     options_node = "MAPLE"
     model_name = "MultiModalPromptLearner"  # MaPLe's checkpoint folder
+
+    def check_cfg(self, cfg):
+        super().check_cfg(cfg)
+        check_choice(cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT, LABEL_LAYOUTS, "TRAINER.LAMM.MAPLE_LABEL_LAYOUT")
 
     def build_prompt_learner(self, clip_model):
         visual = clip_model.visual
@@ -23,6 +31,10 @@ class _MaPLeBase(PromptTrainer):
                 "Use a ViT backbone (e.g. ViT-B/16) or a CoOp-based trainer."
             )
         maple = self.cfg.TRAINER.MAPLE
+        layout = self.cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT
+        if self.learn_labels:
+            print(f"Label layout: {layout}" + (" (one label per class in the slot after the context, "
+                                               "the full class name kept)" if layout == "official" else ""))
         return MultiModalPromptLearner(
             clip_model.token_embedding,
             self.dm.dataset.classnames,
@@ -34,6 +46,7 @@ class _MaPLeBase(PromptTrainer):
             context_init=maple.CTX_INIT,
             learn_context=True,
             dtype=clip_model.dtype,
+            label_placement=layout,
             **self.label_options(),
         )
 

@@ -1,0 +1,75 @@
+"""Where a dataset's folder is under DATASET.ROOT, and how to say so when it is not there.
+
+Shared by the readers, ``prepare check`` and the start-up preflight; no Dassl, so the light
+commands start fast.
+"""
+import os
+
+from lamm.errors import ConfigError
+
+from .errors import DatasetNotFoundError
+
+
+def _layout_help(name, root, layout):
+    return (
+        f"{name} expects this layout under DATASET.ROOT ({root}):\n{layout.rstrip()}\n"
+        f"Pass the folder that holds it with --root DIR (the scripts use $DATA)."
+    )
+
+
+def locate_misplaced(root, dataset_dir, subdir):
+    """Where ``subdir`` of ``<root>/<dataset_dir>`` sits one or two levels off, or None.
+
+    Catches the usual extraction slips: an extra level (``food-101/food-101/images``, Kaggle's
+    ``cars_train/cars_train``) or the content extracted next to the dataset folder.
+    """
+    base = os.path.join(root, dataset_dir)
+    leaf = os.path.basename(subdir.rstrip("/")) if subdir else dataset_dir
+    candidates = []
+    if os.path.isdir(base):
+        for entry in sorted(os.listdir(base)):
+            inner = os.path.join(base, entry)
+            if os.path.isdir(inner) and not entry.startswith("."):
+                candidates.append(os.path.join(inner, subdir))
+                candidates.append(os.path.join(inner, leaf))
+    if subdir:
+        candidates.append(os.path.join(root, subdir))
+        candidates.append(os.path.join(base, leaf))  # imagenet/train for imagenet/images/train
+    for path in candidates:
+        if os.path.isdir(path) and os.path.normpath(path) != os.path.normpath(os.path.join(base, subdir)):
+            return path
+    return None
+
+
+def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
+    """Resolve ``<root>/<dataset_dir>`` and check that it and its ``subdirs`` exist.
+
+    Args:
+        root: ``cfg.DATASET.ROOT`` (``~`` and relative paths are resolved, as in CoOp).
+        dataset_dir: the dataset's folder name, e.g. "caltech-101".
+        name: the dataset's registered name, for messages.
+        layout: an indented sketch of the expected files, shown when something is missing.
+        subdirs: folders that must exist inside the dataset folder (e.g. the image folder).
+
+    Returns:
+        The absolute dataset folder.
+    """
+    if not str(root).strip():
+        raise ConfigError(f"DATASET.ROOT is empty. {_layout_help(name, '<unset>', layout)}")
+    root = os.path.abspath(os.path.expanduser(root))
+    if not os.path.isdir(root):
+        raise DatasetNotFoundError(f"Dataset root not found: {root}. {_layout_help(name, root, layout)}")
+    path = os.path.join(root, dataset_dir)
+    if not os.path.isdir(path):
+        raise DatasetNotFoundError(
+            f"{name} folder not found: {path}. {_layout_help(name, root, layout)}\n"
+            f"`python -m datasets.prepare check --root {root}` lists what is present and what is missing."
+        )
+    for sub in subdirs:
+        if not os.path.isdir(os.path.join(path, sub)):
+            found = locate_misplaced(root, dataset_dir, sub)
+            moved = f" Found {found}: move it to {os.path.join(path, sub)}." if found else ""
+            raise DatasetNotFoundError(
+                f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}"
+            )
+    return path
