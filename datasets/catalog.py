@@ -720,11 +720,6 @@ def _with_split_downloads(info):
 
 CATALOG = {info.key: _with_split_downloads(info) for info in _CATALOG}
 BY_NAME = {info.name: info for info in CATALOG.values()}
-# H2's copy of H3's lists (brief); the lead keeps one.
-# The 11 few-shot benchmarks in the paper's order, and ImageNet's shifted test sets (DG targets).
-FEWSHOT_BENCHMARKS = ("imagenet", "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
-                      "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101")
-DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 
 # The paper's eleven few-shot benchmarks in its order, and ImageNet's four shifted test sets
 # (domain generalisation targets): the one copy of these lists, by config name.

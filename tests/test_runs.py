@@ -2,8 +2,6 @@
 prepares missing datasets before anything runs. Everything here is in-process and needs no data."""
 import json
 import os
-from types import SimpleNamespace
-
 import pytest
 
 from tools import prepare_data, sweep
@@ -193,15 +191,13 @@ def test_a_corrupt_record_is_not_a_finished_run(tmp_path):
 
 
 # --------------------------------------------------------------------------- datasets prepared first
-def fake_report(ready, status="missing", message="caltech-101 not found"):
-    return SimpleNamespace(ready=ready, status="ok" if ready else status, findings=[(status, message)])
-
-
 @pytest.fixture
 def fake_prepare(monkeypatch):
     """datasets.prepare and datasets.check replaced: nothing is fetched; records what was prepared."""
     state = {"present": set(), "prepared": []}
-    monkeypatch.setattr(prepare_data, "_check", lambda info, root: fake_report(info.key in state["present"]))
+    monkeypatch.setattr(prepare_data, "_check", lambda info, root: None if info.key in state["present"] else
+                        f"{info.name} is not ready under {root}: its folder is missing. Get it with "
+                        f"`python -m datasets.prepare {info.key} --root {root}`.")
 
     def prepare(key, root):
         state["prepared"].append(key)
@@ -224,13 +220,13 @@ def test_a_missing_dataset_that_prepare_can_fetch_is_prepared_once(fake_prepare,
 
 def test_no_download_names_the_prepare_command(fake_prepare):
     with pytest.raises(prepare_data.DatasetNotReady,
-                       match=r"downloads are off .*python -m datasets.prepare dtd --root /data$"):
+                       match=r"python -m datasets.prepare dtd --root /data` \(downloads are off: --no-download"):
         prepare_data.ensure_datasets(["dtd"], "/data", download=False)
     assert fake_prepare["prepared"] == []
 
 
 def test_a_dataset_with_manual_steps_prints_them_and_stops(fake_prepare, capsys):
-    with pytest.raises(prepare_data.DatasetNotReady, match="imagenet is missing under /data"):
+    with pytest.raises(prepare_data.DatasetNotReady, match="ImageNet is not ready .* manual steps printed above"):
         prepare_data.ensure_datasets(["imagenet"], "/data")
     assert "needs steps by hand:\n    1. register" in capsys.readouterr().out and fake_prepare["prepared"] == []
 
@@ -246,6 +242,15 @@ def test_the_sweep_stops_before_any_run_folder_when_data_is_missing(how, fake_pr
     assert not out.exists() and fake_prepare["prepared"] == []
     monkeypatch.setenv(prepare_data.NO_DOWNLOAD_ENV, "1")
     assert prepare_data.no_download_from_env()
+
+
+def test_the_real_check_finds_a_dataset_ready_or_missing(caltech_root, tmp_path):
+    from datasets.catalog import lookup
+
+    assert prepare_data._check(lookup("caltech101"), caltech_root) is None
+    assert "python -m datasets.prepare caltech101 --root" in prepare_data._check(lookup("caltech101"), str(tmp_path))
+    with pytest.raises(prepare_data.DatasetNotReady, match="downloads are off"):
+        prepare_data.ensure_datasets(["caltech101"], str(tmp_path), download=False)
 
 
 def test_tag_suffix_is_the_scripts_rule():
