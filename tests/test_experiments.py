@@ -104,3 +104,39 @@ def test_an_imagenet_model_scores_imagenet_a_with_its_own_labels(imagenet_root, 
     assert list(indices) == synthetic_data.IMAGENET_A_INDICES
     with torch.no_grad():
         torch.testing.assert_close(target.model.prompt_learner()[0], imagenet.model.prompt_learner()[0][indices])
+
+
+def test_base2new_script_lamm_scores_new_classes_as_zero_shot_clip(caltech_root, tiny_clip_file, tmp_path):
+    """Train on the base half, evaluate base and new in their own folders; LAMM's new classes keep
+    their word embeddings, so on them it is zero-shot CLIP with the same template (paper)."""
+    env = {"DATA": caltech_root, "OUTPUT": str(tmp_path), "SEEDS": "1", "SHOTS": "2", "TAG": "tiny"}
+    for trainer in ("LAMM", "ZeroshotCLIP"):
+        run_command(["bash", "scripts/base2new.sh", trainer, "caltech101", *tiny_opts(tiny_clip_file)], env=env)
+    lamm = tmp_path / "base2new" / "caltech101" / "LAMM" / "vit_b16_ep50_ctxv1_2shots_tiny"
+    zero_shot = tmp_path / "base2new" / "caltech101" / "ZeroshotCLIP" / "vit_b16_tiny"
+    trained, base, new = (result(lamm / f / "seed1") for f in ("train_base", "test_base", "test_new"))
+    assert trained["subsample_classes"] == base["subsample_classes"] == "base" and not trained["eval_only"]
+    assert base["eval_only"] and new["eval_only"] and new["subsample_classes"] == "new"
+    assert base["accuracy"] == trained["accuracy"]  # the same model on the same classes
+    assert new["accuracy"] == result(zero_shot / "test_new" / "seed1")["accuracy"]
+    assert "PROTOCOL: base2new" in (lamm / "test_new" / "seed1" / "config.yaml").read_text()
+    _, log = run_command(["bash", "scripts/base2new.sh", "LAMM", "caltech101", *tiny_opts(tiny_clip_file)], env=env)
+    assert log.count("Results are available") == 3
+
+
+@pytest.mark.parametrize("trainer", ["LAMM", "CoOpLAMM"])
+def test_cross_dataset_script_evaluates_the_imagenet_model_on_other_datasets(trainer, imagenet_root, tiny_clip_file,
+                                                                              tmp_path):
+    if not Path(imagenet_root, "caltech-101").exists():  # 16 train images: eval runs keep the 16-shot config
+        synthetic_data.make_caltech101(imagenet_root, num_classes=4, train_per_class=16, val_per_class=4,
+                                       test_per_class=4)
+    env = {"DATA": imagenet_root, "OUTPUT": str(tmp_path), "SEEDS": "1", "TAG": "tiny", "TARGETS": "caltech101"}
+    run_command(["bash", "scripts/cross_dataset.sh", trainer, *tiny_opts(tiny_clip_file, "OPTIM.MAX_EPOCH", "1")],
+                env=env)
+    source = result(tmp_path / "imagenet" / trainer / "vit_b16_ep50_ctxv1_16shots_tiny" / "seed1")
+    target_dir = tmp_path / "cross_dataset" / trainer / "vit_b16_ep50_ctxv1_16shots_tiny" / "caltech101" / "seed1"
+    target = result(target_dir)
+    assert source["dataset"] == "ImageNet" and not source["eval_only"]
+    assert target["dataset"] == "Caltech101" and target["eval_only"] and 0 <= target["accuracy"] <= 100
+    config = (target_dir / "config.yaml").read_text()
+    assert "PROTOCOL: cross_dataset" in config and "SOURCE_DATASET: imagenet" in config

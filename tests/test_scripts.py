@@ -1,10 +1,13 @@
 """Each method's script end to end on synthetic data: train, skip, resume, evaluate."""
 import json
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures import run_command, run_train, tiny_opts
+from tests.fixtures import REPO_ROOT, run_command, run_train, tiny_opts
+from tools.runs import Grid, expand
 
 SCRIPTS = {
     "coop": ("CoOp", "vit_b16_ep50_ctxv1", "prompt_learner", []),
@@ -52,3 +55,64 @@ def test_zeroshot_script_evaluates_without_training(caltech_root, tiny_clip_file
     assert results["trainer"] == "ZeroshotCLIP" and 0 <= results["accuracy"] <= 100
     _, log = run_command(command, env=env)
     assert "Results are available" in log
+
+
+# Every documented script and the grid of tools.runs it must mean (same folders, same order).
+SCRIPT_GRIDS = [
+    (["scripts/lamm/main.sh", "dtd", "4", "OPTIM.LR", "0.1"], {},
+     Grid(("LAMM",), ("dtd",), (4,), opts=("OPTIM.LR", "0.1"))),
+    (["scripts/maple_lamm/main.sh", "dtd", "2"], {"OFFICIAL": "1"},
+     Grid(("MaPLeLAMM",), ("dtd",), (2,), official=True)),
+    (["scripts/coop/fewshot.sh"], {"DATASETS": "dtd eurosat"}, Grid(("CoOp",), ("dtd", "eurosat"))),
+    (["scripts/coop_lamm/fewshot_wo_hl.sh"], {"DATASETS": "dtd", "SHOTS": "1 2"},
+     Grid(("CoOpLAMM",), ("dtd",), (1, 2), variants=("woHL",))),
+    (["scripts/lamm/ablation_init.sh"], {"DATASETS": "dtd"}, Grid(("LAMM",), ("dtd",), variants=("random_init",))),
+    (["scripts/lamm/ablation_loss.sh"], {"DATASETS": "dtd", "SHOTS": "1"},
+     Grid(("LAMM",), ("dtd",), (16,), variants=("loss",))),  # always 16 shots (Table 4)
+    (["scripts/ablation_backbone.sh", "CoOp"], {"DATASETS": "dtd"},
+     Grid(("CoOp",), ("dtd",), (16,), variants=("backbones",))),
+    (["scripts/ablation_backbone.sh", "LAMM"], {"DATASETS": "dtd", "BACKBONES": "RN50 ViT-B/16"},
+     Grid(("LAMM",), ("dtd",), (16,), variants=("rn50", "default"))),
+    (["scripts/dg.sh", "LAMM", "OPTIM.LR", "0.1"], {"TARGETS": "imagenet_a"},
+     Grid(("LAMM",), ("imagenet_a",), protocol="dg", opts=("OPTIM.LR", "0.1"))),
+    (["scripts/incremental.sh", "CoOp", "dtd"], {"SHOTS": "2"},
+     Grid(("CoOp",), ("dtd",), (2,), protocol="incremental")),
+    (["scripts/incremental.sh", "ZeroshotCLIP", "dtd"], {},
+     Grid(("ZeroshotCLIP",), ("dtd",), protocol="incremental")),
+    (["scripts/base2new.sh", "MaPLe", "dtd"], {}, Grid(("MaPLe",), ("dtd",), protocol="base2new")),
+    (["scripts/cross_dataset.sh", "CoOpLAMM"], {"TARGETS": "dtd eurosat"},
+     Grid(("CoOpLAMM",), ("dtd", "eurosat"), protocol="cross_dataset")),
+    (["scripts/zsclip/zeroshot.sh", "dtd"], {}, Grid(("ZeroshotCLIP",), ("dtd",))),
+    (["scripts/zsclip/zeroshot_all.sh"], {"DATASETS": "dtd imagenet_a"},
+     Grid(("ZeroshotCLIP",), ("dtd", "imagenet_a"))),
+]
+
+
+@pytest.mark.parametrize("command,env,grid", SCRIPT_GRIDS, ids=[" ".join(c[0][:2]) for c in SCRIPT_GRIDS])
+def test_each_script_runs_the_folders_tools_runs_names(command, env, grid, tmp_path):
+    """No script names a run itself: its --dry-run lists exactly expand()'s runs and train.py calls."""
+    seeds = (1,) if "ZeroshotCLIP" in grid.methods else (1, 3)
+    env = {"OUTPUT": str(tmp_path), "DATA": str(tmp_path / "data"), "SEEDS": " ".join(map(str, seeds)), "TAG": "",
+           **env}
+    _, printed = run_command(["bash", command[0], "--dry-run", "-v", *command[1:]], env=env)
+    runs = expand(replace(grid, seeds=seeds), str(tmp_path), str(tmp_path / "data"), python=sys.executable)
+    lines = printed.strip().splitlines()
+    assert lines[0].startswith(f"{len(runs)} run")
+    assert [line.split()[-1] for line in lines[1::2]] == [r.name for r in runs]
+    assert [line.strip() for line in lines[2::2]] == [r.shell_line() for r in runs]
+
+
+def test_scripts_refuse_seed_zero_before_anything_runs(tmp_path):
+    code, output = run_command(["bash", "scripts/lamm/main.sh", "caltech101", "4"],
+                               env={"SEEDS": "0", "OUTPUT": str(tmp_path)}, check=False)
+    assert code == 2 and "error: SEEDS must be seed numbers of 1 or more" in output and "Traceback" not in output
+    assert not any(tmp_path.iterdir())
+
+
+def test_scripts_hold_no_loops_and_no_naming():
+    """The experiment layer lives in tools/runs.py: scripts only call it."""
+    for script in Path(REPO_ROOT, "scripts").rglob("*.sh"):
+        body = [line for line in script.read_text().splitlines() if not line.startswith("#")]
+        text = "\n".join(body)
+        assert "for " not in text and "while " not in text and "train.py" not in text, script
+        assert "-m tools.runs" in text, script

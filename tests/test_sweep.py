@@ -12,8 +12,10 @@ import pytest
 
 from lamm.files import RunLock
 from tests.fixtures import REPO_ROOT, run_command, tiny_opts
+from tools import runs as runs_module
 from tools import sweep, sweep_grid, sweep_job
-from tools.sweep_grid import METHODS, Grid, SweepError, expand, resolve_datasets, tag_suffix
+from tools.runs import METHODS, Grid, expand, resolve_datasets, tag_suffix
+from tools.runs import RunError as SweepError
 from tools.sweep_job import RAN, RUNNING_ELSEWHERE, RunJob
 
 MAPLE_OPTS = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "2"]
@@ -35,25 +37,41 @@ def finished_runs(output):
 ODD_OPTS = ["TRAINER.COOP.CTX_INIT", "une photo d'un ê", "OPTIM.LR", "--0.5", "X", "a//b  (1, 2)=ok", "Y", ""]
 
 
+def python_stub(tmp_path):
+    """An interpreter for the scripts that runs tools.runs for real and prints train.py's arguments."""
+    stub = tmp_path / "python_stub"
+    stub.write_text(f'#!/bin/sh\nif [ "$1" = train.py ]; then for a in "$@"; do printf "%s\\n" "$a"; done; '
+                    f'exit 0; fi\nexec {sys.executable} "$@"\n')
+    stub.chmod(0o755)
+    return str(stub)
+
+
 @pytest.mark.parametrize("trainer", list(METHODS))
 @pytest.mark.parametrize("opts,tag", [((), ""), (("OPTIM.MAX_EPOCH", "2"), ""), (tuple(ODD_OPTS), ""),
                                       (("OPTIM.MAX_EPOCH", "2"), "mytag")])
-def test_run_dir_is_the_folder_the_scripts_write(trainer, opts, tag, tmp_path):
-    """The sweep's command and environment make the script pass run_dir to train.py, byte for byte."""
-    stub = tmp_path / "python_stub"
-    stub.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
-    stub.chmod(0o755)
+def test_run_dir_is_the_folder_the_scripts_write(trainer, opts, tag, caltech_root, tmp_path):
+    """The method's script passes tools.runs' run_dir to train.py, byte for byte (odd overrides too)."""
+    stub = python_stub(tmp_path)
     (run,) = expand(Grid((trainer,), ("caltech101",), (4,), (3,), opts, tag), str(tmp_path / "out"),
-                    str(tmp_path / "data"), python=str(stub))
-    inherited = dict(os.environ, TAG="inherited", DIR=str(tmp_path / "elsewhere"))
-    result = subprocess.run(run.command(), cwd=REPO_ROOT, env=run.env(inherited),
-                            capture_output=True, text=True, check=True)
+                    caltech_root, python=stub)
+    m = METHODS[trainer]
+    script = f"scripts/{m.script_dir}/{'main.sh' if m.few_shot else 'zeroshot.sh'}"
+    env = dict(os.environ, PYTHON=stub, DATA=caltech_root, OUTPUT=str(tmp_path / "out"), SEEDS="3", TAG=tag,
+               LAMM_NO_DOWNLOAD="1")
+    if trainer != "ZeroshotCLIP":
+        env["DIR"] = str(tmp_path / "elsewhere")  # zeroshot.sh's folder override; no other script reads it
+    command = ["bash", script, "caltech101", *(["4"] if m.few_shot else []), *opts]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
     args = result.stdout.split("\n")
+    assert f"Running {run.run_dir}" in args
     assert args[args.index("--output-dir") + 1] == run.run_dir
     assert args[args.index("--seed") + 1] == str(run.seed) == ("1" if trainer == "ZeroshotCLIP" else "3")
     assert args[args.index("--config-file") + 1] == str(run.method.config_file(run.shots).relative_to(REPO_ROOT))
+    start = args.index("train.py")  # the whole call, overrides and RUN.* labels included
+    assert args[start:start + len(run.argv()) - 1] == run.argv()[1:]
     if opts:
         assert run.experiment.endswith("_" + (tag or tag_suffix(opts)))
+        assert args[args.index("RUN.VARIANT") + 1] == (tag or tag_suffix(opts))
 
 
 def test_tag_suffix_squeezes_like_tr():
@@ -88,7 +106,7 @@ def test_expand_rejects_grids_that_cannot_run(grid, match, tmp_path):
 def test_datasets_all_is_every_benchmark_dataset_with_a_config(monkeypatch, tmp_path):
     for name in ("dtd", "caltech101", "imagenet_sketch"):
         (tmp_path / f"{name}.yaml").write_text("DATASET:\n  NAME: X\n")
-    monkeypatch.setattr(sweep_grid, "DATASET_CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(runs_module, "DATASET_CONFIG_DIR", tmp_path)
     notes = []
     assert resolve_datasets(["all"], notes) == ["caltech101", "dtd"]  # the benchmark's order
     assert "2 of 11" in notes[0] and "imagenet, oxford_pets" in notes[0]
@@ -103,7 +121,7 @@ def test_grid_file_gives_the_same_runs_as_flags_and_flags_win(tmp_path):
     grid_file = tmp_path / "grid.yaml"
     grid_file.write_text("methods: [LAMM, MaPLe]\ndatasets: caltech101\nshots: [1, 2]\nseeds: [1]\n"
                          "opts: {OPTIM.MAX_EPOCH: 2}\ntag: t\n")
-    parse = sweep.build_parser().parse_args
+    parse = sweep.parse_args
     from_file = sweep.grid_from_args(parse(["--grid", str(grid_file)]))
     from_flags = sweep.grid_from_args(parse(["--methods", "LAMM", "MaPLe", "--datasets", "caltech101", "--shots", "1",
                                              "2", "--seeds", "1", "--tag", "t", "--opts", "OPTIM.MAX_EPOCH", "2"]))
@@ -203,7 +221,12 @@ def test_a_failed_run_is_reported_with_its_error_and_log(caltech_root, tiny_clip
     assert code == 1 and "done: 1 run: 0 ran, 0 already finished, 0 running elsewhere, 1 failed" in printed
     assert "caltech101/LAMM/vit_b16_ep50_ctxv1_1shots_tiny/seed1: exit 2: error: OPTIM.MAX_EPOCH" in printed
     log = Path(printed.split("    log: ")[1].split()[0])
-    assert log.is_file() and log.read_text().startswith("# SEEDS=1 TAG=tiny bash scripts/lamm/main.sh caltech101 1")
+    (run,) = expand(Grid(("LAMM",), ("caltech101",), (1,), (1,), tuple(opts), "tiny"), str(out), caltech_root,
+                    sys.executable)
+    # The log starts with the exact train.py call, copyable to rerun the run by hand.
+    assert log.is_file() and log.read_text().startswith(f"# {run.shell_line()}\n")
+    assert f"--output-dir {out}/caltech101/LAMM/vit_b16_ep50_ctxv1_1shots_tiny/seed1 DATASET.NUM_SHOTS 1" in \
+        log.read_text()
 
 
 # --------------------------------------------------------------------------- real runs
@@ -291,7 +314,7 @@ def test_a_killed_run_resumes_on_the_next_launch(caltech_root, tiny_clip_file, t
             sweep_process.kill()
     assert not (run_dir / "results.json").exists(), "the run finished before it was killed"
     assert sweep_process.returncode == 1
-    assert "FAILED" in printed and "exit 137 (SIGKILL?)" in printed
+    assert "FAILED" in printed and "killed by SIGKILL" in printed  # train.py itself, no shell in between
     failed_log = printed.split("    log: ")[1].split()[0]
     assert Path(failed_log).is_file() and f"    run log: {run_dir}/log.txt" in printed
 

@@ -3,7 +3,8 @@
     python -m tools.smoke_run
 
 It writes a tiny random CLIP and a synthetic dataset in Caltech101's layout under ./smoke,
-trains and tests LAMM on it through the real scripts/lamm/main.sh (3 seeds), and prints
+trains and tests LAMM on it through the real scripts/lamm/main.sh (3 seeds; the runs are named and
+launched by tools/runs.py and tools.sweep, as every script's), and prints
 parse_test_res.py's table. The accuracy means nothing (random CLIP); the run proves that the
 installation, the data pipeline, training, checkpoints, evaluation and parsing work.
 """

@@ -1,13 +1,16 @@
-"""Sweep a grid of runs (methods x datasets x shots x seeds) on local GPUs or a cluster.
+"""Sweep a grid of runs (methods x variants x datasets x shots x seeds, under one protocol) on local GPUs or a cluster.
 
     python -m tools.sweep --methods LAMM CoOpLAMM --datasets all --shots 1 2 4 8 16 --seeds 1 2 3
+    python -m tools.sweep --protocol base2new --methods LAMM --datasets caltech101
 
-Each run is one call of its method's script (``SEEDS=<seed> bash scripts/<method>/main.sh
-DATASET SHOTS [KEY VALUE ...]``), so the sweep trains what the scripts train, into the folders
-they write. Finished runs are skipped, unfinished ones resume from their checkpoint, and a run
-that another process holds (train.py's run lock) is reported as running elsewhere, never run
-twice. The sweep ends with parse_test_res.py's table of the grid. ``--dry-run`` lists every run
-and its status. Executors: a local pool (one run per visible GPU, or ``--workers`` CPU
+tools/runs.py names every run and builds its train.py call; the scripts (scripts/**) are this
+command in the foreground (``--foreground``: one run after another, output shown). Finished runs
+are skipped, unfinished ones resume from their checkpoint, and a run that another process holds
+(train.py's run lock) is reported as running elsewhere, never run twice. Runs that need another
+run (an evaluation needs its trained model) start after it. Datasets that are missing are
+prepared first when ``datasets.prepare`` can fetch them (``--no-download`` or LAMM_NO_DOWNLOAD=1
+to refuse). The sweep ends with parse_test_res.py's table of the grid. ``--dry-run`` lists every
+run and its status. Executors: a local pool (one run per visible GPU, or ``--workers`` CPU
 workers), or submitit (``--submitit slurm``: a Slurm job array; ``local``; ``debug``). See
 docs/SWEEPS.md.
 """
@@ -15,31 +18,20 @@ import argparse
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from queue import SimpleQueue
 from typing import Callable, Dict, List, Optional, Sequence
 
 from lamm.errors import LammError
 from lamm.files import atomic_write_json
-from tools.run_results import aggregate, is_run_dir, natural_key, read_run
-from tools.sweep_grid import (
-    FINISHED,
-    NOT_STARTED,
-    PAPER_SEEDS,
-    PAPER_SHOTS,
-    REPO_ROOT,
-    RUNNING,
-    STATUSES,
-    UNFINISHED,
-    Grid,
-    Run,
-    SweepError,
-    expand,
-    run_status,
-)
+from tools.prepare_data import ensure_datasets, no_download_from_env
+from tools.runs import PAPER_SEEDS, PROTOCOLS, REPO_ROOT, Grid, Run, RunError, expand, stages
+from tools.sweep_grid import FINISHED, NOT_STARTED, RUNNING, STATUSES, UNFINISHED, run_status
 from tools.sweep_job import (
     ALREADY_FINISHED,
     FAILED,
@@ -52,7 +44,8 @@ from tools.sweep_job import (
 )
 
 SWEEPS_DIRNAME = ".sweeps"  # under the output root; hidden, so parse_test_res.py skips it
-GRID_KEYS = ("methods", "datasets", "shots", "seeds", "opts", "tag")
+GRID_KEYS = ("protocol", "methods", "variants", "datasets", "shots", "seeds", "opts", "tag")
+SweepError = RunError  # the grid's errors are the run table's
 
 
 # --------------------------------------------------------------------------- the grid
@@ -74,7 +67,7 @@ def load_grid_file(path: str) -> dict:
         raise SweepError(f"grid file {path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(GRID_KEYS)}).")
     out = {}
     for key, value in content.items():
-        if key == "tag":
+        if key in ("tag", "protocol"):
             out[key] = "" if value is None else str(value)
         elif key == "opts" and isinstance(value, dict):
             out[key] = [str(x) for pair in value.items() for x in pair]
@@ -95,13 +88,17 @@ def grid_from_args(args) -> Grid:
     if not methods:
         raise SweepError("no method given: --methods LAMM CoOpLAMM ... (or all), or a --grid file with methods.")
     tag = pick("tag", os.environ.get("TAG", ""))
+    shots = pick("shots", None)
     return Grid(
         methods=tuple(methods),
         datasets=tuple(pick("datasets", ["all"])),
-        shots=tuple(pick("shots", PAPER_SHOTS)),
+        shots=None if shots is None else tuple(shots),  # None: the protocol's shots
         seeds=tuple(pick("seeds", PAPER_SEEDS)),
         opts=tuple(pick("opts", ())),
         tag=tag,
+        protocol=pick("protocol", "fewshot"),
+        variants=tuple(pick("variants", ["default"])),
+        official=args.official,
     )
 
 
@@ -117,7 +114,7 @@ def print_status(runs: Sequence[Run], statuses: Dict[Run, tuple], verbose: bool 
     width = max(len(s) for s in STATUSES)
     for run in runs:
         status, detail = statuses[run]
-        print(f"{status:<{width}}  {run.name}" + (f"  ({detail})" if detail else ""))
+        print(f"{status:<{width}}  {run.folder or run.name}" + (f"  ({detail})" if detail else ""))
         if verbose:
             print(f"{'':<{width}}    {run.shell_line()}")
 
@@ -125,6 +122,8 @@ def print_status(runs: Sequence[Run], statuses: Dict[Run, tuple], verbose: bool 
 def grid_table(runs: Sequence[Run]) -> Optional[str]:
     """parse_test_res.py's table for the experiments of these runs (seeds absent are flagged)."""
     from parse_test_res import render
+
+    from tools.run_results import aggregate, is_run_dir, natural_key, read_run
 
     groups: Dict[str, tuple] = {}
     for run in runs:
@@ -318,8 +317,8 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
 
     names = set()
     for run in runs:
-        opts = dict(zip(run.opts[::2], run.opts[1::2]))
-        name = opts.get("MODEL.BACKBONE.NAME")
+        overrides = run.config_overrides()
+        name = dict(zip(overrides[::2], overrides[1::2])).get("MODEL.BACKBONE.NAME")
         if name is None:
             with open(run.method.config_file(run.shots)) as f:
                 name = ((yaml.safe_load(f) or {}).get("MODEL", {}).get("BACKBONE", {}) or {}).get("NAME")
@@ -352,18 +351,25 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: python -m tools.sweep --methods LAMM --datasets caltech101 --shots 1 2 --dry-run")
     grid = parser.add_argument_group("grid")
-    grid.add_argument("--grid", metavar="FILE", help="YAML file with methods, datasets, shots, seeds, opts, tag "
-                      "(flags given on the command line win)")
+    grid.add_argument("--grid", metavar="FILE", help="YAML file with protocol, methods, variants, datasets, shots, "
+                      "seeds, opts, tag (flags given on the command line win)")
+    grid.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
+                      help="fewshot (default), dg, incremental, base2new or cross_dataset (docs/SWEEPS.md)")
+    grid.add_argument("--variants", nargs="+", metavar="V", help="named variants (tools/runs.py VARIANTS): "
+                      "default, woHL, random_init, ce_wc ..., rn50 ..., or the groups loss, backbones")
+    grid.add_argument("--official", action="store_true", help="every run with TRAINER.LAMM.PRESET official "
+                      "(variant 'official'; scripts: OFFICIAL=1)")
     grid.add_argument("--methods", nargs="+", metavar="M", help="trainers: ZeroshotCLIP CoOp LAMM CoOpLAMM MaPLe "
                       "MaPLeLAMM, or all")
-    grid.add_argument("--datasets", nargs="+", metavar="D", help="dataset config names, or all (default: all = "
-                      "every benchmark dataset with a config in configs/datasets)")
-    grid.add_argument("--shots", nargs="+", metavar="K", help="default: 1 2 4 8 16")
+    grid.add_argument("--datasets", nargs="+", metavar="D", help="dataset config names (dg, cross_dataset: the "
+                      "targets), or all (default: the protocol's datasets that have a config), benchmarks, "
+                      "dg_targets")
+    grid.add_argument("--shots", nargs="+", metavar="K", help="default: 1 2 4 8 16 (fewshot), else 16")
     grid.add_argument("--seeds", nargs="+", metavar="S", help="default: 1 2 3")
     grid.add_argument("--tag", default=None, help="folder suffix of runs with --opts (default: $TAG, else the "
                       "overrides), as in the scripts")
-    grid.add_argument("--opts", nargs=argparse.REMAINDER, default=None, metavar="KEY VALUE",
-                      help="config overrides for every run; must come last")
+    grid.add_argument("--opts", nargs="*", default=None, metavar="KEY VALUE",
+                      help="config overrides for every run, in KEY VALUE pairs (values may start with '-')")
 
     where = parser.add_argument_group("files")
     where.add_argument("--root", default=os.environ.get("DATA", "./data"),
@@ -376,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--dry-run", action="store_true", help="list every run and its status; run nothing")
     what.add_argument("-v", "--verbose", action="store_true", help="with --dry-run: also print each run's command")
     what.add_argument("--no-prefetch", action="store_true", help="do not download the CLIP weights before starting")
+    what.add_argument("--no-download", action="store_true", help="do not prepare missing datasets (also: "
+                      "LAMM_NO_DOWNLOAD=1); a missing dataset is then an error naming the prepare command")
+    what.add_argument("--foreground", action="store_true", help="one run after another in this terminal, "
+                      "output shown, stop at the first failure (what the scripts do)")
+    what.add_argument("--run-dir", help=argparse.SUPPRESS)  # zeroshot.sh's $DIR: the folder of a one-run grid
 
     local = parser.add_argument_group("local pool (the default)")
     local.add_argument("--gpus", nargs="+", metavar="ID", help="GPU ids to use, or none for the CPU (default: "
@@ -406,6 +417,8 @@ SUBMITIT_ONLY = ("partition", "timeout_min", "gpus_per_node", "cpus_per_task", "
 
 def check_executor_flags(args) -> None:
     """Flags of one executor given to the other are mistakes, not something to ignore silently."""
+    if args.foreground and (args.submitit or args.workers is not None):
+        raise SweepError("--foreground runs one run at a time in this terminal; drop --submitit/--workers.")
     if args.submitit:
         local = [f"--{name}" for name in ("gpus", "workers") if getattr(args, name) is not None]
         if local:
@@ -423,8 +436,39 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def split_opts(argv: Sequence[str], parser: argparse.ArgumentParser):
+    """(the other arguments, the overrides after ``--opts`` or None): read in pairs, a key and then
+    its value whatever it looks like (``-0.5``), until a key position holds one of our flags.
+
+    argparse alone would read ``-0.5`` as a flag, or (REMAINDER) swallow the flags after the overrides.
+    """
+    flags = {s for action in parser._actions for s in action.option_strings}
+    rest: List[str] = []
+    opts: Optional[List[str]] = None
+    i = 0
+    while i < len(argv):
+        if argv[i] != "--opts":
+            rest.append(argv[i])
+            i += 1
+            continue
+        opts = [] if opts is None else opts
+        i += 1
+        while i < len(argv) and argv[i].split("=", 1)[0] not in flags:
+            opts += argv[i:i + 2]
+            i += 2
+    return rest, opts
+
+
+def parse_args(argv=None):
+    parser = build_parser()
+    rest, opts = split_opts(list(sys.argv[1:] if argv is None else argv), parser)
+    args = parser.parse_args(rest)
+    args.opts = opts
+    return args
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return sweep(args)
     except LammError as e:  # SweepError, or a backbone name that CLIP does not know
@@ -435,11 +479,16 @@ def main(argv=None) -> int:
 
 
 def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
-    """Run ``todo`` with the chosen executor; their outcomes, or None when submitted without waiting.
+    """Run ``todo`` with the chosen executor, wave after wave (a run after the runs it needs);
+    their outcomes, or None when submitted without waiting.
 
     The launch keeps its files in ``OUTPUT/.sweeps/<time>-<host>-<pid>/`` (logs, sweep.json,
     submitit's folder), a name no other launch can have.
     """
+    waves = stages(todo)
+    if args.submitit and args.no_wait and len(waves) > 1:
+        raise SweepError(f"these runs come in {len(waves)} stages, each needing the one before (an evaluation "
+                         f"needs its trained model); --no-wait cannot submit them: drop --no-wait.")
     launch_dir = os.path.join(output, SWEEPS_DIRNAME,
                               f"{time.strftime('%Y%m%d-%H%M%S')}-{socket.gethostname()}-{os.getpid()}")
     log_paths = {r: os.path.join(launch_dir, "logs", r.name + ".log") for r in todo}
@@ -458,20 +507,37 @@ def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
         done[0] += 1
         print_outcome(done[0], len(todo), outcome)
 
-    if args.submitit:
-        executor = submitit_executor(args, os.path.join(launch_dir, "submitit"))
-        poll_s = args.poll_s or (1.0 if executor.cluster in ("local", "debug") else 30.0)
-        outcomes = run_submitit(todo, log_paths, executor, not args.no_wait, poll_s, on_done)
-    else:
-        slots = pool_slots(args.gpus, args.workers)
-        gpus = sorted(set(slots), key=slots.index)
-        where = f"on GPU(s) {','.join(gpus)}" if gpus != [""] else "on the CPU"
-        print(f"running {_runs(len(todo))}, {len(slots)} at a time, {where}", flush=True)
-        outcomes = run_pool(todo, log_paths, slots, on_done)
-    if outcomes is not None:
-        record["outcomes"] = {o.run.name: {"status": o.status, "detail": o.detail, "log": o.log} for o in outcomes}
-        atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
+    outcomes: List[Outcome] = []
+    executor = submitit_executor(args, os.path.join(launch_dir, "submitit")) if args.submitit else None
+    for wave in waves:
+        if executor is not None:
+            poll_s = args.poll_s or (1.0 if executor.cluster in ("local", "debug") else 30.0)
+            got = run_submitit(wave, log_paths, executor, not args.no_wait, poll_s, on_done)
+            if got is None:
+                return None
+        else:
+            slots = pool_slots(args.gpus, args.workers)
+            gpus = sorted(set(slots), key=slots.index)
+            where = f"on GPU(s) {','.join(gpus)}" if gpus != [""] else "on the CPU"
+            print(f"running {_runs(len(wave))}, {len(slots)} at a time, {where}", flush=True)
+            got = run_pool(wave, log_paths, slots, on_done)
+        outcomes += got
+    record["outcomes"] = {o.run.name: {"status": o.status, "detail": o.detail, "log": o.log} for o in outcomes}
+    atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
     return outcomes
+
+
+def run_foreground(runs: Sequence[Run]) -> int:
+    """The scripts' way: each run in turn, train.py's output on this terminal; stop at a failure."""
+    for run in runs:
+        if run.finished():
+            print(f"Results are available in {run.run_dir} (skip)", flush=True)
+            continue
+        print(f"{'Resuming' if os.path.isdir(run.run_dir) else 'Running'} {run.run_dir}", flush=True)
+        code = subprocess.call(run.argv(), cwd=REPO_ROOT)
+        if code != 0:
+            return code
+    return 0
 
 
 def sweep(args) -> int:
@@ -479,6 +545,10 @@ def sweep(args) -> int:
     check_executor_flags(args)
     grid = grid_from_args(args)
     runs = expand(grid, args.output, args.root, args.python, notes)
+    if args.run_dir:
+        if len(runs) != 1:
+            raise SweepError(f"DIR/--run-dir names the folder of one run; this grid has {_runs(len(runs))}.")
+        runs = [replace(runs[0], folder=args.run_dir)]
     for note in notes:
         print(f"note: {note}")
     statuses = {run: run_status(run.run_dir) for run in runs}
@@ -487,6 +557,11 @@ def sweep(args) -> int:
         return 0
 
     todo = [r for r in runs if statuses[r][0] in (UNFINISHED, NOT_STARTED)]
+    # Before anything heavy: every dataset a run still needs is there, or prepared now, or an error.
+    ensure_datasets([r.dataset for r in todo], os.path.abspath(args.root),
+                    download=not (args.no_download or no_download_from_env()))
+    if args.foreground:
+        return run_foreground(runs)
     skipped = [Outcome(r, ALREADY_FINISHED) for r in runs if statuses[r][0] == FINISHED]
     skipped += [Outcome(r, RUNNING_ELSEWHERE, detail=statuses[r][1]) for r in runs if statuses[r][0] == RUNNING]
     resumed = sum(1 for r in todo if statuses[r][0] == UNFINISHED)

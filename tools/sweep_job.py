@@ -1,10 +1,10 @@
-"""One run of a sweep as a job: call the method's script, keep its output, say how it ended.
+"""One run of a sweep as a job: call train.py with the run's arguments, keep its output, say how it ended.
 
 ``RunJob`` is what every executor runs, the local pool in a thread and submitit in a job (Slurm,
 local or debug), so a run behaves the same wherever it lands. It does not import torch, so a
-job starts fast on a cluster node; the work happens in the script's own process.
+job starts fast on a cluster node; the work happens in train.py's own process.
 
-Outcomes: ``ran`` (results.json written), ``already finished`` (it was when the job started),
+Outcomes: ``ran`` (its record written), ``already finished`` (it was when the job started),
 ``running elsewhere`` (another process holds the run's lock: train.py exits with 2 and says
 "is being run by another process"), ``failed`` (anything else; the captured output is in the
 log named by the outcome).
@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Set
 
-from tools.run_results import RESULTS_NAME
-from tools.sweep_grid import REPO_ROOT, Run, lock_holder
+from tools.runs import RECORD_FILE, REPO_ROOT, Run, read_record
+from tools.sweep_grid import lock_holder
 
 RAN = "ran"
 ALREADY_FINISHED = "already finished"
@@ -32,9 +32,9 @@ OUTCOMES = (RAN, ALREADY_FINISHED, RUNNING_ELSEWHERE, FAILED)
 LOCKED_EXIT_CODE = 2
 LOCKED_MESSAGE = "is being run by another process"
 
-# The script runs with SIGUSR2 ignored: submitit warns a Slurm job of its time limit with SIGUSR2,
+# train.py runs with SIGUSR2 ignored: submitit warns a Slurm job of its time limit with SIGUSR2,
 # which must reach submitit (it requeues the job, and this module then stops the run), not kill
-# train.py first. An ignored signal stays ignored through exec, into bash and train.py.
+# train.py first. An ignored signal stays ignored through exec, into train.py.
 IGNORE_USR2 = ["bash", "-c", 'trap "" USR2; exec "$@"', "bash"]
 
 # Processes started by RunJob in this interpreter, so that an interrupted sweep can stop them;
@@ -71,8 +71,11 @@ class RunJob:
 
     def __call__(self, run: Run, log_path: str, gpu: Optional[str] = None) -> Outcome:
         start = time.time()
-        if os.path.isfile(os.path.join(run.run_dir, RESULTS_NAME)):
+        if read_record(run.run_dir) is not None:
             return Outcome(run, ALREADY_FINISHED)
+        missing = [d for d in run.needs if read_record(d) is None]
+        if missing:
+            return Outcome(run, FAILED, detail=f"needs {missing[0]}, which did not finish")
         holder = lock_holder(run.run_dir)
         if holder is not None:
             return Outcome(run, RUNNING_ELSEWHERE, detail=holder)
@@ -86,18 +89,18 @@ class RunJob:
                       f"CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '(unset)')} "
                       f"host={socket.gethostname()} started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
             log.flush()
-            returncode = _run_process(IGNORE_USR2 + run.command(), env, log)
+            returncode = _run_process(IGNORE_USR2 + run.argv(), env, log)
         seconds = time.time() - start
         if returncode is None:
             return Outcome(run, FAILED, log_path, None, seconds, "not started: the sweep was interrupted")
 
-        if returncode == 0 and os.path.isfile(os.path.join(run.run_dir, RESULTS_NAME)):
+        if returncode == 0 and read_record(run.run_dir) is not None:
             return Outcome(run, RAN, log_path, returncode, seconds)
         if returncode == LOCKED_EXIT_CODE and LOCKED_MESSAGE in _tail(log_path):
             # Two launches raced past the lock probe; train.py's own lock settled it.
             return Outcome(run, RUNNING_ELSEWHERE, log_path, returncode, seconds, detail="lock taken at start")
         if returncode == 0:
-            detail = f"exited 0 without writing {RESULTS_NAME}"
+            detail = f"exited 0 without writing {RECORD_FILE}"
         elif returncode < 0:
             detail = f"killed by {_signal_name(-returncode)}"
         elif returncode > 128:
@@ -117,8 +120,8 @@ class RunJob:
 def _run_process(command, env, log) -> Optional[int]:
     """Run ``command`` from the repository root in its own process group; stop it if we are stopped.
 
-    The group holds bash and the train.py it starts, so stopping the group stops both (killing
-    bash alone would leave train.py running, holding the run's lock). Returns the exit status,
+    The group holds train.py and whatever it starts (data loader workers), so stopping the group
+    stops them all, never leaving one behind that holds the run's lock. Returns the exit status,
     or None when the sweep is stopping and the command was not started.
     """
     with _ACTIVE_GUARD:  # started and registered together, or not at all once stopping

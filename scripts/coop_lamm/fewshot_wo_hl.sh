@@ -1,4 +1,6 @@
 #!/bin/bash
-# CoOpLAMM without the hierarchical loss (cross-entropy only; paper Table 3, "w/o HL"), same grid as fewshot.sh.
+# CoOpLAMM without the hierarchical loss (cross-entropy only; paper Table 3, "w/o HL"), same grid as fewshot.sh,
+# in <config>_<K>shots_woHL (variant woHL in tools/runs.py).
 set -euo pipefail
-TAG=woHL exec bash "$(dirname "$0")/../sweep_fewshot.sh" CoOpLAMM vit_b16_ep50_ctxv1 TRAINER.LAMM.HIERARCHICAL_LOSS False "$@"
+cd "$(dirname "$0")/../.."
+exec "${PYTHON:-python}" -m tools.runs fewshot --variant woHL CoOpLAMM "$@"

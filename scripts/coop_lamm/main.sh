@@ -3,7 +3,7 @@
 #
 #   bash scripts/coop_lamm/main.sh DATASET SHOTS [KEY VALUE ...]
 #
-# Same interface and environment (DATA, OUTPUT, SEEDS, TAG) as scripts/lamm/main.sh.
+# Same interface and environment (DATA, OUTPUT, SEEDS, TAG, OFFICIAL) as scripts/lamm/main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/run_seeds.sh CoOpLAMM vit_b16_ep50_ctxv1 "$@"
+exec "${PYTHON:-python}" -m tools.runs main CoOpLAMM "$@"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # Label embeddings initialised at random instead of from the class names' words (paper Table 5),
-# on the few-shot grid (SHOTS, DATASETS, SEEDS narrow it).
+# on the few-shot grid (SHOTS, DATASETS, SEEDS narrow it); folders <config>_<K>shots_random_init.
 set -euo pipefail
-TAG=random_init exec bash "$(dirname "$0")/../sweep_fewshot.sh" LAMM vit_b16_ep50_ctxv1 TRAINER.LAMM.LABEL_INIT random "$@"
+cd "$(dirname "$0")/../.."
+exec "${PYTHON:-python}" -m tools.runs fewshot --variant random_init LAMM "$@"

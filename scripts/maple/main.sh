@@ -3,7 +3,7 @@
 #
 #   bash scripts/maple/main.sh DATASET SHOTS [KEY VALUE ...]
 #
-# Same interface and environment (DATA, OUTPUT, SEEDS, TAG) as scripts/lamm/main.sh.
+# Same interface and environment (DATA, OUTPUT, SEEDS, TAG, OFFICIAL) as scripts/lamm/main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/run_seeds.sh MaPLe vit_b16_c2_ep5_batch4_2ctx "$@"
+exec "${PYTHON:-python}" -m tools.runs main MaPLe "$@"

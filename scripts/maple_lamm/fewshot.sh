@@ -3,6 +3,7 @@
 #
 #   bash scripts/maple_lamm/fewshot.sh [KEY VALUE ...]
 #
-# DATASETS, SHOTS and SEEDS narrow the grid; DATA, OUTPUT and TAG as for main.sh.
+# DATASETS, SHOTS and SEEDS narrow the grid; DATA, OUTPUT, TAG and OFFICIAL as for main.sh.
 set -euo pipefail
-exec bash "$(dirname "$0")/../sweep_fewshot.sh" MaPLeLAMM vit_b16_c2_ep5_batch4_2ctx "$@"
+cd "$(dirname "$0")/../.."
+exec "${PYTHON:-python}" -m tools.runs fewshot MaPLeLAMM "$@"

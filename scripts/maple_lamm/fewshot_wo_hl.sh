@@ -1,4 +1,6 @@
 #!/bin/bash
-# MaPLeLAMM without the hierarchical loss (cross-entropy only; paper Table 3, "w/o HL"), same grid as fewshot.sh.
+# MaPLeLAMM without the hierarchical loss (cross-entropy only; paper Table 3, "w/o HL"), same grid as fewshot.sh,
+# in <config>_<K>shots_woHL (variant woHL in tools/runs.py).
 set -euo pipefail
-TAG=woHL exec bash "$(dirname "$0")/../sweep_fewshot.sh" MaPLeLAMM vit_b16_c2_ep5_batch4_2ctx TRAINER.LAMM.HIERARCHICAL_LOSS False "$@"
+cd "$(dirname "$0")/../.."
+exec "${PYTHON:-python}" -m tools.runs fewshot --variant woHL MaPLeLAMM "$@"
