@@ -45,12 +45,31 @@ def predict_data(tmp_path_factory):
     return _DATA["root"]
 
 
+def save_tiny_clip_archive(path) -> str:
+    """The tiny CLIP as a TorchScript archive, the form OpenAI releases, which ``clip.load`` reads
+    too (it cannot read a plain state dict): the export recipe runs on it unchanged."""
+    import warnings
+
+    import clip
+    import torch
+
+    from tools.tiny_clip import TINY_IMAGE_SIZE, build_tiny_clip
+
+    inputs = (torch.zeros(1, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE), clip.tokenize(["a photo"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(build_tiny_clip(), inputs, check_trace=False).save(str(path))
+    return str(path)
+
+
 @pytest.fixture(scope="session")
-def trained_run(predict_data, tiny_clip_file, tmp_path_factory):
+def trained_run(predict_data, tmp_path_factory):
     """trained_run(trainer) -> the finished run folder of that trainer (made on first use)."""
     def get(trainer):
+        if "clip" not in _DATA:
+            _DATA["clip"] = save_tiny_clip_archive(tmp_path_factory.mktemp("clip_archive") / "tiny_clip_jit.pt")
         if trainer not in _RUNS:
-            _RUNS[trainer] = make_run(trainer, predict_data, tiny_clip_file, tmp_path_factory.mktemp(trainer))
+            _RUNS[trainer] = make_run(trainer, predict_data, _DATA["clip"], tmp_path_factory.mktemp(trainer))
         return _RUNS[trainer]
     return get
 

@@ -143,7 +143,7 @@ class TrainedModel:
 
     @property
     def logit_scale(self) -> float:
-        return float(self.clip_model.logit_scale.exp())
+        return float(self.clip_model.logit_scale.detach().exp())
 
     @torch.no_grad()
     def text_features(self) -> torch.Tensor:
