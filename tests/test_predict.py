@@ -2,6 +2,7 @@
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,16 +85,19 @@ def test_class_names_come_from_the_record_when_the_checkpoint_has_none(trained_r
     state = torch.load(checkpoint, weights_only=True)
     state.pop("meta", None)
     torch.save(state, checkpoint)
-    record = json.loads((run / "results.json").read_text())
-    names = [f"class {i}" for i in range(5)]
-    (run / "results.json").write_text(json.dumps(dict(record, classnames=names)))
-    path, _ = split_test_images(predict_data)[0]
-    (result,) = predict_json(capsys, run, [path], "--topk", "5")
-    assert sorted(p["class"] for p in result["predictions"]) == names
-
-    (run / "results.json").unlink()  # no names anywhere and the data gone: one clear message
+    # The data is gone, so the names can only come from the record.
     config = (run / "config.yaml").read_text().replace(predict_data, str(tmp_path / "gone"))
     (run / "config.yaml").write_text(config)
+    split = json.loads((Path(predict_data) / "caltech-101" / "split_zhou_Caltech101.json").read_text())
+    names = [name for _, name in sorted({(label, name) for _, label, name in split["test"]})]
+    record = json.loads((run / "results.json").read_text())
+    (run / "results.json").write_text(json.dumps(dict(record, classnames=names)))
+    path, label = split_test_images(predict_data)[0]
+    (result,) = predict_json(capsys, run, [path], "--topk", "5")
+    assert sorted(p["class"] for p in result["predictions"]) == sorted(names)
+    assert all(names[p["index"]] == p["class"] for p in result["predictions"])
+
+    (run / "results.json").unlink()  # no names anywhere and no data: one clear message
     code, output = run_command([sys.executable, "predict.py", "--model-dir", str(run), path], check=False)
     assert code == 2 and "Traceback" not in output
     assert "names no classes" in output and "could not be read from DATASET.ROOT" in output

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from dassl.engine import TRAINER_REGISTRY
 
-from lamm.errors import ConfigError
+from lamm.errors import ConfigError, LammError
 from lamm.model import PromptedCLIP
 from lamm.preprocess import test_preprocessing
 
@@ -61,7 +61,7 @@ def _classes_from_dataset(cfg, run_dir: str):
         import datasets  # noqa: F401
     try:
         dataset = build_dataset(cfg)
-    except (OSError, AssertionError) as error:
+    except (LammError, OSError, AssertionError) as error:
         raise ConfigError(
             f"{run_dir} names no classes (neither its checkpoint nor results.json), and the dataset "
             f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error})."
