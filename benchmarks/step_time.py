@@ -1,13 +1,16 @@
-"""Time a training step and a test pass of LAMM, CoOpLAMM and MaPLeLAMM with the shortcuts on and off.
+"""Time a training step and a test pass of LAMM, CoOpLAMM and MaPLeLAMM with the shortcuts on and off,
+and with the text tower's activation checkpointing on and off.
 
-    python -m benchmarks.step_time                      # the full grid, CPU: about 15 minutes
+    python -m benchmarks.step_time                      # the full grid, CPU: about 25 minutes
     python -m benchmarks.step_time --classes 100 --methods LAMM --steps 3
+    python -m benchmarks.step_time --classes 1000 --methods LAMM CoOpLAMM --only on   # checkpointing on / off
 
 CLIP is a random-weight model of the real ViT-B/16 shape (no download). Each case runs in its
 own process so that its peak memory can be measured; a case whose estimated memory does not fit
 in what the machine has free is skipped with a message. "off" computes what the official code
 computes: every prompt padded to 77 tokens, the original prompts re-encoded at every step, text
-features recomputed for every test batch.
+features recomputed for every test batch. "on+ckpt" is "on" with TRAINER.MEMORY.TEXT_CHECKPOINTING on
+(the official computation is never checkpointed).
 
 Printed per case: median training-step time, the image encoder's forward pass over the same
 batch (the floor no prompt learner can beat), a test pass, peak memory, and on/off ratios.
@@ -43,11 +46,13 @@ def vit_b16_clip():
                 transformer_layers=12)
 
 
-def estimated_bytes(method, classes, shortcuts_on, batch, bytes_per_value=4):
+def estimated_bytes(method, classes, shortcuts_on, batch, bytes_per_value=4, checkpointing=False):
     """Rough peak memory of one step: CLIP's weights plus the text graph(s) kept for backward."""
     tokens = 20 if shortcuts_on else 77
     graphs = 1 if (shortcuts_on or method == "LAMM") else 2  # official: y_i keeps a graph unless frozen
-    text = graphs * classes * tokens * 512 * 12 * ACTIVATIONS_PER_TOKEN_LAYER * bytes_per_value
+    # Checkpointed: each layer keeps its input only, and one layer's activations live at a time.
+    values_per_token = 12 + ACTIVATIONS_PER_TOKEN_LAYER if checkpointing else 12 * ACTIVATIONS_PER_TOKEN_LAYER
+    text = graphs * classes * tokens * 512 * values_per_token * bytes_per_value
     image = batch * 197 * 768 * 12 * ACTIVATIONS_PER_TOKEN_LAYER * bytes_per_value if method == "MaPLeLAMM" else 0
     return 1.2e9 + text + image
 
@@ -65,7 +70,7 @@ def available_bytes(device):
     return float("inf")
 
 
-def build(method, classes, shortcuts_on, device, precision):
+def build(method, classes, shortcuts_on, device, precision, checkpointing=False):
     import torch
 
     from lamm.maple_prompts import MultiModalPromptLearner
@@ -84,7 +89,8 @@ def build(method, classes, shortcuts_on, device, precision):
                                           text_layers=12, vision_layers=12, n_ctx=2, **common)
     else:
         learner = PromptLearner(clip_model.token_embedding, names, learn_context=method == "CoOpLAMM", **common)
-    model = PromptedCLIP(clip_model, learner, shortcuts=Shortcuts() if shortcuts_on else OFFICIAL)
+    model = PromptedCLIP(clip_model, learner, shortcuts=Shortcuts() if shortcuts_on else OFFICIAL,
+                         text_checkpointing=checkpointing)
     return model.to(device)
 
 
@@ -95,13 +101,13 @@ def synchronize(device):
         torch.cuda.synchronize()
 
 
-def run_case(method, classes, shortcuts_on, device, precision, steps, batch, test_batches):
+def run_case(method, classes, shortcuts_on, device, precision, steps, batch, test_batches, checkpointing=False):
     """One case in this process; returns its timings and peak memory."""
     import torch
 
     from lamm.hierarchical_loss import HierarchicalLoss
 
-    model = build(method, classes, shortcuts_on, device, precision)
+    model = build(method, classes, shortcuts_on, device, precision, checkpointing)
     learner = model.prompt_learner
     optimizer = torch.optim.SGD([p for p in learner.parameters() if p.requires_grad], lr=0.002, momentum=0.9)
     criterion = HierarchicalLoss(lambda_wc=1 / 16)
@@ -148,14 +154,19 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
     return {"step": statistics.median(step_times), "image_forward": image_forward, "test_pass": test_pass, "peak": peak}
 
 
-def run_in_subprocess(args, method, classes, shortcuts_on):
+def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False):
     command = [sys.executable, "-m", "benchmarks.step_time", "--one-case", json.dumps(
-        [method, classes, shortcuts_on, args.device, args.precision, args.steps, args.batch, args.test_batches])]
+        [method, classes, shortcuts_on, args.device, args.precision, args.steps, args.batch, args.test_batches,
+         checkpointing])]
     result = subprocess.run(command, capture_output=True, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if result.returncode != 0:
         return {"error": (result.stderr.strip().splitlines() or ["killed"])[-1]}
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# (label, shortcuts on, text checkpointing) of the settings each case runs in.
+SETTINGS = (("on", True, False), ("on+ckpt", True, True), ("off", False, False))
 
 
 def fmt_seconds(value):
@@ -172,6 +183,8 @@ def main(argv=None):
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     parser.add_argument("--only", choices=("on", "off"), help="run only the shortcuts on or off")
+    parser.add_argument("--text-checkpointing", choices=("on", "off", "both"), default="both",
+                        help="with the shortcuts on: text-tower activation checkpointing on, off or both (default)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--one-case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -192,18 +205,19 @@ def main(argv=None):
     for method in args.methods:
         for classes in args.classes:
             results = {}
-            for shortcuts_on in (True, False):
+            for label, shortcuts_on, checkpointing in SETTINGS:
                 if args.only and args.only != ("on" if shortcuts_on else "off"):
                     continue
-                label = "on" if shortcuts_on else "off"
-                need = estimated_bytes(method, classes, shortcuts_on, args.batch)
+                if shortcuts_on and args.text_checkpointing != "both" and checkpointing != (args.text_checkpointing == "on"):
+                    continue
+                need = estimated_bytes(method, classes, shortcuts_on, args.batch, checkpointing=checkpointing)
                 have = available_bytes(args.device)
                 if need > 0.9 * have:
                     print(f"{method:<10} {classes:>7} {label:>9}   skipped: needs about {need / 1e9:.0f} GB, "
                           f"{have / 1e9:.0f} GB free")
                     results[label] = None
                     continue
-                result = run_in_subprocess(args, method, classes, shortcuts_on)
+                result = run_in_subprocess(args, method, classes, shortcuts_on, checkpointing)
                 results[label] = result if "error" not in result else None
                 if "error" in result:
                     print(f"{method:<10} {classes:>7} {label:>9}   failed: {result['error']}")
@@ -211,11 +225,14 @@ def main(argv=None):
                 print(f"{method:<10} {classes:>7} {label:>9} {result['step']:>8.2f} {result['image_forward']:>11.2f} "
                       f"{result['step'] / result['image_forward']:>8.2f} {result['test_pass']:>7.2f} "
                       f"{result['peak'] / 1e9:>8.2f}", flush=True)
-            on, off = results.get("on"), results.get("off")
+            on, off, ckpt = results.get("on"), results.get("off"), results.get("on+ckpt")
             if on and off:
                 print(f"{'':<10} {classes:>7} {'off/on':>9} {off['step'] / on['step']:>8.1f}x step, "
                       f"{off['test_pass'] / on['test_pass']:.1f}x test pass", flush=True)
-            rows.append({"method": method, "classes": classes, "on": on, "off": off})
+            if on and ckpt:
+                print(f"{'':<10} {classes:>7} {'ckpt/on':>9} {ckpt['step'] / on['step']:>8.2f}x step, "
+                      f"{ckpt['peak'] / on['peak']:.2f}x peak memory", flush=True)
+            rows.append({"method": method, "classes": classes, "on": on, "off": off, "on+ckpt": ckpt})
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"device": args.device, "precision": args.precision, "batch": args.batch, "rows": rows},

@@ -40,10 +40,12 @@ class PromptedCLIP(nn.Module):
         shortcuts: which exact savings to use.
         original_uses_initial_context: the original prompt ``y_i`` keeps the hand-made context
             (paper) rather than the current learned one (official code).
+        text_checkpointing: recompute the text tower's activations in backward instead of
+            keeping them (exact; see ``lamm.text_encoder``).
     """
 
     def __init__(self, clip_model: nn.Module, prompt_learner: PromptLearner, shortcuts: Shortcuts = Shortcuts(),
-                 original_uses_initial_context: bool = False):
+                 original_uses_initial_context: bool = False, text_checkpointing: bool = False):
         super().__init__()
         self.image_encoder = clip_model.visual
         # Used only when the prompt learner has vision prompts (MaPLe); shares the weights.
@@ -52,7 +54,7 @@ class PromptedCLIP(nn.Module):
             self.prompted_image_encoder = PromptedVisionTransformer(clip_model.visual)
         self.shortcuts = shortcuts
         self.text_encoder = TextEncoder(clip_model, truncate=shortcuts.truncate_prompts,
-                                        share_prefix=shortcuts.share_prompt_prefix)
+                                        share_prefix=shortcuts.share_prompt_prefix, checkpointing=text_checkpointing)
         self.prompt_learner = prompt_learner
         self.logit_scale = clip_model.logit_scale
         self.original_uses_initial_context = original_uses_initial_context

@@ -9,9 +9,34 @@ and the feature is read at the end-of-text (EOT) token:
 - ``shared_prefix_length`` P: when every prompt starts with the same P tokens (``[SOS]`` and a
   shared context such as "a photo of a"), their hidden states are the same for every prompt, so
   they are computed once (batch 1) and every prompt's remaining tokens attend to them.
+
+And one exact memory saving, ``checkpointing`` (activation checkpointing, ``torch.utils.checkpoint``
+with ``use_reentrant=False``): during training only each block's input is kept, and the block's
+inner activations (LayerNorms, q/k/v, attention, the 4x-wide MLP: about 16 values per token and
+width) are recomputed in the backward pass. Same operations on the same inputs, so the same
+numbers; the price is one more forward pass of the text tower per step.
 """
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .errors import ConfigError
+
+# TRAINER.MEMORY.TEXT_CHECKPOINTING "auto" turns checkpointing on above this many classes. The
+# text graph kept for backward grows by about 8 MB per class and prompt set (ViT-B/16 text tower,
+# fp32, ~20 tokens after truncation): above 200 classes it is more than the rest of a step needs
+# (weights and the image tower, about 1.5 GB), while below it the recompute costs time for little
+# memory. Of the benchmarks only SUN397 (397) and ImageNet (1000) and its variants are above.
+CHECKPOINTING_MIN_CLASSES = 200
+CHECKPOINTING_MODES = ("auto", "on", "off")
+
+
+def resolve_checkpointing(mode: str, num_classes: int) -> bool:
+    """Whether the text tower checkpoints its activations for this label space."""
+    if mode not in CHECKPOINTING_MODES:
+        raise ConfigError(f"TRAINER.MEMORY.TEXT_CHECKPOINTING must be one of {', '.join(CHECKPOINTING_MODES)}, "
+                          f"got {mode!r}.")
+    return mode == "on" or (mode == "auto" and num_classes > CHECKPOINTING_MIN_CLASSES)
 
 
 def causal_mask(length: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -48,7 +73,8 @@ def _replace_context(x: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
 class TextEncoder(nn.Module):
     """Encode (N, 77, D) prompt embeddings to (N, embed_dim) text features (not normalised)."""
 
-    def __init__(self, clip_model: nn.Module, truncate: bool = True, share_prefix: bool = True):
+    def __init__(self, clip_model: nn.Module, truncate: bool = True, share_prefix: bool = True,
+                 checkpointing: bool = False):
         super().__init__()
         self.transformer = clip_model.transformer
         self.positional_embedding = clip_model.positional_embedding
@@ -56,10 +82,17 @@ class TextEncoder(nn.Module):
         self.text_projection = clip_model.text_projection
         self.truncate = truncate
         self.share_prefix = share_prefix
+        self.checkpointing = checkpointing
 
     @property
     def dtype(self) -> torch.dtype:
         return self.text_projection.dtype
+
+    def _run(self, function, *args):
+        # Without autograd (evaluation) nothing is kept for backward: checkpointing would only cost.
+        if self.checkpointing and torch.is_grad_enabled():
+            return checkpoint(function, *args, use_reentrant=False)
+        return function(*args)
 
     def forward(self, prompts: torch.Tensor, eot_indices: torch.Tensor, deep_prompts=None,
                 shared_prefix_length: int = 0) -> torch.Tensor:
@@ -85,7 +118,7 @@ class TextEncoder(nn.Module):
             for layer, block in enumerate(self.transformer.resblocks):
                 if 1 <= layer <= len(deep_prompts):
                     x = _replace_context(x, deep_prompts[layer - 1])
-                x = run_block(block, x, mask)
+                x = self._run(run_block, block, x, mask)
         x = x.permute(1, 0, 2)  # (L, N, D) -> (N, L, D)
         x = self.ln_final(x).type(self.dtype)
         rows = torch.arange(x.shape[0], device=x.device)
@@ -102,5 +135,5 @@ class TextEncoder(nn.Module):
         for layer, block in enumerate(self.transformer.resblocks):
             if 1 <= layer <= len(deep_prompts):
                 prefix = _replace_context(prefix, deep_prompts[layer - 1])
-            prefix, rest = run_block_with_prefix(block, prefix, rest, prefix_mask, rest_mask)
+            prefix, rest = self._run(run_block_with_prefix, block, prefix, rest, prefix_mask, rest_mask)
         return rest

@@ -16,6 +16,7 @@ from lamm.hierarchical_loss import HierarchicalLoss
 from lamm.model import PromptedCLIP, Shortcuts
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
+from lamm.text_encoder import resolve_checkpointing
 
 from .checkpoints import CheckpointMixin
 from .clip_trainer import ClipTrainer
@@ -82,8 +83,11 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         clip_model = self.load_clip_model()
         print("Building custom CLIP")
         shortcuts = cfg.TRAINER.SHORTCUTS
+        prompt_learner = self.build_prompt_learner(clip_model)
+        text_checkpointing = resolve_checkpointing(cfg.TRAINER.MEMORY.TEXT_CHECKPOINTING, prompt_learner.num_classes)
+        print(f"Text tower activation checkpointing: {'on' if text_checkpointing else 'off'}")
         self.model = PromptedCLIP(
-            clip_model, self.build_prompt_learner(clip_model),
+            clip_model, prompt_learner,
             shortcuts=Shortcuts(
                 truncate_prompts=shortcuts.TRUNCATE_PROMPTS,
                 share_prompt_prefix=shortcuts.SHARE_PROMPT_PREFIX,
@@ -91,6 +95,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
                 cache_test_image_features=shortcuts.CACHE_TEST_IMAGE_FEATURES,
             ),
             original_uses_initial_context=cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "initial",
+            text_checkpointing=text_checkpointing,
         )
         for name, param in self.model.named_parameters():
             if not name.startswith("prompt_learner."):

@@ -1,0 +1,141 @@
+"""Classify your own images with a trained run: the top-k classes and their probabilities.
+
+    python predict.py --model-dir output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1 photo.jpg my_photos/
+
+Everything about the model comes from the run folder: the trainer, the backbone, the classes, the
+prompt shape and the test transform (config.yaml and the checkpoint), for every trainer of this
+project. Folders are searched recursively for images; files that cannot be read are named on
+stderr and skipped.
+"""
+import argparse
+import contextlib
+import csv
+import json
+import os
+import os.path as osp
+import sys
+
+from lamm.errors import ConfigError, LammError
+from lamm.preprocess import IMAGE_EXTENSIONS
+
+FORMATS = ("table", "csv", "json")
+
+
+def collect_images(paths):
+    """Files given by name, and the image files below folders (recursively, sorted)."""
+    images = []
+    for path in paths:
+        if osp.isdir(path):
+            found = []
+            for folder, subfolders, files in os.walk(path):
+                subfolders.sort()
+                found += [osp.join(folder, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)]
+            if not found:
+                print(f"note: no image files ({', '.join(IMAGE_EXTENSIONS)}) in {path}", file=sys.stderr)
+            images += found
+        elif osp.isfile(path):
+            images.append(path)
+        else:
+            raise ConfigError(f"{path}: no such file or folder.")
+    return images
+
+
+def predict(model, paths, topk=5, batch_size=100):
+    """Yield (path, [(class index, probability), ...] best first) per readable image and
+    (path, None) per unreadable one."""
+    import torch
+
+    from lamm.preprocess import build_test_transform, read_image
+
+    transform = build_test_transform(model.preprocessing)
+    k = min(topk, len(model.classnames))
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start:start + batch_size]
+        readable, tensors = [], []
+        for path in chunk:
+            image = read_image(path)
+            if image is None:
+                yield path, None
+                continue
+            readable.append(path)
+            tensors.append(transform(image))
+        if not tensors:
+            continue
+        probabilities = model.logits(torch.stack(tensors)).float().softmax(dim=-1).cpu()
+        values, indices = probabilities.topk(k, dim=-1)
+        for path, p, i in zip(readable, values.tolist(), indices.tolist()):
+            yield path, list(zip(i, p))
+
+
+def write_results(results, classnames, fmt, out=None):
+    out = out or sys.stdout
+    if fmt == "json":
+        json.dump([{"image": path, "predictions": [{"class": classnames[i], "index": i, "probability": p}
+                                                  for i, p in top]} for path, top in results], out, indent=2)
+        out.write("\n")
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["image", "rank", "class", "index", "probability"])
+        for path, top in results:
+            for rank, (i, p) in enumerate(top, 1):
+                writer.writerow([path, rank, classnames[i], i, f"{p:.6f}"])
+    else:
+        width = max((len(classnames[i]) for _, top in results for i, _ in top), default=5)
+        for path, top in results:
+            print(path, file=out)
+            for rank, (i, p) in enumerate(top, 1):
+                print(f"  {rank}. {classnames[i]:<{width}}  {100 * p:6.2f}%", file=out)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER")
+    parser.add_argument("--model-dir", required=True, help="a training run's output folder")
+    parser.add_argument("--load-epoch", type=int, help="the checkpoint's epoch (default: the final one)")
+    parser.add_argument("--topk", type=int, default=5, help="classes per image (default 5)")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--batch-size", type=int, help="images per forward pass (default: the run's test batch size)")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.topk < 1:
+        raise ConfigError(f"--topk must be at least 1, got {args.topk}.")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    if not osp.isdir(args.model_dir):
+        raise ConfigError(f"--model-dir {args.model_dir}: no such folder.")
+    paths = collect_images(args.images)
+    if not paths:
+        raise ConfigError("no images to classify in " + ", ".join(args.images) + ".")
+
+    import torch
+
+    from trainers.from_run import TrainedModel
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA device is available here; use --device cpu.")
+    with contextlib.redirect_stdout(sys.stderr):
+        model = TrainedModel(args.model_dir, args.load_epoch, device)
+    batch_size = args.batch_size or model.cfg.DATALOADER.TEST.BATCH_SIZE
+    results, skipped = [], []
+    for path, top in predict(model, paths, args.topk, batch_size):
+        if top is None:
+            skipped.append(path)
+            print(f"skipped {path}: not a readable image", file=sys.stderr)
+        else:
+            results.append((path, top))
+    if not results:
+        raise ConfigError(f"none of the {len(paths)} files could be read as an image.")
+    write_results(results, model.classnames, args.format)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except LammError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,91 @@
+"""Export a trained run as a self-contained classifier for plain CLIP: no Dassl, no project code.
+
+    python -m tools.export output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1 caltech_lamm
+
+writes ``caltech_lamm.safetensors`` (``text_features``: the normalised text feature of every class,
+n_cls x D, float32; ``logit_scale``: exp of CLIP's learned temperature) and ``caltech_lamm.json``
+(class names, backbone, logit scale, the run's test preprocessing, where it came from). The
+safetensors header's metadata repeats the JSON, so the one file is enough. The README's "Use a
+trained model" section has the ten-line recipe that classifies an image with ``clip`` and these
+files; ``tests/test_export.py`` runs that recipe and checks it against predict.py.
+
+LAMM, CoOp and CoOpLAMM learn only the text side, so their classifier is a fixed matrix for CLIP's
+unchanged image encoder. MaPLe and MaPLeLAMM are refused: their prompts enter the image encoder
+too (projected context and deep vision prompts at every prompted layer), so plain CLIP's image
+features are not theirs; use predict.py for them.
+"""
+import argparse
+import contextlib
+import json
+import os.path as osp
+import sys
+
+from lamm.errors import ConfigError, LammError
+
+FORMAT = "lamm-clip-classifier"
+FORMAT_VERSION = 1
+
+
+def output_paths(out: str):
+    stem = out[: -len(".safetensors")] if out.endswith(".safetensors") else out
+    return stem + ".safetensors", stem + ".json"
+
+
+def export(run_dir: str, out: str, epoch=None) -> dict:
+    import torch
+    from safetensors.torch import save_file
+
+    from lamm.files import atomic_write, atomic_write_json
+    from trainers.from_run import TrainedModel
+
+    with contextlib.redirect_stdout(sys.stderr):
+        trained = TrainedModel(run_dir, epoch, "cpu")
+    if trained.prompts_image_tower:
+        raise ConfigError(
+            f"{run_dir} is a {trained.trainer} run: MaPLe's prompts also change CLIP's image encoder (deep vision "
+            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run."
+        )
+    features = trained.text_features().float().cpu().contiguous()  # (n_cls, D), normalised
+    backbone = trained.backbone
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "backbone": backbone,  # a CLIP name for clip.load, or the file the run loaded
+        "classnames": list(trained.classnames),
+        "num_classes": int(features.shape[0]),
+        "embed_dim": int(features.shape[1]),
+        "logit_scale": trained.logit_scale,
+        "preprocessing": trained.preprocessing,
+        "trainer": trained.trainer,
+        "run": osp.abspath(run_dir),
+        "epoch": trained.epoch,
+    }
+    tensor_path, json_path = output_paths(out)
+    tensors = {"text_features": features, "logit_scale": torch.tensor(trained.logit_scale, dtype=torch.float32)}
+    metadata = {"description": json.dumps(description)}  # safetensors metadata: strings only
+    atomic_write(tensor_path, lambda tmp_path: save_file(tensors, tmp_path, metadata=metadata))
+    atomic_write_json(json_path, dict(description, features_file=osp.basename(tensor_path)))
+    return description
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="a run's output folder (training run, or a ZeroshotCLIP run)")
+    parser.add_argument("out", help="output path without extension: writes OUT.safetensors and OUT.json")
+    parser.add_argument("--load-epoch", type=int, help="the checkpoint's epoch (default: the final one)")
+    args = parser.parse_args(argv)
+    if not osp.isdir(args.run):
+        raise ConfigError(f"{args.run}: no such run folder.")
+    description = export(args.run, args.out, args.load_epoch)
+    tensor_path, json_path = output_paths(args.out)
+    print(f"{description['trainer']} run, {description['num_classes']} classes x {description['embed_dim']} "
+          f"(backbone {description['backbone']}, logit scale {description['logit_scale']:.2f})")
+    print(f"wrote {tensor_path} and {json_path}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except LammError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
