@@ -8,7 +8,6 @@ trainer class (its ``build_prompt_learner``/``build_model``), so the model is ex
 run evaluated; only the data loading is skipped.
 """
 import contextlib
-import json
 import os.path as osp
 import sys
 from types import SimpleNamespace
@@ -26,16 +25,7 @@ from .checkpoints import checkpoint_file, read_checkpoint
 from .config import extend_cfg
 from .prompt_trainer import PromptTrainer
 
-try:
-    from lamm.run_record import read_record
-except ImportError:  # the shared record reader is not there yet: read the JSON file directly
-    def read_record(run_dir):
-        try:
-            with open(osp.join(run_dir, "results.json")) as handle:
-                record = json.load(handle)
-        except (OSError, ValueError):
-            return None
-        return record if isinstance(record, dict) and "accuracy" in record else None
+from lamm.run_record import read_record
 
 
 def load_run_config(run_dir: str):
@@ -55,10 +45,7 @@ def load_run_config(run_dir: str):
 def _classes_from_dataset(cfg, run_dir: str):
     from dassl.data.datasets import build_dataset
 
-    try:
-        import datasets.readers  # noqa: F401  (registers the readers where that module exists)
-    except ImportError:
-        import datasets  # noqa: F401
+    import datasets.readers  # noqa: F401  (registers the readers)
     try:
         dataset = build_dataset(cfg)
     except (LammError, OSError, AssertionError) as error:
@@ -66,10 +53,7 @@ def _classes_from_dataset(cfg, run_dir: str):
             f"{run_dir} names no classes (neither its checkpoint nor results.json), and the dataset "
             f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error})."
         ) from error
-    class_ids = getattr(dataset, "full_label_indices", None)
-    if class_ids is None:
-        class_ids = getattr(dataset, "imagenet_class_indices", None)
-    return list(dataset.classnames), class_ids
+    return list(dataset.classnames), getattr(dataset, "class_ids", None)
 
 
 class TrainedModel:
