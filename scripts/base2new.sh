@@ -10,4 +10,4 @@
 # DATA, OUTPUT, TAG, OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-python}" -m tools.runs base2new "$@"
+exec bash scripts/_launch.sh base2new "$@"

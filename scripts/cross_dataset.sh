@@ -9,4 +9,4 @@
 # TARGETS, SHOTS (default 16) and SEEDS (default 1 2 3) narrow it; DATA, OUTPUT, TAG, OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-python}" -m tools.runs cross_dataset "$@"
+exec bash scripts/_launch.sh cross_dataset "$@"

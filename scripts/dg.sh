@@ -10,4 +10,4 @@
 # TARGETS and SEEDS narrow it; DATA, OUTPUT, TAG, OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-python}" -m tools.runs dg "$@"
+exec bash scripts/_launch.sh dg "$@"

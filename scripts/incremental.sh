@@ -16,4 +16,4 @@
 # SEEDS, SHOTS (default 16), DATA, OUTPUT, TAG, OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec "${PYTHON:-python}" -m tools.runs incremental "$@"
+exec bash scripts/_launch.sh incremental "$@"

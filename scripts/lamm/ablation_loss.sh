@@ -5,4 +5,4 @@
 # DATASETS and SEEDS narrow it; DATA and OUTPUT as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SHOTS=16 exec "${PYTHON:-python}" -m tools.runs fewshot --variant loss LAMM "$@"
+SHOTS=16 exec bash scripts/_launch.sh fewshot --variant loss LAMM "$@"

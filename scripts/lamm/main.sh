@@ -13,4 +13,4 @@
 # and launched by tools/runs.py (python -m tools.sweep --foreground); --dry-run lists them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec "${PYTHON:-python}" -m tools.runs main LAMM "$@"
+exec bash scripts/_launch.sh main LAMM "$@"

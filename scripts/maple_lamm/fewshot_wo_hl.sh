@@ -3,4 +3,4 @@
 # in <config>_<K>shots_woHL (variant woHL in tools/runs.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec "${PYTHON:-python}" -m tools.runs fewshot --variant woHL MaPLeLAMM "$@"
+exec bash scripts/_launch.sh fewshot --variant woHL MaPLeLAMM "$@"
