@@ -82,6 +82,11 @@ class PromptedCLIP(nn.Module):
         """Both prompt sets in one pass (they share their prefix): (n_cls, D) features each."""
         learned, learned_eot = self.prompt_learner()
         original, original_eot = self.prompt_learner.original_prompts(initial_context=False)
+        if self.text_encoder.truncate:
+            # Cut before the cat, not after: the joined (2·n_cls, 77, D) copy is ~1 GB at 1000
+            # classes; the encoder drops the same tokens anyway (after the longest EOT).
+            length = int(torch.maximum(learned_eot.max(), original_eot.max())) + 1
+            learned, original = learned[:, :length], original[:, :length]
         both = self._encode((torch.cat([learned, original]), torch.cat([learned_eot, original_eot])))
         return both[:learned.shape[0]], both[learned.shape[0]:]
 
