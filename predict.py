@@ -15,7 +15,7 @@ import os
 import os.path as osp
 import sys
 
-from lamm.errors import ConfigError, LammError
+from lamm.errors import ConfigError, run_command
 from lamm.preprocess import IMAGE_EXTENSIONS
 
 FORMATS = ("table", "csv", "json")
@@ -134,8 +134,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except LammError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_command(main)

@@ -26,3 +26,14 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 
 class NonFiniteLossError(LammError, FloatingPointError):
     """Training diverged: the loss is NaN or infinite (the message names the terms and a fix)."""
+
+
+def run_command(main) -> None:
+    """Run a command's ``main()``: bad input becomes one ``error:`` line and exit status 2."""
+    import sys
+
+    try:
+        main()
+    except LammError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -20,7 +20,7 @@ import json
 import os.path as osp
 import sys
 
-from lamm.errors import ConfigError, LammError
+from lamm.errors import ConfigError, run_command
 
 FORMAT = "lamm-clip-classifier"
 FORMAT_VERSION = 1
@@ -84,8 +84,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except LammError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_command(main)

@@ -19,7 +19,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from lamm.errors import ConfigError, LammError
+from lamm.errors import ConfigError, run_command
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 
@@ -189,8 +189,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except LammError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_command(main)
