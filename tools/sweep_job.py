@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Set
 
-from tools.runs import RECORD_FILE, REPO_ROOT, Run, read_record
+from lamm.run_record import RECORD_FILE, read_record
+from tools.runs import REPO_ROOT, Run
 from tools.sweep_grid import lock_holder
 
 RAN = "ran"
