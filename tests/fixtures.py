@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.runs import METHODS
 from tools.synthetic_data import make_caltech101
 from tools.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
 
@@ -32,6 +33,16 @@ def caltech_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     make_caltech101(str(root), num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4)
     return str(root)
+
+
+# Trainers that learn something, and the overrides that keep MaPLe's deep prompts tiny.
+LEARNING_TRAINERS = tuple(name for name, method in METHODS.items() if method.few_shot)
+MAPLE_TINY = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "3"]
+
+
+def trainer_config(trainer, shots=4) -> str:
+    """The shipped config file of a trainer at ``shots`` (the method table says which file)."""
+    return str(METHODS[trainer].config_file(shots))
 
 
 def tiny_opts(tiny_clip_file, *extra):

@@ -9,25 +9,17 @@ import torch
 from dassl.engine import build_trainer
 
 import train
-from tests.fixtures import tiny_opts, train_args
+from tests.fixtures import LEARNING_TRAINERS, tiny_opts, train_args, trainer_config
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
-
-CONFIGS = {
-    "LAMM": "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml",
-    "CoOp": "configs/trainers/CoOp/vit_b16_ep50_ctxv1_4shots.yaml",
-    "CoOpLAMM": "configs/trainers/CoOpLAMM/vit_b16_ep50_ctxv1_4shots.yaml",
-    "MaPLe": "configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx_4shots.yaml",
-    "MaPLeLAMM": "configs/trainers/MaPLeLAMM/vit_b16_c2_ep5_batch4_2ctx_4shots.yaml",
-}
 
 
 def build(trainer_name, precision, caltech_root, clip_file, output):
     node = "MAPLE" if "MaPLe" in trainer_name else "COOP"
     extra = ["TRAINER.MAPLE.PROMPT_DEPTH", "3"] if node == "MAPLE" else []
     opts = tiny_opts(clip_file, *extra, f"TRAINER.{node}.PREC", precision, "USE_CUDA", "True")
-    cfg = train.setup_cfg(train_args(caltech_root, output, trainer=trainer_name, config=CONFIGS[trainer_name],
+    cfg = train.setup_cfg(train_args(caltech_root, output, trainer=trainer_name, config=trainer_config(trainer_name),
                                      opts=opts))
     torch.manual_seed(0)
     return build_trainer(cfg)
@@ -39,7 +31,7 @@ def clip_weights(trainer):
 
 
 @pytest.mark.parametrize("precision", ["fp16", "amp", "fp32"])
-@pytest.mark.parametrize("trainer_name", list(CONFIGS))
+@pytest.mark.parametrize("trainer_name", list(LEARNING_TRAINERS))
 def test_a_few_steps_on_cuda(trainer_name, precision, caltech_root, tiny_clip_file, tmp_path):
     trainer = build(trainer_name, precision, caltech_root, tiny_clip_file, tmp_path / "run")
     assert trainer.device.type == "cuda" and trainer.precision == precision

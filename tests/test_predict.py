@@ -11,7 +11,8 @@ from PIL import Image
 
 import predict
 from tests.fixtures import REPO_ROOT, run_command
-from tests.trained_runs import CONFIGS, predict_data, split_test_images, trained_run  # noqa: F401
+from tools.runs import METHODS
+from tests.trained_runs import predict_data, split_test_images, trained_run  # noqa: F401
 
 
 def predict_json(capsys, run, paths, *flags):
@@ -20,7 +21,7 @@ def predict_json(capsys, run, paths, *flags):
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("trainer", list(CONFIGS))
+@pytest.mark.parametrize("trainer", list(METHODS))
 def test_predicting_the_test_split_gives_the_recorded_accuracy(trainer, trained_run, predict_data, capsys):
     run = trained_run(trainer)
     images = split_test_images(predict_data)

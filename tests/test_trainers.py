@@ -9,19 +9,11 @@ from lamm.errors import ConfigError
 from lamm.maple_prompts import MultiModalPromptLearner
 from lamm.model import PromptedCLIP, Shortcuts
 from lamm.vision_encoder import PromptedVisionTransformer
-from tests.fixtures import tiny_opts, train_args
+from tests.fixtures import LEARNING_TRAINERS, MAPLE_TINY, tiny_opts, train_args, trainer_config
 from tests.helpers import CLASSNAMES, plain_clip_text_features, tiny_clip
 from tools.tiny_clip import save_tiny_clip
 from trainers.checkpoints import load_prompt_learner_checkpoint
 
-CONFIGS = {
-    "LAMM": "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml",
-    "CoOp": "configs/trainers/CoOp/vit_b16_ep50_ctxv1_4shots.yaml",
-    "CoOpLAMM": "configs/trainers/CoOpLAMM/vit_b16_ep50_ctxv1_4shots.yaml",
-    "MaPLe": "configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx_4shots.yaml",
-    "MaPLeLAMM": "configs/trainers/MaPLeLAMM/vit_b16_c2_ep5_batch4_2ctx_4shots.yaml",
-}
-MAPLE_TINY = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "3"]
 LABELS = ["label_embeddings.vectors"]
 MAPLE = ["ctx", "proj.weight", "proj.bias", "compound_prompts_text.0", "compound_prompts_text.1",
          "compound_prompt_projections.0.weight", "compound_prompt_projections.0.bias",
@@ -31,12 +23,12 @@ LEARNED = {"LAMM": LABELS, "CoOp": ["ctx"], "CoOpLAMM": ["ctx"] + LABELS, "MaPLe
 
 def build(trainer, caltech_root, clip_file, output, *extra):
     opts = tiny_opts(clip_file, *(MAPLE_TINY if "MaPLe" in trainer else []), *extra)
-    cfg = train.setup_cfg(train_args(caltech_root, output, trainer=trainer, config=CONFIGS[trainer], opts=opts))
+    cfg = train.setup_cfg(train_args(caltech_root, output, trainer=trainer, config=trainer_config(trainer), opts=opts))
     torch.manual_seed(0)
     return build_trainer(cfg)
 
 
-@pytest.mark.parametrize("trainer_name", list(CONFIGS))
+@pytest.mark.parametrize("trainer_name", list(LEARNING_TRAINERS))
 def test_a_training_step_changes_exactly_what_the_trainer_learns(trainer_name, caltech_root, tiny_clip_file, tmp_path):
     trainer = build(trainer_name, caltech_root, tiny_clip_file, tmp_path / "run")
     model = trainer.model

@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import run_train, tiny_opts
+from tests.fixtures import MAPLE_TINY, run_train, tiny_opts, trainer_config
 
-CONFIGS = {
-    "LAMM": "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml",
-    "CoOp": "configs/trainers/CoOp/vit_b16_ep50_ctxv1_4shots.yaml",
-    "CoOpLAMM": "configs/trainers/CoOpLAMM/vit_b16_ep50_ctxv1_4shots.yaml",
-    "MaPLe": "configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx_4shots.yaml",
-    "MaPLeLAMM": "configs/trainers/MaPLeLAMM/vit_b16_c2_ep5_batch4_2ctx_4shots.yaml",
-    "ZeroshotCLIP": "configs/trainers/ZeroshotCLIP/vit_b16.yaml",
-}
-MAPLE_TINY = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "3"]
 # Module-level caches: each test module imports the fixtures, which pytest would otherwise run
 # once per module.
 _RUNS = {}
@@ -28,7 +19,7 @@ def make_run(trainer, root, clip_file, output, *extra):
     opts = tiny_opts(clip_file, *(MAPLE_TINY if "MaPLe" in trainer else []), "OPTIM.LR", "0.05", *extra)
     flags = ["--eval-only"] if trainer == "ZeroshotCLIP" else []
     run_train("--root", root, "--seed", "1", "--trainer", trainer, "--dataset-config-file",
-              "configs/datasets/caltech101.yaml", "--config-file", CONFIGS[trainer], "--output-dir", str(output),
+              "configs/datasets/caltech101.yaml", "--config-file", trainer_config(trainer), "--output-dir", str(output),
               *flags, *opts)
     return Path(output)
 
