@@ -83,7 +83,8 @@ def build(method, classes, shortcuts_on, device, precision, checkpointing=False)
     for param in clip_model.parameters():
         param.requires_grad_(False)
     names = class_names(classes)
-    common = dict(context_init="a photo of a", label_tokens="shortest", dtype=clip_model.dtype)
+    common = dict(context_init="a photo of a", label_tokens="shortest", dtype=clip_model.dtype,
+                  truncate_after_eot=shortcuts_on)
     if method == "MaPLeLAMM":
         learner = MultiModalPromptLearner(clip_model.token_embedding, names, prompt_depth=9, vision_width=768,
                                           text_layers=12, vision_layers=12, n_ctx=2, **common)

@@ -47,6 +47,9 @@ class PromptedCLIP(nn.Module):
     def __init__(self, clip_model: nn.Module, prompt_learner: PromptLearner, shortcuts: Shortcuts = Shortcuts(),
                  original_uses_initial_context: bool = False, text_checkpointing: bool = False):
         super().__init__()
+        if not shortcuts.truncate_prompts and prompt_learner.prompt_length < clip_model.context_length:
+            # The official computation runs all 77 tokens; a truncated learner no longer has them.
+            raise ValueError("A prompt learner built with truncate_after_eot needs Shortcuts(truncate_prompts=True).")
         self.image_encoder = clip_model.visual
         # Used only when the prompt learner has vision prompts (MaPLe); shares the weights.
         self.prompted_image_encoder = None

@@ -37,6 +37,9 @@ class PromptLearner(nn.Module):
             per class right after the context, the whole name kept: the official MaPLe+LAMM
             prompt; ``label_tokens`` then only switches labels on). See ``label_embeddings``.
         class_ids: each class's index in a wider label space (see ``LabelEmbeddings``).
+        truncate_after_eot: keep and build only the tokens up to the longest prompt's end-of-text
+            token (exact for a text encoder that truncates the same way, see ``TextEncoder``): at
+            1000 classes each full-length prompt set is 1000 x 77 x 512 values, about 160 MB.
         dtype: dtype of CLIP's text tower; the learnable tensors themselves stay float32.
     """
 
@@ -53,6 +56,7 @@ class PromptLearner(nn.Module):
         label_init: str = "word",
         label_placement: str = "name",
         class_ids=None,
+        truncate_after_eot: bool = False,
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
@@ -95,14 +99,21 @@ class PromptLearner(nn.Module):
                     label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
                 self.label_embeddings = build_label_embeddings(
                     label_tokens, name_layout, name_word_embeddings, label_layout, **options)
+        layouts = (name_layout,) if label_layout is name_layout else (name_layout, label_layout)
+        length = name_word_embeddings.shape[1]
+        if truncate_after_eot:  # one length for both layouts, so that their prompts can be joined
+            length = max(int(layout.eot_indices.max()) for layout in layouts) + 1
+        self.prompt_length = length
         # Word embeddings are fixed inputs, recomputable from CLIP and the class names: not saved.
-        self.register_buffer("name_word_embeddings", name_word_embeddings.to(dtype), persistent=False)
+        self.register_buffer("name_word_embeddings", name_word_embeddings[:, :length].to(dtype).contiguous(),
+                             persistent=False)
         self.register_buffer("name_eot_indices", name_layout.eot_indices, persistent=False)
         self.register_buffer("name_context_positions", name_layout.context_positions, persistent=False)
         self.shares_layout = label_layout is name_layout
         self._name_prefix_length = int(name_layout.name_starts.min()) if ctx.dim() == 2 else 1
         if not self.shares_layout:
-            self.register_buffer("label_word_embeddings", embed(label_layout.token_ids).to(dtype), persistent=False)
+            self.register_buffer("label_word_embeddings", embed(label_layout.token_ids[:, :length]).to(dtype),
+                                 persistent=False)
             self.register_buffer("label_eot_indices", label_layout.eot_indices, persistent=False)
             self.register_buffer("label_context_positions", label_layout.context_positions, persistent=False)
 
@@ -136,7 +147,7 @@ class PromptLearner(nn.Module):
         return word_embeddings.index_put((rows, context_positions), ctx.to(word_embeddings.dtype))
 
     def forward(self):
-        """Learned prompts: (n_cls, 77, dim) embeddings and the (n_cls,) end-of-text positions."""
+        """Learned prompts: (n_cls, prompt_length, dim) embeddings and the (n_cls,) end-of-text positions."""
         if self.shares_layout:
             words, positions, eot = self.name_word_embeddings, self.name_context_positions, self.name_eot_indices
         else:

@@ -125,3 +125,17 @@ def test_gradients_reach_only_the_label_embeddings():
     grads = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
     assert list(grads) == ["prompt_learner.label_embeddings.vectors"]
     assert grads["prompt_learner.label_embeddings.vectors"].abs().sum() > 0
+
+
+@pytest.mark.parametrize("label_tokens", ["shortest", "one"])
+def test_a_truncated_learner_keeps_the_tokens_up_to_the_longest_end_of_text(label_tokens):
+    clip_model = tiny_clip()
+    full = make_learner(clip_model, label_tokens)
+    truncated = make_learner(clip_model, label_tokens, truncate_after_eot=True)
+    (prompts, eot), (full_prompts, full_eot) = truncated(), full()
+    longest = max(int(full.name_eot_indices.max()), int(full_eot.max())) + 1
+    assert full_prompts.shape[1] == 77 and truncated.prompt_length == longest < 77
+    assert prompts.shape[1] == longest and torch.equal(eot, full_eot)
+    torch.testing.assert_close(prompts, full_prompts[:, :longest], atol=0, rtol=0)
+    # Learned and original prompts have one length, so the model can join them.
+    assert truncated.original_prompts()[0].shape == prompts.shape

@@ -13,10 +13,10 @@ from tests.helpers import CLASSNAMES, tiny_clip
 NAMES = CLASSNAMES + ["sea lion", "golden retriever", "a very long class name with many words in it"]
 
 
-def learner(kind):
+def learner(kind, truncate_after_eot=False):
     clip_model = tiny_clip()
     torch.manual_seed(1)
-    common = dict(label_tokens="shortest")
+    common = dict(label_tokens="shortest", truncate_after_eot=truncate_after_eot)
     if kind == "LAMM":
         return clip_model, PromptLearner(clip_model.token_embedding, NAMES, context_init="a photo of a",
                                          learn_context=False, **common)
@@ -30,9 +30,14 @@ def learner(kind):
                                                **common)
 
 
-def step(kind, shortcuts):
-    """One forward and backward; returns logits, loss terms and the gradients."""
-    clip_model, prompt_learner = learner(kind)
+def step(kind, shortcuts, truncate_after_eot=None):
+    """One forward and backward; returns logits, loss terms and the gradients.
+
+    The prompt learner keeps only the tokens the encoder reads when the prompts are truncated,
+    as the trainers build it, unless ``truncate_after_eot`` says otherwise."""
+    if truncate_after_eot is None:
+        truncate_after_eot = shortcuts.truncate_prompts
+    clip_model, prompt_learner = learner(kind, truncate_after_eot)
     for p in clip_model.parameters():
         p.requires_grad_(False)
     with torch.no_grad():  # move the labels and context away from their start
@@ -68,6 +73,25 @@ def test_a_shortcut_changes_no_result(kind, switch):
     for name in reference[2]:
         torch.testing.assert_close(fast[2][name], reference[2][name], atol=1e-5, rtol=1e-3, msg=name)
     torch.testing.assert_close(fast[3], reference[3], atol=2e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["LAMM", "CoOpLAMM", "CoOpLAMM-middle", "MaPLeLAMM"])
+def test_a_learner_that_keeps_only_the_tokens_read_computes_the_same_bits(kind):
+    full = step(kind, Shortcuts(), truncate_after_eot=False)
+    truncated = step(kind, Shortcuts(), truncate_after_eot=True)
+    torch.testing.assert_close(truncated[0], full[0], atol=0, rtol=0)
+    for name in full[1]:
+        torch.testing.assert_close(truncated[1][name], full[1][name], atol=0, rtol=0)
+    assert truncated[2].keys() == full[2].keys()
+    for name in full[2]:
+        torch.testing.assert_close(truncated[2][name], full[2][name], atol=0, rtol=0, msg=name)
+    torch.testing.assert_close(truncated[3], full[3], atol=0, rtol=0)
+
+
+def test_the_official_computation_refuses_a_truncated_learner():
+    clip_model, prompt_learner = learner("CoOpLAMM", truncate_after_eot=True)
+    with pytest.raises(ValueError, match="truncate_prompts"):
+        PromptedCLIP(clip_model, prompt_learner, shortcuts=OFFICIAL)
 
 
 def test_prefix_sharing_really_shortens_the_per_class_sequences():

@@ -47,6 +47,7 @@ class _MaPLeBase(PromptTrainer):
             learn_context=True,
             dtype=clip_model.dtype,
             label_placement=layout,
+            truncate_after_eot=self.cfg.TRAINER.SHORTCUTS.TRUNCATE_PROMPTS,
             **self.label_options(),
         )
 

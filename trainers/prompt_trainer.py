@@ -74,6 +74,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
             class_specific_context=coop.CSC,
             learn_context=self.learn_context,
             dtype=clip_model.dtype,
+            truncate_after_eot=self.cfg.TRAINER.SHORTCUTS.TRUNCATE_PROMPTS,
             **self.label_options(),
         )
 
