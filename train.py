@@ -193,11 +193,11 @@ def preflight(cfg, args=None) -> None:
     ensure_backbone(cfg.MODEL.BACKBONE.NAME)
 
 
-def write_run_files(cfg, eval_only=False):
+def write_run_files(cfg, env_info: str, eval_only=False):
     """The merged config and the environment, next to log.txt, so every run leaves a trail."""
     header = RUN_KINDS["eval-only" if eval_only else "training"]
     atomic_write_text(osp.join(cfg.OUTPUT_DIR, CONFIG_FILE), header + cfg.dump())
-    atomic_write_text(osp.join(cfg.OUTPUT_DIR, "env.txt"), collect_env_info() + "\n")
+    atomic_write_text(osp.join(cfg.OUTPUT_DIR, "env.txt"), env_info + "\n")
 
 
 def main(args):
@@ -219,8 +219,9 @@ def run(cfg, args):
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)
     print("Collecting env info ...")
-    print(f"** System info **\n{collect_env_info()}\n")
-    write_run_files(cfg, args.eval_only)
+    env_info = collect_env_info()  # about a second: it asks pip and the drivers
+    print(f"** System info **\n{env_info}\n")
+    write_run_files(cfg, env_info, args.eval_only)
 
     trainer = build_trainer(cfg)
     if hasattr(trainer, "set_run_args"):
@@ -258,9 +259,10 @@ def build_parser():
     return parser
 
 
-if __name__ == "__main__":
+def cli(argv=None) -> None:
+    """train.py's command line: bad input is one ``error:`` line and exit status 2."""
     try:
-        main(build_parser().parse_args())
+        main(build_parser().parse_args(argv))
     except LammError as error:
         # Bad input: one clear message, no traceback (bugs keep theirs).
         message = str(error)
@@ -274,3 +276,7 @@ if __name__ == "__main__":
         print(f"error: {error.strerror}: {error.filename}. Use a shorter --output-dir, or set TAG for the "
               "scripts (they name a run folder after its overrides otherwise).", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli()

@@ -28,6 +28,7 @@ DEFAULT_DOWNLOAD_ROOT = os.path.expanduser(os.environ.get("CLIP_CACHE_DIR", "~/.
 # would otherwise hang the run forever (the clip package opens its URLs without a timeout).
 DOWNLOAD_TIMEOUT_S = float(os.environ.get("LAMM_DOWNLOAD_TIMEOUT", "30"))
 DOWNLOAD_RETRIES = 1
+RETRY_WAIT_S = 1.0  # a pause before the retry, for a server that just reset the connection
 
 
 class BackboneError(LammError, OSError):
@@ -109,7 +110,7 @@ def download_checkpoint(url: str, download_root: str = DEFAULT_DOWNLOAD_ROOT, ti
                         reason = f"no answer within {timeout:g} s"
                     if attempt < retries:
                         print(f"warning: download failed ({reason}); retrying", file=sys.stderr, flush=True)
-                        time.sleep(1)
+                        time.sleep(RETRY_WAIT_S)
     except OSError as e:  # the cache folder cannot be written
         reason = e
     raise BackboneError(

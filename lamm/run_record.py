@@ -33,7 +33,7 @@ NOT_IN_FINGERPRINT = (
     "DATALOADER.NUM_WORKERS",
     "TRAIN.PRINT_FREQ",
     "TRAIN.CHECKPOINT_FREQ",  # how often to save: a resumed run ends where an uninterrupted one does
-    "TRAINER.MEMORY",  # activation checkpointing recomputes the same numbers (tests/test_text_checkpointing.py)
+    "TRAINER.MEMORY",  # activation checkpointing recomputes the same numbers (tests/lamm/test_text_encoder.py)
 )
 
 _ABSENT = "<absent>"

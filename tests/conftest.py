@@ -1,6 +1,6 @@
 """Test setup: use the real Dassl when it is installed, else the test double.
 
-The double lives in tests/dassl_double and is put on the path only when
+The double lives in tests/_dassl_double and is put on the path only when
 ``import dassl`` would fail, so it never shadows a real install. Subprocesses
 (train.py, the scripts) get the same path through PYTHONPATH.
 """
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DASSL_DOUBLE = Path(__file__).resolve().parent / "dassl_double"
+DASSL_DOUBLE = Path(__file__).resolve().parent / "_dassl_double"
 
 USING_DASSL_DOUBLE = importlib.util.find_spec("dassl") is None
 if USING_DASSL_DOUBLE:
@@ -34,7 +34,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 
 def pytest_report_header(config):
-    return "dassl: " + ("test double (tests/dassl_double)" if USING_DASSL_DOUBLE else "real install")
+    return "dassl: " + ("test double (tests/_dassl_double)" if USING_DASSL_DOUBLE else "real install")
 
 
-from tests.fixtures import caltech_root, tiny_clip_file  # noqa: E402,F401  (shared fixtures)
+from tests.fixtures import caltech_root, lamm_run, tiny_clip_file  # noqa: E402,F401  (shared fixtures)

@@ -1,4 +1,7 @@
 """Fixtures for runs on synthetic data: a tiny CLIP file, a Caltech101-layout dataset, configs."""
+import contextlib
+import functools
+import io
 import os
 import subprocess
 import sys
@@ -71,7 +74,53 @@ def run_command(command, env=None, check=True):
     return result.returncode, output
 
 
+class _Console(io.StringIO):
+    """Captured output that survives Dassl's Logger, which closes the stream it wraps when it goes."""
+
+    def close(self):
+        pass
+
+
+def run_in_process(entry, *args, check=True, streams=False):
+    """``entry(argv)``, a command's main block, run in this process from the repository root:
+    (exit status, stdout + stderr), or with ``streams`` (exit status, stdout, stderr). A new
+    interpreter would add seconds of imports per call; tests/e2e run the real commands."""
+    console, errors = _Console(), _Console()
+    code, cwd = 0, os.getcwd()
+    os.chdir(REPO_ROOT)  # where the command runs, as run_command does
+    try:
+        with contextlib.redirect_stdout(console), contextlib.redirect_stderr(errors):  # also undoes Dassl's Logger
+            entry([str(arg) for arg in args])
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        os.chdir(cwd)
+    output = console.getvalue() + errors.getvalue()
+    if check and code != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed with {code}:\n{output[-4000:]}")
+    return (code, console.getvalue(), errors.getvalue()) if streams else (code, output)
+
+
 def run_train(*args, check=True):
+    """``python train.py ARGS`` in this process (``train.cli`` is all its main block runs). The
+    environment report, a second per run, is collected once per test session."""
+    import train
+
+    if not hasattr(train.collect_env_info, "cache_info"):
+        train.collect_env_info = functools.lru_cache(maxsize=1)(train.collect_env_info)
+    return run_in_process(train.cli, *args, check=check)
+
+
+def run_tool(main, *args, check=True, streams=False):
+    """A command whose main block is ``lamm.errors.run_command(main)`` (predict.py, tools.export,
+    tools.inspect_labels), run in this process with ``args``."""
+    from lamm.errors import run_command as run_main
+
+    return run_in_process(lambda argv: run_main(lambda: main(argv)), *args, check=check, streams=streams)
+
+
+def run_train_process(*args, check=True):
+    """``python train.py ARGS`` in a new process, as a user runs it."""
     return run_command([sys.executable, "train.py", *args], check=check)
 
 
@@ -88,3 +137,27 @@ def dataset_cfg(name, root, shots=-1, seed=1, subsample=None):
         # Not a Dassl default: train.py's extend_cfg adds it; yacs accepts a new key on an unfrozen node.
         cfg.DATASET.SUBSAMPLE_CLASSES = subsample
     return cfg
+
+
+def tiny_trainer(trainer, root, clip_file, output, *extra):
+    """A Dassl trainer built as train.py builds it, from the trainer's shipped config on the tiny CLIP."""
+    import torch
+    from dassl.engine import build_trainer
+
+    import train
+
+    opts = tiny_opts(clip_file, *(MAPLE_TINY if "MaPLe" in trainer else []), *extra)
+    cfg = train.setup_cfg(train_args(root, output, trainer=trainer, config=trainer_config(trainer), opts=opts))
+    torch.manual_seed(0)
+    return build_trainer(cfg)
+
+
+@pytest.fixture(scope="session")
+def lamm_run(caltech_root, tiny_clip_file, tmp_path_factory):
+    """A finished 2-epoch LAMM run of the 4-shot config on ``caltech_root``, through train.py's command line."""
+    run = tmp_path_factory.mktemp("runs") / "caltech101" / "LAMM" / "seed1"
+    run_train("--root", caltech_root, "--seed", "1", "--trainer", "LAMM", "--dataset-config-file",
+              "configs/datasets/caltech101.yaml", "--config-file", "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml",
+              "--output-dir", str(run),
+              *tiny_opts(tiny_clip_file))
+    return run

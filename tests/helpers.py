@@ -16,3 +16,69 @@ def plain_clip_text_features(clip_model, texts):
     """Normalised features of ``texts`` through CLIP's own ``encode_text``."""
     with torch.no_grad():
         return F.normalize(clip_model.encode_text(clip.tokenize(texts)), dim=-1)
+
+
+# Names of one to many tokens, one that a shared prefix must stop before, and a long one.
+STEP_NAMES = CLASSNAMES + ["sea lion", "golden retriever", "a very long class name with many words in it"]
+STEP_KINDS = ["LAMM", "CoOpLAMM", "CoOpLAMM-middle", "MaPLeLAMM"]
+
+
+def step_learner(kind, truncate_after_eot=False):
+    """(tiny CLIP, prompt learner) of a LAMM-family model: LAMM, CoOpLAMM (context at the end or in
+    the middle) or MaPLeLAMM, with labels on the names' shortest common token count."""
+    from lamm.maple_prompts import MultiModalPromptLearner
+    from lamm.prompt_learner import PromptLearner
+
+    clip_model = tiny_clip()
+    torch.manual_seed(1)
+    common = dict(label_tokens="shortest", truncate_after_eot=truncate_after_eot)
+    embedding = clip_model.token_embedding
+    if kind == "LAMM":
+        return clip_model, PromptLearner(embedding, STEP_NAMES, context_init="a photo of a", learn_context=False,
+                                         **common)
+    if kind == "CoOpLAMM":
+        return clip_model, PromptLearner(embedding, STEP_NAMES, context_init="a photo of a", **common)
+    if kind == "CoOpLAMM-middle":
+        return clip_model, PromptLearner(embedding, STEP_NAMES, n_ctx=4, class_token_position="middle", **common)
+    return clip_model, MultiModalPromptLearner(embedding, STEP_NAMES, prompt_depth=3, vision_width=64, text_layers=3,
+                                               vision_layers=3, n_ctx=2, context_init="a photo of a", **common)
+
+
+def training_step(kind, shortcuts, truncate_after_eot=None, checkpointing=False):
+    """One forward and backward of ``step_learner(kind)`` with the hierarchical loss.
+
+    Returns (logits, loss terms, gradients of the trainable tensors, evaluation logits, how often
+    the first text block ran during backward). The prompt learner keeps only the tokens the
+    encoder reads when the prompts are truncated, as the trainers build it, unless
+    ``truncate_after_eot`` says otherwise.
+    """
+    from lamm.hierarchical_loss import HierarchicalLoss
+    from lamm.model import PromptedCLIP
+
+    if truncate_after_eot is None:
+        truncate_after_eot = shortcuts.truncate_prompts
+    clip_model, prompt_learner = step_learner(kind, truncate_after_eot)
+    for p in clip_model.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():  # move the labels and context away from their start
+        for p in prompt_learner.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    model = PromptedCLIP(clip_model, prompt_learner, shortcuts=shortcuts, text_checkpointing=checkpointing)
+    torch.manual_seed(2)
+    images, labels = torch.randn(6, 3, 32, 32), torch.tensor([0, 1, 1, 3, 6, 7])
+    calls = []
+    hook = clip_model.transformer.resblocks[0].ln_1.register_forward_hook(lambda *args: calls.append(1))
+    outputs = model.forward_features(images)
+    loss = HierarchicalLoss(lambda_wc=0.25)
+    labels_module = prompt_learner.label_embeddings
+    terms = loss(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
+                 outputs["original_logits"], labels_module.vectors, labels_module.anchor)
+    forward_calls = len(calls)
+    loss.total(terms).backward()
+    hook.remove()
+    grads = {name: p.grad.clone() for name, p in prompt_learner.named_parameters() if p.requires_grad}
+    with torch.no_grad():
+        eval_logits = model(images)
+    return (outputs["logits"].detach(), {k: v.detach() for k, v in terms.items()}, grads, eval_logits,
+            len(calls) - forward_calls)

@@ -6,127 +6,20 @@ computed here from the inputs with numpy, never copied from the program's output
 import csv
 import io
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import parse_test_res
-from tools.run_results import aggregate, find_experiments, find_runs, parse_log_lines
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-# --------------------------------------------------------------------------- fixtures
-def result_block(accuracy, macro_f1=None, total=1000):
-    """Dassl 0.6.3's Classification evaluator output."""
-    correct = round(total * accuracy / 100)
-    macro_f1 = accuracy - 1.1 if macro_f1 is None else macro_f1
-    return [
-        "=> result",
-        f"* total: {total:,}",
-        f"* correct: {correct:,}",
-        f"* accuracy: {accuracy:.1f}%",
-        f"* error: {100 - accuracy:.1f}%",
-        f"* macro_f1: {macro_f1:.1f}%",
-    ]
-
-
-def train_log(accuracy, end_signal="Finish training", val_accuracy=None, **kw):
-    """A training log: epochs (with an optional validation block), the end signal, the final test."""
-    lines = [
-        "Setting fixed seed: 1",
-        "Loading trainer: LAMM",
-        "epoch [1/2] batch [1/1] time 0.512 (0.512) data 0.201 (0.201) "
-        "loss 2.3026 (2.3026) lr 1.0000e-05 eta 0:00:01",
-    ]
-    if val_accuracy is not None:
-        lines += ["Evaluate on the *val* set"] + result_block(val_accuracy)
-    lines += [
-        "epoch [2/2] batch [1/1] time 0.498 (0.505) data 0.199 (0.200) "
-        "loss 1.9000 (2.1013) lr 2.0000e-03 eta 0:00:00",
-        "Checkpoint saved to output/x/prompt_learner/model.pth.tar-2",
-        end_signal,
-        "Deploy the last-epoch model",
-        "Evaluate on the *test* set",
-    ]
-    lines += result_block(accuracy, **kw)
-    lines += ["Elapsed: 0:00:05"]
-    return "\n".join(lines) + "\n"
-
-
-def eval_log(accuracy, **kw):
-    """An eval-only log (--eval-only): no 'Finish training'."""
-    lines = ["Loading weights to prompt_learner from output/x/model.pth.tar-50 (epoch = 50)",
-             "Evaluate on the *test* set"] + result_block(accuracy, **kw)
-    return "\n".join(lines) + "\n"
-
-
-def write_run(root, experiment, seed, log=None, results=None):
-    run = Path(root) / experiment / f"seed{seed}"
-    run.mkdir(parents=True, exist_ok=True)
-    if log is not None:
-        (run / "log.txt").write_text(log)
-    if results is not None:
-        (run / "results.json").write_text(json.dumps(results))
-    return run
+from tests.run_folders import EXP, LAMM_EXPS, eval_log, record, train_log, write_run
+from tests.run_folders import output  # noqa: F401  (a fixture)
+from tools.run_results import aggregate, find_experiments, find_runs
 
 
 def run_cli(*argv, capsys):
     code = parse_test_res.main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-LAMM_EXPS = {
-    "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots": [95.1, 95.6, 94.8],
-    "caltech101/LAMM/vit_b16_ep50_ctxv1_2shots": [93.0, 92.4, 93.9],
-    "dtd/LAMM/vit_b16_ep50_ctxv1_16shots": [70.2, 71.9],
-}
-
-
-@pytest.fixture
-def output(tmp_path):
-    """Project layout output/<dataset>/<Trainer>/<config>/seed<S>, log-only runs."""
-    for exp, accs in LAMM_EXPS.items():
-        for seed, acc in enumerate(accs, start=1):
-            write_run(tmp_path, exp, seed, log=train_log(acc))
-    return tmp_path
-
-
-# --------------------------------------------------------------------------- log parsing
-def test_last_match_after_end_signal_wins():
-    lines = train_log(80.0).splitlines() + result_block(81.5)
-    assert parse_log_lines(lines).value == 81.5
-
-
-def test_lines_before_end_signal_are_ignored():
-    log = train_log(80.0, val_accuracy=99.9)
-    assert parse_log_lines(log.splitlines()).value == 80.0
-    # Without the end signal the validation block must not count either.
-    no_end = [l for l in log.splitlines() if l != "Finish training"]
-    parsed = parse_log_lines(no_end)
-    assert parsed.value is None and not parsed.saw_end_signal
-
-
-def test_finished_training_accepted():
-    assert parse_log_lines(train_log(77.7, end_signal="Finished training").splitlines()).value == 77.7
-
-
-def test_end_signal_must_be_a_whole_line():
-    lines = ["Finish training soon", "* accuracy: 50.0%"]
-    assert parse_log_lines(lines).value is None
-    assert parse_log_lines(["  Finish training  ", "* accuracy: 50.0%"]).value == 50.0  # stripped
-
-
-def test_keyword_and_test_signal():
-    lines = eval_log(66.6, macro_f1=60.1).splitlines()
-    assert parse_log_lines(lines).value is None
-    assert parse_log_lines(lines, signals=("=> result",)).value == 66.6
-    assert parse_log_lines(lines, "macro_f1", ("=> result",)).value == 60.1
-    assert parse_log_lines(lines, "error", ("=> result",)).value == pytest.approx(33.4)
 
 
 # --------------------------------------------------------------------------- discovery / records
@@ -159,17 +52,6 @@ def test_table_over_several_experiments(output, capsys):
         accs = LAMM_EXPS[line.split("|")[1].strip()]
         assert f"{np.mean(accs):.2f} ± {np.std(accs):.2f}" in line
     assert "seed3: unfinished" in body[2]
-
-
-def test_cli_subprocess(output):
-    proc = subprocess.run(
-        [sys.executable, "parse_test_res.py", str(output)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    accs = LAMM_EXPS["dtd/LAMM/vit_b16_ep50_ctxv1_16shots"]
-    assert "dtd/LAMM/vit_b16_ep50_ctxv1_16shots" in proc.stdout
-    assert f"{np.mean(accs):.2f} ± {np.std(accs):.2f}" in proc.stdout
 
 
 def test_results_json_preferred_and_kept_as_metadata(tmp_path):
@@ -355,12 +237,6 @@ def test_nothing_found_wrong_keyword(output, capsys):
     assert code == 1 and "check --keyword" in err
 
 
-def test_nothing_found_subprocess_exit_status(tmp_path):
-    proc = subprocess.run([sys.executable, "parse_test_res.py", str(tmp_path)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1 and "Nothing found" in proc.stderr
-
-
 # --------------------------------------------------------------------------- formats
 def test_csv(output, capsys):
     code, out, _ = run_cli(output, "--format", "csv", capsys=capsys)
@@ -391,23 +267,6 @@ def test_multi_exp_rejects_format(output):
     with pytest.raises(SystemExit) as e:
         parse_test_res.main([str(output), "--multi-exp", "--format", "csv"])
     assert e.value.code == 2
-
-
-
-# --------------------------------------------------------------------------- runs grouped by their records
-def record(trainer="LAMM", seed=1, acc=80.0, **kw):
-    """A record of the current schema (the fields that say what a run is)."""
-    out = {"record_version": 2, "accuracy": acc, "split": "test", "seed": seed, "trainer": trainer,
-           "method": trainer, "dataset": "Caltech101", "num_shots": 16, "subsample_classes": "all",
-           "backbone": "ViT-B/16", "eval_only": False, "untrained": False, "protocol": "fewshot", "variant": "",
-           "preset": "default", "stage": None, "eval_set": None, "source_dataset": None, "train_classes": "all",
-           "loss": {"ce": 1.0, "wc": 0.0625, "cos": 1.0, "kd": 1.0}, "labels": {"tokens": 1, "init": "word"},
-           "config_fingerprint": "0123456789abcdef"}
-    out.update(kw)
-    return out
-
-
-EXP = "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots"
 
 
 @pytest.mark.parametrize("odd, field, shown", [
@@ -491,27 +350,6 @@ def test_legacy_log_only_folder_still_summarised(tmp_path, capsys):
     code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
     (row,) = json.loads(out)
     assert row["experiment"] == exp and row["n"] == 3 and row["flags"] == []
-
-
-def test_help_imports_no_torch_dassl_or_clip(tmp_path):
-    """parse_test_res.py starts fast: neither --help nor reading records imports torch, Dassl or clip."""
-    write_run(tmp_path, EXP, 1, results=record(seed=1, acc=90.0))
-    probe = ("import sys, runpy\n"
-             "for argv in (['--help'], [sys.argv[1], '--table', 'all', '--paper']):\n"
-             "    sys.argv = ['parse_test_res.py'] + argv\n"
-             "    try:\n        runpy.run_path('parse_test_res.py', run_name='__main__')\n"
-             "    except SystemExit:\n        pass\n"
-             "print('HEAVY', sorted(m for m in ('torch', 'dassl', 'clip') if m in sys.modules))")
-    catalog = subprocess.run([sys.executable, "-c", "import sys, datasets.catalog; "
-                              "print('dassl' in sys.modules or 'torch' in sys.modules)"],
-                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    if catalog.stdout.strip() != "False":
-        pytest.skip("datasets.catalog still imports Dassl/torch (the datasets package change is not merged)")
-    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert "usage: parse_test_res.py" in proc.stdout and "90.00" in proc.stdout
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY []"
 
 
 def test_multi_exp_leaves_foreign_runs_out(tmp_path, capsys):

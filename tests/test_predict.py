@@ -1,7 +1,6 @@
 """predict.py: the run's own model on your images; on the test split it gives the run's accuracy."""
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +9,9 @@ import torch
 from PIL import Image
 
 import predict
-from tests.fixtures import REPO_ROOT, run_command
-from tools.runs import METHODS
+from tests.fixtures import run_tool
 from tests.trained_runs import predict_data, split_test_images, trained_run  # noqa: F401
+from tools.runs import METHODS
 
 
 def predict_json(capsys, run, paths, *flags):
@@ -59,8 +58,8 @@ def test_folders_are_walked_and_unreadable_files_named_and_skipped(trained_run, 
     shutil.copy(second, folder / "a" / "b" / "two.PNG")  # the extension is matched case-blind, PIL reads it anyway
     (folder / "a" / "broken.jpg").write_bytes(b"not an image")
     (folder / "notes.txt").write_text("ignored")
-    code, output = run_command([sys.executable, "predict.py", "--model-dir", str(trained_run("LAMM")), "--format",
-                                "csv", "--topk", "2", str(folder)])
+    code, output = run_tool(predict.main, "--model-dir", str(trained_run("LAMM")), "--format", "csv", "--topk", "2",
+                            str(folder))
     assert code == 0 and "Traceback" not in output
     assert f"skipped {folder / 'a' / 'broken.jpg'}: not a readable image" in output
     rows = [line.split(",") for line in output.splitlines() if line.startswith(str(folder))]
@@ -99,7 +98,7 @@ def test_class_names_come_from_the_record_when_the_checkpoint_has_none(trained_r
     assert all(names[p["index"]] == p["class"] for p in result["predictions"])
 
     (run / "results.json").unlink()  # no names anywhere and no data: one clear message
-    code, output = run_command([sys.executable, "predict.py", "--model-dir", str(run), path], check=False)
+    code, output = run_tool(predict.main, "--model-dir", str(run), path, check=False)
     assert code == 2 and "Traceback" not in output
     assert "names no classes" in output and "could not be read from DATASET.ROOT" in output
 
@@ -119,6 +118,6 @@ def test_bad_input_is_one_error_line(args, message, trained_run, predict_data, t
     values = {"run": str(trained_run("LAMM")), "empty": str(tmp_path / "empty"), "bad": str(tmp_path / "bad.jpg"),
               "image": split_test_images(predict_data)[0][0]}
     args = [a.format(**values) for a in args]
-    code, output = run_command([sys.executable, "predict.py", "--model-dir", *args], check=False)
+    code, output = run_tool(predict.main, "--model-dir", *args, check=False)
     assert code == 2 and "Traceback" not in output, output[-2000:]
     assert re.search(message, output), output[-2000:]

@@ -7,7 +7,7 @@ n_cls x D, float32; ``logit_scale``: exp of CLIP's learned temperature) and ``ca
 (class names, backbone, logit scale, the run's test preprocessing, where it came from). The
 safetensors header's metadata repeats the JSON, so the one file is enough. The README's "Use a
 trained model" section has the ten-line recipe that classifies an image with ``clip`` and these
-files; ``tests/test_export.py`` runs that recipe and checks it against predict.py.
+files; ``tests/tools/test_export.py`` runs that recipe and checks it against predict.py.
 
 LAMM, CoOp and CoOpLAMM learn only the text side, so their classifier is a fixed matrix for CLIP's
 unchanged image encoder. MaPLe and MaPLeLAMM are refused: their prompts enter the image encoder

@@ -1,0 +1,98 @@
+"""What a new process does as it starts: the catalog, ``prepare``, ``check``, the preflight and the
+run record import without Dassl, torch or clip, and settings are read from the environment.
+
+Each test starts a fresh interpreter (the test process has long imported torch) with the same
+PYTHONPATH as the other subprocess tests, so Dassl (or its test double) could be imported if
+any of these modules asked for it; the test fails when one does.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures import REPO_ROOT
+from tools import synthetic_data
+
+pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -m slow or -m "not gpu"
+
+HEAVY = ("torch", "torchvision", "dassl", "clip")
+LIGHT_MODULES = ("datasets", "datasets.catalog", "datasets.prepare", "datasets.check", "datasets.preflight",
+                 "datasets.fewshot", "datasets.errors")
+
+REPORT = f"""
+import json, sys, time
+start = time.perf_counter()
+{{body}}
+print(json.dumps({{{{"heavy": sorted(m for m in {HEAVY!r} if m in sys.modules), "seconds": time.perf_counter() - start}}}}))
+"""
+
+
+def run_python(body):
+    result = subprocess.run([sys.executable, "-c", REPORT.format(body=body)], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_light_modules_import_nothing_heavy():
+    _, report = run_python("\n".join(f"import {name}" for name in LIGHT_MODULES))
+    assert report["heavy"] == []
+    assert report["seconds"] < 2.0
+
+
+def test_prepare_help_and_check_run_without_dassl_or_torch(tmp_path):
+    root = str(tmp_path / "data")
+    for key in ("caltech101", "fgvc_aircraft", "imagenet", "imagenet_a"):  # every kind of check
+        synthetic_data.make(key, root, num_classes=2, train_per_class=2, val_per_class=1, test_per_class=1)
+    for argv in (["--help"], ["check", "--root", root], ["check", "caltech101", "imagenet_a", "--root", root,
+                                                         "--deep"]):
+        body = (
+            "import runpy\n"
+            f"sys.argv = ['prepare'] + {argv!r}\n"
+            "try:\n"
+            "    runpy.run_module('datasets.prepare', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit as e:\n"
+            "    assert e.code in (0, 1, None), e.code\n"
+        )
+        result, report = run_python(body)
+        assert report["heavy"] == [], argv
+        assert ("usage: python -m datasets.prepare" if argv == ["--help"] else "Summary:") in result.stdout
+
+
+def test_preflight_runs_without_dassl_or_torch(tmp_path):
+    body = (
+        "from datasets.preflight import check_dataset_ready\n"
+        "from datasets.errors import DatasetNotReadyError\n"
+        "try:\n"
+        f"    check_dataset_ready('Caltech101', {str(tmp_path)!r})\n"
+        "except DatasetNotReadyError as e:\n"
+        "    print(e)\n"
+    )
+    result, report = run_python(body)
+    assert report["heavy"] == [] and "python -m datasets.prepare caltech101 --root" in result.stdout
+
+
+def test_prepare_typo_is_one_error_line_with_a_suggestion():
+    result = subprocess.run([sys.executable, "-m", "datasets.prepare", "chek"], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr == "error: unknown command or dataset 'chek'; did you mean 'check'?\n"
+    assert result.stdout == ""
+
+
+def test_the_run_record_imports_without_torch_or_dassl():
+    code = "import sys, lamm.run_record; sys.exit(int(any(m in sys.modules for m in ('torch', 'dassl'))))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0
+
+
+def test_the_clip_download_timeout_can_be_set_from_the_environment():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "from lamm import clip_loader; print(clip_loader.DOWNLOAD_TIMEOUT_S)"],
+        env={**os.environ, "LAMM_DOWNLOAD_TIMEOUT": "7"}, capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "7.0"

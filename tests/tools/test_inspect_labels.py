@@ -1,0 +1,72 @@
+"""tools/inspect_labels: movement of each label from its start, and its nearest words."""
+import json
+
+import pytest
+import torch
+
+from lamm.prompt_layout import tokenizer
+from lamm.prompt_learner import PromptLearner
+from tests.fixtures import run_tool
+from tests.helpers import CLASSNAMES, tiny_clip
+from tests.trained_runs import predict_data, trained_run  # noqa: F401
+from tools.inspect_labels import Vocabulary, inspect_run, label_report, summarise
+from tools.inspect_labels import main as inspect_main
+
+
+def test_an_untrained_label_is_nearest_to_its_own_class_name_tokens():
+    clip_model = tiny_clip()
+    learner = PromptLearner(clip_model.token_embedding, CLASSNAMES, context_init="a photo of a", label_tokens="all",
+                            learn_context=False)
+    rows = label_report(learner.label_embeddings, CLASSNAMES, Vocabulary(clip_model.token_embedding.weight), k=2)
+    bpe = tokenizer()
+    for row, name in zip(rows, CLASSNAMES):
+        own = [bpe.decode([t]).strip() for t in bpe.encode(name.replace("_", " "))]
+        assert [slot[0][0] for slot in row["nearest"]] == own, name
+        assert all(slot[0][1] == pytest.approx(1.0, abs=1e-5) and slot[1][1] < slot[0][1] for slot in row["nearest"])
+        assert row["l2"] == 0 and row["cosine"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_movement_is_measured_from_the_saved_anchor(trained_run):
+    run = trained_run("LAMM")
+    report = inspect_run(str(run))
+    state = torch.load(run / "prompt_learner" / "model.pth.tar-2", weights_only=True)["state_dict"]
+    vectors, anchor = state["label_embeddings.vectors"], state["label_embeddings.anchor"]
+    owner = state["label_embeddings.class_index"]
+    for c, row in enumerate(report["classes"]):
+        expected = (vectors[owner == c] - anchor[owner == c]).norm()
+        assert row["l2"] == pytest.approx(float(expected), rel=1e-5) and row["l2"] > 0
+    assert report["context"] is None  # LAMM's context is fixed
+    summary = report["summary"]
+    by_l2 = sorted(report["classes"], key=lambda r: r["l2"])
+    assert summary["most"][0] == by_l2[-1]["class"] and summary["least"][0] == by_l2[0]["class"]
+
+
+def test_summary_orders_classes_by_distance():
+    rows = [{"class": n, "frozen": False, "l2": d, "cosine": 1.0} for n, d in [("a", 0.3), ("b", 0.1), ("c", 0.2)]]
+    rows.append({"class": "d", "frozen": True, "l2": None, "cosine": None})
+    summary = summarise(rows, count=2)
+    assert summary["most"] == ["a", "c"] and summary["least"] == ["b", "c"] and summary["median_l2"] == 0.2
+
+
+@pytest.mark.parametrize("trainer", ["CoOpLAMM", "MaPLeLAMM", "CoOp"])
+def test_the_command_reports_labels_and_context(trainer, trained_run, tmp_path):
+    plot = tmp_path / "moved.png"
+    extra = [] if trainer == "CoOp" else ["--plot", str(plot)]
+    code, out, err = run_tool(inspect_main, trained_run(trainer), "--format", "json", *extra, streams=True)
+    assert code == 0, err[-2000:]
+    report = json.loads(out)  # stdout holds the report only; the build's lines go to stderr
+    assert report["trainer"] == trainer and report["context"] is not None
+    assert len(report["context"]["nearest"]) == (2 if "MaPLe" in trainer else 4)  # N_CTX context vectors
+    assert len(report["context"]["l2"]) == len(report["context"]["nearest"])  # CTX_INIT words: a known start
+    if trainer == "CoOp":
+        assert report["classes"] == []
+    else:
+        assert len(report["classes"]) == 5 and all(r["l2"] > 0 for r in report["classes"])
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_table_and_bad_input(trained_run):
+    code, output = run_tool(inspect_main, trained_run("LAMM"))
+    assert "moved most:" in output and "moved least:" in output and "nearest words" in output
+    code, output = run_tool(inspect_main, trained_run("ZeroshotCLIP"), check=False)
+    assert code == 2 and "error: " in output and "learned nothing to inspect" in output and "Traceback" not in output

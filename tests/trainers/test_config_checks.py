@@ -1,0 +1,46 @@
+"""trainers/config_checks.py: config files with _BASE_, the per-shot files, and yacs types."""
+import pytest
+import yaml
+
+from lamm.errors import ConfigError
+from tests.fixtures import REPO_ROOT
+from trainers.config_checks import load_config_file, merge_checked
+
+
+def test_base_files_are_merged_under_the_including_file(tmp_path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "schedule.yaml").write_text("OPTIM:\n  LR: 0.002\n  MAX_EPOCH: 50\n")
+    (tmp_path / "shared" / "labels.yaml").write_text("OPTIM:\n  MAX_EPOCH: 20\nTRAINER:\n  LAMM:\n    LAMBDA_KD: 0.1\n")
+    (tmp_path / "base.yaml").write_text("_BASE_: [shared/schedule.yaml, shared/labels.yaml]\n")
+    (tmp_path / "run_4shots.yaml").write_text("_BASE_: base.yaml\nDATASET:\n  NUM_SHOTS: 4\nOPTIM:\n  LR: 0.01\n")
+    assert load_config_file(str(tmp_path / "run_4shots.yaml")) == {
+        "OPTIM": {"LR": 0.01, "MAX_EPOCH": 20}, "TRAINER": {"LAMM": {"LAMBDA_KD": 0.1}}, "DATASET": {"NUM_SHOTS": 4}}
+
+    (tmp_path / "loop.yaml").write_text("_BASE_: loop.yaml\n")
+    with pytest.raises(ConfigError, match="_BASE_ loop"):
+        load_config_file(str(tmp_path / "loop.yaml"))
+    (tmp_path / "broken.yaml").write_text("_BASE_: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match=r"_BASE_ nowhere.yaml not found"):
+        load_config_file(str(tmp_path / "broken.yaml"))
+
+
+def test_what_the_shot_counts_share_lives_in_one_file():
+    for trainer in ("CoOp", "LAMM", "CoOpLAMM", "MaPLe", "MaPLeLAMM"):
+        for path in (REPO_ROOT / "configs" / "trainers" / trainer).glob("*shots.yaml"):
+            loaded = yaml.safe_load(path.read_text())
+            assert set(loaded) == {"_BASE_", "DATASET"} and set(loaded["DATASET"]) == {"NUM_SHOTS"}, path
+            assert f"_{loaded['DATASET']['NUM_SHOTS']}shots.yaml" in path.name
+
+
+def test_an_int_in_a_config_file_where_a_float_belongs_is_that_float(tmp_path):
+    from dassl.config import get_cfg_default
+
+    from trainers.config import extend_cfg
+
+    (tmp_path / "c.yaml").write_text("TRAINER:\n  LAMM:\n    LAMBDA_WC: 1\nOPTIM:\n  MAX_EPOCH: 3\n")
+    cfg = get_cfg_default()
+    extend_cfg(cfg)
+    merge_checked(cfg, str(tmp_path / "c.yaml"))
+    assert cfg.TRAINER.LAMM.LAMBDA_WC == 1.0 and isinstance(cfg.TRAINER.LAMM.LAMBDA_WC, float)
+    with pytest.raises(ConfigError, match="Invalid value"):  # a float where an int belongs stays an error
+        merge_checked(cfg, ["OPTIM.MAX_EPOCH", "2.5"])
