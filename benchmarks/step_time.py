@@ -102,11 +102,16 @@ def synchronize(device):
         torch.cuda.synchronize()
 
 
-def run_case(method, classes, shortcuts_on, device, precision, steps, batch, test_batches, checkpointing=False):
+def run_case(method, classes, shortcuts_on, device, precision, steps, batch, test_batches, checkpointing=False,
+             return_freed_memory="auto"):
     """One case in this process; returns its timings and peak memory."""
     import torch
 
     from lamm.hierarchical_loss import HierarchicalLoss
+    from lamm.memory import resolve_return_freed_memory, return_freed_memory_to_os
+
+    if resolve_return_freed_memory(return_freed_memory, checkpointing, device):  # as the trainers do
+        return_freed_memory_to_os()
 
     model = build(method, classes, shortcuts_on, device, precision, checkpointing)
     learner = model.prompt_learner
@@ -158,7 +163,7 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
 def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False):
     command = [sys.executable, "-m", "benchmarks.step_time", "--one-case", json.dumps(
         [method, classes, shortcuts_on, args.device, args.precision, args.steps, args.batch, args.test_batches,
-         checkpointing])]
+         checkpointing, args.return_freed_memory])]
     result = subprocess.run(command, capture_output=True, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if result.returncode != 0:
@@ -186,6 +191,8 @@ def main(argv=None):
     parser.add_argument("--only", choices=("on", "off"), help="run only the shortcuts on or off")
     parser.add_argument("--text-checkpointing", choices=("on", "off", "both"), default="both",
                         help="with the shortcuts on: text-tower activation checkpointing on, off or both (default)")
+    parser.add_argument("--return-freed-memory", choices=("auto", "on", "off"), default="auto",
+                        help="TRAINER.MEMORY.RETURN_FREED_MEMORY (auto: with checkpointing on the CPU)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--one-case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -198,7 +205,8 @@ def main(argv=None):
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device: {args.device} ({torch.cuda.get_device_name() if args.device == 'cuda' else os.cpu_count()} "
           f"{'GPU' if args.device == 'cuda' else 'CPU cores'}), {args.precision}, batch {args.batch}, "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+          f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"freed memory returned to the OS: {args.return_freed_memory}")
     header = (f"{'method':<10} {'classes':>7} {'shortcuts':>9} {'step s':>8} {'image fwd s':>11} {'step/img':>8} "
               f"{'test s':>7} {'peak GB':>8}")
     print(header)
@@ -236,7 +244,8 @@ def main(argv=None):
             rows.append({"method": method, "classes": classes, "on": on, "off": off, "on+ckpt": ckpt})
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"device": args.device, "precision": args.precision, "batch": args.batch, "rows": rows},
+            json.dump({"device": args.device, "precision": args.precision, "batch": args.batch,
+                       "return_freed_memory": args.return_freed_memory, "rows": rows},
                       handle, indent=2)
 
 

@@ -185,6 +185,8 @@ def test_registered_lists_name_only_this_projects_trainers(caltech_root, tmp_pat
     (["TRAINER.LAMM.KD_TEMPERATURE", "0.0"], r"TRAINER.LAMM.KD_TEMPERATURE must be > 0"),
     (["TRAINER.MAPLE.PROMPT_DEPTH", "0"], r"TRAINER.MAPLE.PROMPT_DEPTH must be >= 1"),
     (["RUN.PROTOCOL", "few-shot"], r"RUN.PROTOCOL must be empty \(derived\) or one of fewshot, base2new"),
+    (["TRAINER.MEMORY.TEXT_CHECKPOINTING", "yes"], r"TEXT_CHECKPOINTING must be one of auto, on, off, got 'yes'"),
+    (["TRAINER.MEMORY.RETURN_FREED_MEMORY", "always"], r"RETURN_FREED_MEMORY must be one of auto, on, off"),
 ])
 def test_impossible_values_are_errors(opts, message, caltech_root, tmp_path):
     with pytest.raises(ConfigError, match=message):

@@ -80,6 +80,9 @@ def add_memory_config(cfg):
     # Activation checkpointing of the text tower during training: "on", "off", or "auto" = on
     # above lamm.text_encoder.CHECKPOINTING_MIN_CLASSES classes (200; why: see there).
     cfg.TRAINER.MEMORY.TEXT_CHECKPOINTING = "auto"
+    # Freed CPU memory back to the OS (glibc's mmap threshold fixed): "on", "off", or "auto" = when
+    # the text tower checkpoints on the CPU (why: lamm/memory.py).
+    cfg.TRAINER.MEMORY.RETURN_FREED_MEMORY = "auto"
 
 
 def add_dataset_config(cfg):

@@ -17,8 +17,10 @@ from dassl.engine import TRAINER_REGISTRY
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
+from lamm.memory import MODES as MEMORY_MODES
 from lamm.precision import check_precision
 from lamm.run_record import PROTOCOLS
+from lamm.text_encoder import CHECKPOINTING_MODES
 
 BASE_KEY = "_BASE_"
 
@@ -201,6 +203,10 @@ def check_values(cfg) -> None:
             check_precision(_default(cfg, key))
         except ConfigError as error:
             raise ConfigError(f"{key}: {error}") from None
+    for key, modes in (("TRAINER.MEMORY.TEXT_CHECKPOINTING", CHECKPOINTING_MODES),
+                       ("TRAINER.MEMORY.RETURN_FREED_MEMORY", MEMORY_MODES)):
+        if _default(cfg, key) not in modes:
+            raise ConfigError(f"{key} must be one of {', '.join(modes)}, got {_default(cfg, key)!r}.")
     if cfg.RUN.PROTOCOL and cfg.RUN.PROTOCOL not in PROTOCOLS:
         raise ConfigError(f"RUN.PROTOCOL must be empty (derived) or one of {', '.join(PROTOCOLS)}, "
                           f"got {cfg.RUN.PROTOCOL!r}.")

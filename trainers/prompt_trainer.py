@@ -13,6 +13,7 @@ from dassl.optim import build_optimizer
 
 from lamm.errors import ConfigError, NonFiniteLossError
 from lamm.hierarchical_loss import HierarchicalLoss
+from lamm.memory import resolve_return_freed_memory, return_freed_memory_to_os
 from lamm.model import PromptedCLIP, Shortcuts
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
@@ -87,6 +88,9 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         prompt_learner = self.build_prompt_learner(clip_model)
         text_checkpointing = resolve_checkpointing(cfg.TRAINER.MEMORY.TEXT_CHECKPOINTING, prompt_learner.num_classes)
         print(f"Text tower activation checkpointing: {'on' if text_checkpointing else 'off'}")
+        if resolve_return_freed_memory(cfg.TRAINER.MEMORY.RETURN_FREED_MEMORY, text_checkpointing, self.device.type):
+            done = return_freed_memory_to_os()
+            print(f"Freed memory returned to the OS: {'on' if done else 'not supported by this C library'}")
         self.model = PromptedCLIP(
             clip_model, prompt_learner,
             shortcuts=Shortcuts(
