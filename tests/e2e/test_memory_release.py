@@ -1,8 +1,10 @@
-"""lamm/memory.py in a fresh process: with the switch, memory freed between live blocks leaves the process."""
+"""lamm/memory.py in a fresh process: with the switch, memory freed between live blocks leaves the
+process, and a training step computes the same bits."""
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.fixtures import REPO_ROOT
 
@@ -37,3 +39,28 @@ def test_freed_blocks_leave_the_process_only_with_the_switch():
                                 check=True)
         kept[mode] = float(result.stdout.strip().splitlines()[-1])
     assert kept["off"] > 400 and kept["on"] < 100, kept  # MB still resident after freeing 800 MB
+
+
+STEP = """
+import sys, torch
+from lamm.memory import return_freed_memory_to_os
+from lamm.model import Shortcuts
+from tests.helpers import training_step
+if sys.argv[1] == "on":
+    assert return_freed_memory_to_os()
+logits, terms, grads, eval_logits, _ = training_step("CoOpLAMM", Shortcuts(), checkpointing=True)
+torch.save({"logits": logits, "terms": terms, "grads": grads, "eval_logits": eval_logits}, sys.argv[2])
+"""
+
+
+def test_the_switch_changes_no_number(tmp_path):
+    results = {}
+    for mode in ("off", "on"):
+        path = tmp_path / f"{mode}.pt"
+        subprocess.run([sys.executable, "-c", STEP, mode, str(path)], cwd=REPO_ROOT, check=True, capture_output=True)
+        results[mode] = torch.load(path)
+    off, on = results["off"], results["on"]
+    assert torch.equal(off["logits"], on["logits"]) and torch.equal(off["eval_logits"], on["eval_logits"])
+    assert off["terms"].keys() == on["terms"].keys() and off["grads"].keys() == on["grads"].keys() and off["grads"]
+    assert all(torch.equal(off["terms"][k], on["terms"][k]) for k in off["terms"])
+    assert all(torch.equal(off["grads"][k], on["grads"][k]) for k in off["grads"])
