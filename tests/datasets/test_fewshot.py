@@ -1,6 +1,7 @@
-"""Read-only data: building any dataset for training or evaluation writes nothing under DATASET.ROOT.
+"""datasets/fewshot.py: the few-shot subset is Dassl's draw, cached outside the data; building any
+dataset for training or evaluation writes nothing under DATASET.ROOT.
 
-Tests run as root here, where ``chmod -R a-w`` does not stop writes, so instead every file under
+For read-only data: tests run as root here, where ``chmod -R a-w`` does not stop writes, so instead every file under
 the data root is snapshotted (path, size, mtime) before and after Dassl's DataManager builds the
 dataset, and any attempt to open a file for writing, create, move or delete something under the
 root fails the test at the call. Few-shot caches must go to the cache folder instead.

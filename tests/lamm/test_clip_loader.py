@@ -1,5 +1,5 @@
-"""CLIP weights: download with timeout, retry, progress and sha256 check; clear errors. Only
-local servers on 127.0.0.1, no real network."""
+"""lamm/clip_loader.py: CLIP loaded from a file or by name, downloaded with timeout, retry, progress and a
+sha256 check; clear errors. Only local servers on 127.0.0.1, no real network."""
 import hashlib
 import http.server
 import os

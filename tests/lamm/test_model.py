@@ -1,4 +1,5 @@
-"""Every shortcut is exact: logits, each loss term and every gradient agree with it on and off."""
+"""lamm/model.py: every shortcut is exact (logits, each loss term and every gradient agree with it on
+and off), and the text and image features it caches are recomputed exactly when they could change."""
 import dataclasses
 
 import pytest

@@ -1,4 +1,5 @@
-"""Activation checkpointing of the text tower is exact: logits, loss terms and gradients are equal."""
+"""lamm/text_encoder.py: truncated prompts, deep prompts, and activation checkpointing that changes no
+number (logits, loss terms and gradients are equal)."""
 import pytest
 import torch
 
