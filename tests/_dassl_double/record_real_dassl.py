@@ -77,7 +77,9 @@ def run_contract_tests(python: str, env: dict) -> dict:
                    "-o", "addopts=", f"--junitxml={report}", f"--basetemp={Path(scratch) / 'tmp'}"]
         result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
         if not report.is_file():
-            raise RecordError(f"pytest did not run:\n{(result.stdout + result.stderr)[-2000:]}")
+            last = ((result.stdout + result.stderr).strip().splitlines() or ["no output"])[-1]
+            raise RecordError(f"pytest did not run in {python} ({last}); install the test requirements there "
+                              "(bash install.sh --dev).")
         suite = ElementTree.parse(report).getroot()
         suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
         if "dassl: real install" not in result.stdout:

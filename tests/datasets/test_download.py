@@ -6,9 +6,7 @@ import hashlib
 import io
 import os
 import tarfile
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -24,70 +22,6 @@ from datasets.download import (
 )
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
-
-
-class FileServer:
-    """Serves ``files`` ({path: bytes}) with HTTP Range support, and records every request.
-
-    ``interrupt_once``: paths whose first GET sends half the body and drops the connection;
-    ``ignore_range``: paths answered with the whole file (200) even for a Range request.
-    """
-
-    def __init__(self):
-        self.files, self.requests = {}, []
-        self.interrupt_once, self.ignore_range = set(), set()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append((self.path, self.headers.get("Range")))
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404, "Not Found")
-                    return
-                start = 0
-                rng = self.headers.get("Range")
-                if rng and self.path not in server.ignore_range:
-                    start = int(rng.split("=")[1].split("-")[0])
-                    if start >= len(body):
-                        self.send_error(416, "Range Not Satisfiable")
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(body) - start))
-                self.end_headers()
-                if self.path in server.interrupt_once:
-                    server.interrupt_once.discard(self.path)
-                    self.wfile.write(body[start : start + (len(body) - start) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body[start:])
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def url(self, path):
-        return self.base + path
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setattr(download, "RETRY_DELAY", 0.0)
-    s = FileServer()
-    yield s
-    s.close()
 
 
 # --- HTTP -------------------------------------------------------------------------------------

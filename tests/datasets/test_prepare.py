@@ -20,19 +20,10 @@ from dassl.config import get_cfg_default
 from dassl.data.datasets import DATASET_REGISTRY
 
 import datasets.readers  # noqa: F401  (registers the readers)
-from datasets import download, prepare
+from datasets import prepare
 from datasets.catalog import CATALOG, Source
 from tests.fixtures import REPO_ROOT
-from tests.datasets.test_download import FileServer
 from tools import synthetic_data
-
-
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setattr(download, "RETRY_DELAY", 0.0)
-    s = FileServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture
