@@ -136,8 +136,7 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
         synchronize(device)
         start = time.perf_counter()
         outputs = model.forward_features(images)
-        terms = criterion(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
-                          outputs["original_logits"], learner.label_embeddings.vectors, learner.label_embeddings.anchor)
+        terms = criterion(outputs, labels)
         optimizer.zero_grad()
         criterion.total(terms).backward()
         optimizer.step()

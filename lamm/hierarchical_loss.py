@@ -13,8 +13,8 @@ where the paper's formula differs, the paper's form is an option:
   original-prompt logits, with gradients through both. ``teacher``: the usual direction, the
   original-prompt logits (detached) teach the learned ones.
 """
-from dataclasses import dataclass
-from typing import Dict, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -63,9 +63,22 @@ def logit_distillation_loss(logits: torch.Tensor, original_logits: torch.Tensor,
     return F.cross_entropy(inputs / temperature, target) * temperature ** 2
 
 
+Outputs = Dict[str, Optional[torch.Tensor]]  # PromptedCLIP.forward_features
+Term = Callable[[Outputs, torch.Tensor], Optional[torch.Tensor]]  # (outputs, labels) -> term or None
+
+
+def cross_entropy_term(outputs: Outputs, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(outputs["logits"].float(), labels)
+
+
 @dataclass
 class HierarchicalLoss:
-    """Computes the named loss terms; a weight of 0 switches a term off (it is not computed).
+    """The named, weighted loss terms; ``criterion(outputs, labels)`` returns them by name.
+
+    ``terms`` maps each name, in order, to ``(weight, fn)``, with ``fn(outputs, labels)`` a
+    function of the model's outputs (``PromptedCLIP.forward_features``) and the batch labels.
+    A weight of 0 switches a term off (it is not computed). A method adds a term of its own with
+    ``add_term`` and keeps the training step as it is.
 
     ``lambda_wc`` is λ1 (the paper: 1/shots), ``lambda_cos`` λ2 and ``lambda_kd`` λ3.
     """
@@ -76,6 +89,7 @@ class HierarchicalLoss:
     kd_temperature: float = 2.0
     cos_reduction: str = "official"
     kd_direction: str = "official"
+    terms: Dict[str, Tuple[float, Term]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.cos_reduction not in COS_REDUCTIONS:
@@ -86,30 +100,47 @@ class HierarchicalLoss:
             raise ConfigError("Loss weights must be >= 0 (0 switches a term off).")
         if self.kd_temperature <= 0:
             raise ConfigError(f"The L_KD temperature must be > 0, got {self.kd_temperature}.")
+        self.terms = {}
+        self.add_term("ce", 1.0, cross_entropy_term)
+        self.add_term("wc", self.lambda_wc, self._weight_consolidation)
+        self.add_term("cos", self.lambda_cos, self._feature_alignment)
+        self.add_term("kd", self.lambda_kd, self._logit_distillation)
+
+    def add_term(self, name: str, weight: float, fn: Term) -> None:
+        """Append the term ``name``, ``weight · fn(outputs, labels)``; a weight of 0 leaves it out."""
+        if name in self.terms:
+            raise ValueError(f"The loss already has a term {name!r}.")
+        if weight > 0:
+            self.terms[name] = (weight, fn)
+
+    def _weight_consolidation(self, outputs: Outputs, labels: torch.Tensor) -> Optional[torch.Tensor]:
+        if outputs.get("label_vectors") is None:  # a model without label embeddings
+            return None
+        return weight_consolidation_loss(outputs["label_vectors"], outputs["label_anchor"])
+
+    def _feature_alignment(self, outputs: Outputs, labels: torch.Tensor) -> torch.Tensor:
+        return feature_alignment_loss(outputs["text_features"], outputs["original_text_features"], labels,
+                                      self.cos_reduction)
+
+    def _logit_distillation(self, outputs: Outputs, labels: torch.Tensor) -> torch.Tensor:
+        return logit_distillation_loss(outputs["logits"], outputs["original_logits"], self.kd_temperature,
+                                       self.kd_direction)
 
     @property
     def weights(self) -> Dict[str, float]:
-        weights = {"ce": 1.0, "wc": self.lambda_wc, "cos": self.lambda_cos, "kd": self.lambda_kd}
-        return {name: weight for name, weight in weights.items() if weight > 0}
+        return {name: weight for name, (weight, _) in self.terms.items()}
 
     @property
     def needs_original_prompts(self) -> bool:
         return self.lambda_cos > 0 or self.lambda_kd > 0
 
-    def __call__(self, logits: torch.Tensor, labels: torch.Tensor,
-                 text_features: Optional[torch.Tensor] = None,
-                 original_text_features: Optional[torch.Tensor] = None,
-                 original_logits: Optional[torch.Tensor] = None,
-                 label_vectors: Optional[torch.Tensor] = None,
-                 label_anchor: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
-        """Return the unweighted terms that are switched on, keyed ``ce``, ``wc``, ``cos``, ``kd``."""
-        terms = {"ce": F.cross_entropy(logits.float(), labels)}
-        if "wc" in self.weights and label_vectors is not None:
-            terms["wc"] = weight_consolidation_loss(label_vectors, label_anchor)
-        if "cos" in self.weights:
-            terms["cos"] = feature_alignment_loss(text_features, original_text_features, labels, self.cos_reduction)
-        if "kd" in self.weights:
-            terms["kd"] = logit_distillation_loss(logits, original_logits, self.kd_temperature, self.kd_direction)
+    def __call__(self, outputs: Outputs, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The unweighted terms that are switched on, by name (``ce``, ``wc``, ``cos``, ``kd``, ...)."""
+        terms = {}
+        for name, (_, fn) in self.terms.items():
+            value = fn(outputs, labels)
+            if value is not None:
+                terms[name] = value
         return terms
 
     def total(self, terms: Dict[str, torch.Tensor]) -> torch.Tensor:

@@ -138,8 +138,17 @@ class PromptedCLIP(nn.Module):
         """(B, n_cls) logits of the learned prompts."""
         return self.logits(self.encode_images(images), self.text_features())
 
+    def label_outputs(self) -> Dict[str, Optional[torch.Tensor]]:
+        """The label embeddings' vectors and anchor (L_WC's inputs); None without labels."""
+        labels = self.prompt_learner.label_embeddings
+        if labels is None:
+            return {"label_vectors": None, "label_anchor": None}
+        return {"label_vectors": labels.vectors, "label_anchor": labels.anchor}
+
     def forward_features(self, images: torch.Tensor, with_original: bool = True) -> Dict[str, Optional[torch.Tensor]]:
-        """Everything the hierarchical loss needs for a batch, in one pass."""
+        """Everything the loss terms need for a batch, in one pass: the image and text features,
+        the logits, those of the original prompts (``with_original``; else None) and the label
+        embeddings with their anchor (None without labels)."""
         image_features = self.encode_images(images)
         joint = (with_original and torch.is_grad_enabled() and self.shortcuts.share_prompt_prefix
                  and not self.original_features_are_constant)
@@ -153,6 +162,7 @@ class PromptedCLIP(nn.Module):
             "logits": self.logits(image_features, text_features),
             "original_text_features": None,
             "original_logits": None,
+            **self.label_outputs(),
         }
         if with_original:
             if not joint:

@@ -71,9 +71,7 @@ def training_step(kind, shortcuts, truncate_after_eot=None, checkpointing=False)
     hook = clip_model.transformer.resblocks[0].ln_1.register_forward_hook(lambda *args: calls.append(1))
     outputs = model.forward_features(images)
     loss = HierarchicalLoss(lambda_wc=0.25)
-    labels_module = prompt_learner.label_embeddings
-    terms = loss(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
-                 outputs["original_logits"], labels_module.vectors, labels_module.anchor)
+    terms = loss(outputs, labels)
     forward_calls = len(calls)
     loss.total(terms).backward()
     hook.remove()

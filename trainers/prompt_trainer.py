@@ -123,15 +123,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         images, labels = self.parse_batch_train(batch)
         with autocast(self.precision, self.device):
             outputs = self.model.forward_features(images, with_original=self.criterion.needs_original_prompts)
-            label_embeddings = self.model.prompt_learner.label_embeddings
-            terms = self.criterion(
-                outputs["logits"], labels,
-                text_features=outputs["text_features"],
-                original_text_features=outputs["original_text_features"],
-                original_logits=outputs["original_logits"],
-                label_vectors=None if label_embeddings is None else label_embeddings.vectors,
-                label_anchor=None if label_embeddings is None else label_embeddings.anchor,
-            )
+            terms = self.criterion(outputs, labels)
             loss = self.criterion.total(terms)
         self.check_finite(loss, terms)
         if self.scaler is None:

@@ -101,7 +101,7 @@ def batch(seed=0, n_cls=4, batch_size=6, dim=8):
 def test_all_extra_weights_zero_is_exactly_cross_entropy():
     inputs = batch()
     loss = HierarchicalLoss(lambda_wc=0.0, lambda_cos=0.0, lambda_kd=0.0)
-    terms = loss(**inputs)
+    terms = loss(inputs, inputs["labels"])
     assert list(terms) == ["ce"] and not loss.needs_original_prompts
     assert loss.total(terms).item() == F.cross_entropy(inputs["logits"], inputs["labels"]).item()
 
@@ -109,7 +109,7 @@ def test_all_extra_weights_zero_is_exactly_cross_entropy():
 def test_total_is_the_weighted_sum_of_the_named_terms():
     inputs = batch(seed=1)
     loss = HierarchicalLoss(lambda_wc=1 / 16, lambda_cos=1.0, lambda_kd=0.05)
-    terms = loss(**inputs)
+    terms = loss(inputs, inputs["labels"])
     assert set(terms) == {"ce", "wc", "cos", "kd"}
     expected = (F.cross_entropy(inputs["logits"], inputs["labels"])
                 + weight_consolidation_loss(inputs["label_vectors"], inputs["label_anchor"]) / 16
@@ -127,3 +127,26 @@ def test_total_is_the_weighted_sum_of_the_named_terms():
 def test_invalid_options_are_rejected(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         HierarchicalLoss(**kwargs)
+
+
+def test_a_method_adds_a_named_weighted_term_and_the_total_follows():
+    inputs = batch(seed=2)
+    loss = HierarchicalLoss(lambda_wc=1 / 16, lambda_cos=1.0, lambda_kd=0.05)
+    before = loss.total(loss(inputs, inputs["labels"]))
+    # e.g. KgCoOp's term: the learned text features kept near the original ones.
+    kg = lambda outputs, labels: (outputs["text_features"] - outputs["original_text_features"]).pow(2).sum()
+    loss.add_term("kg", 8.0, kg)
+    loss.add_term("off", 0.0, kg)  # a weight of 0 leaves a term out
+    terms = loss(inputs, inputs["labels"])
+    assert list(terms) == ["ce", "wc", "cos", "kd", "kg"]
+    assert loss.weights == {"ce": 1.0, "wc": 1 / 16, "cos": 1.0, "kd": 0.05, "kg": 8.0}
+    assert terms["kg"].item() == kg(inputs, inputs["labels"]).item() > 0
+    assert loss.total(terms).item() == pytest.approx((before + 8.0 * terms["kg"]).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="already has a term 'kg'"):
+        loss.add_term("kg", 1.0, kg)
+
+
+def test_the_parameter_space_term_needs_label_embeddings():
+    inputs = dict(batch(seed=3), label_vectors=None, label_anchor=None)  # e.g. CoOp's outputs
+    terms = HierarchicalLoss()(inputs, inputs["labels"])
+    assert list(terms) == ["ce", "cos", "kd"]

@@ -204,8 +204,7 @@ def test_logits_loss_terms_and_gradients_equal_the_official_computation(shortcut
     outputs = model.forward_features(images)
     criterion = HierarchicalLoss(lambda_wc=1.0)  # the official λ1
     vectors = learner.label_embeddings.vectors
-    terms = criterion(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
-                      outputs["original_logits"], vectors, learner.label_embeddings.anchor)
+    terms = criterion(outputs, labels)
     total = criterion.total(terms)
     params = [p for p in learner.parameters() if p.requires_grad]
     grads = torch.autograd.grad(total, params)

@@ -39,6 +39,17 @@ def test_a_learner_that_keeps_only_the_tokens_read_computes_the_same_bits(kind):
     torch.testing.assert_close(truncated[3], full[3], atol=0, rtol=0)
 
 
+@pytest.mark.parametrize("kind", ["LAMM", "MaPLeLAMM"])
+def test_forward_features_hands_the_loss_the_label_embeddings_and_their_anchor(kind):
+    clip_model, prompt_learner = step_learner(kind)
+    outputs = PromptedCLIP(clip_model, prompt_learner).forward_features(torch.randn(2, 3, 32, 32))
+    assert outputs["label_vectors"] is prompt_learner.label_embeddings.vectors
+    assert outputs["label_anchor"] is prompt_learner.label_embeddings.anchor
+    plain = PromptLearner(clip_model.token_embedding, CLASSNAMES, n_ctx=4)  # CoOp: no labels
+    outputs = PromptedCLIP(clip_model, plain).forward_features(torch.randn(2, 3, 32, 32), with_original=False)
+    assert outputs["label_vectors"] is None and outputs["label_anchor"] is None
+
+
 def test_the_official_computation_refuses_a_truncated_learner():
     clip_model, prompt_learner = step_learner("CoOpLAMM", truncate_after_eot=True)
     with pytest.raises(ValueError, match="truncate_prompts"):
