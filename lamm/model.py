@@ -1,7 +1,7 @@
 """CLIP with a prompt learner: image features, text features of the learned and the original
 prompts, and the logits between them (paper Eq. 3)."""
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +62,7 @@ class PromptedCLIP(nn.Module):
         self.logit_scale = clip_model.logit_scale
         self.original_uses_initial_context = original_uses_initial_context
         self._caches: Dict[str, tuple] = {}
+        self._test_image_features: Dict[str, torch.Tensor] = {}  # image path -> feature (test_logits)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -137,6 +138,23 @@ class PromptedCLIP(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, n_cls) logits of the learned prompts."""
         return self.logits(self.encode_images(images), self.text_features())
+
+    def test_logits(self, images: torch.Tensor, paths: Sequence[str]) -> torch.Tensor:
+        """(B, n_cls) logits of test ``images`` read from ``paths``; what ``forward`` returns.
+
+        Test transforms are deterministic and, without vision prompts, the image tower is frozen:
+        an image's feature is the same in every evaluation of the run (e.g. Set 1 before and
+        after stage 2), so with ``cache_test_image_features`` it is computed once, keyed by path.
+        """
+        if self.prompted_image_encoder is not None or not self.shortcuts.cache_test_image_features:
+            return self(images)
+        cache = self._test_image_features
+        missing = [i for i, path in enumerate(paths) if path not in cache]
+        if missing:
+            features = self.encode_images(images[missing])
+            cache.update({paths[i]: features[row] for row, i in enumerate(missing)})
+        image_features = torch.stack([cache[path] for path in paths])
+        return self.logits(image_features, self.text_features())
 
     def label_outputs(self) -> Dict[str, Optional[torch.Tensor]]:
         """The label embeddings' vectors and anchor (L_WC's inputs); None without labels."""

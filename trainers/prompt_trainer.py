@@ -117,7 +117,6 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         self.register_model(self.model_name, self.model.prompt_learner, self.optim, self.sched)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "amp" else None
         self.loaded_epoch = None
-        self._test_image_features = {}
 
     def forward_backward(self, batch):
         images, labels = self.parse_batch_train(batch)
@@ -161,15 +160,4 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
 
     def model_inference(self, inputs):
         images, impaths = inputs
-        model = self.model
-        if model.prompted_image_encoder is not None or not model.shortcuts.cache_test_image_features:
-            return model(images)
-        # Test transforms are deterministic and the image tower has no prompts: an image's
-        # feature is the same in every evaluation of the run (e.g. Set 1 before and after stage 2).
-        cache = self._test_image_features
-        missing = [i for i, path in enumerate(impaths) if path not in cache]
-        if missing:
-            features = model.encode_images(images[missing])
-            cache.update({impaths[i]: features[row] for row, i in enumerate(missing)})
-        image_features = torch.stack([cache[path] for path in impaths])
-        return model.logits(image_features, model.text_features())
+        return self.model.test_logits(images, impaths)

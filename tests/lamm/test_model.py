@@ -89,6 +89,23 @@ def test_test_image_features_are_computed_once_per_run(cache, caltech_root, tiny
     assert sum(calls) == (images_seen if cache else 2 * images_seen)
 
 
+@pytest.mark.parametrize("kind, cached", [("LAMM", True), ("MaPLeLAMM", False)])  # MaPLe prompts the image tower
+def test_test_logits_equal_forward_and_reuse_the_features_of_a_path_seen_before(kind, cached):
+    clip_model, prompt_learner = step_learner(kind)
+    model = PromptedCLIP(clip_model, prompt_learner)
+    calls = []
+    encode = model.encode_images
+    model.encode_images = lambda images: calls.append(len(images)) or encode(images)
+    images = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        first = model.test_logits(images, ["a.jpg", "b.jpg", "c.jpg"])
+        again = model.test_logits(images[[2, 0]], ["c.jpg", "a.jpg"])
+        assert calls == ([3] if cached else [3, 2])
+        torch.testing.assert_close(first, model(images), atol=0, rtol=0)
+    exact = dict(atol=0, rtol=0) if cached else {}  # recomputed in another batch: the same up to rounding
+    torch.testing.assert_close(again, first[[2, 0]], **exact)
+
+
 def test_eval_text_features_are_cached_until_a_parameter_changes():
     clip_model = tiny_clip()
     learner = PromptLearner(clip_model.token_embedding, CLASSNAMES, context_init="a photo of a",
