@@ -28,7 +28,7 @@ from lamm.files import RunLock, atomic_write_text
 from lamm.run_record import NOT_IN_FINGERPRINT, RECORD_FILE, config_differences, describe_differences, read_record
 from trainers.checkpoints import check_model_dir, model_folders_in
 from trainers.config import config_dict, extend_cfg
-from trainers.config_checks import check_config_file, check_registered, check_values, merge_checked
+from trainers.config import check_config_file, check_registered, check_values, merge_checked
 from trainers.presets import apply_preset
 
 CONFIG_FILE = "config.yaml"

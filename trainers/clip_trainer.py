@@ -17,7 +17,7 @@ from datasets.image_check import CheckedDatasetWrapper
 
 from lamm.clip_loader import check_input_size, load_clip
 from lamm.files import atomic_write_json
-from lamm.precision import check_precision, resolve_precision
+from lamm.precision import resolve_precision
 from lamm.run_record import RECORD_FILE, RECORD_VERSION, code_version, config_fingerprint, resolve_protocol
 
 from .config import config_dict
@@ -53,9 +53,6 @@ class ClipTrainer(TrainerX):
     def set_run_args(self, eval_only: bool, model_dir: str = "", overrides=()):
         """How train.py was called: recorded in results.json."""
         self.run_args = {"eval_only": bool(eval_only), "model_dir": model_dir or "", "overrides": list(overrides or [])}
-
-    def check_cfg(self, cfg):
-        check_precision(cfg.TRAINER[self.options_node].PREC)
 
     def build_data_loader(self):
         """Dassl's data manager, with loaders that name an unreadable image."""

@@ -1,14 +1,118 @@
-"""Config keys this project adds to Dassl's defaults; each trainer family owns one node.
+"""Config keys this project adds to Dassl's defaults, each beside the rule that checks it, and
+the merging of config files and command-line options with clear errors.
 
-``extend_cfg`` is what train.py calls before merging any YAML file, so that every key below
-exists (yacs rejects unknown keys) and has a documented default.
+Each trainer family owns one node, added by its ``add_*_config`` function; the rules for a node's
+keys (``*_RULES``: dotted key -> checks, each ``check(cfg, key, value)`` raising ``ConfigError``)
+follow that function, ``NODES`` lists the pairs, and the rules for Dassl's own keys come first. ``extend_cfg`` is what train.py
+calls before merging any YAML file, so that every key exists (yacs rejects unknown keys) and has a
+documented default; ``check_values`` is the one place the values are checked, before anything runs.
+
+Config files may include a shared base (``_BASE_``, absent from yacs, which Dassl uses as is): a
+path, or a list of paths, relative to the including file; the base is merged first and the
+including file's keys override it, so what the shot counts of a trainer share lives in one file.
 """
+import ast
+import difflib
+import math
+import os
+import os.path as osp
+
 import yaml
+from dassl.data.datasets import DATASET_REGISTRY
+from dassl.engine import TRAINER_REGISTRY
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
-from lamm.run_record import lambda_wc_in_force
+from lamm.label_embeddings import LABEL_LAYOUTS
+from lamm.memory import MODES as MEMORY_MODES
+from lamm.precision import check_precision
+from lamm.run_record import PROTOCOLS, lambda_wc_in_force
+from lamm.text_encoder import CHECKPOINTING_MODES
 
+BASE_KEY = "_BASE_"
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _value(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def check_choice(value, choices, key):
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}, got {value!r}.")
+
+
+def one_of(*choices):
+    return lambda cfg, key, value: check_choice(value, choices, key)
+
+
+def at_least(low, inclusive=True, hint=""):
+    """``value >= low`` (``> low`` unless ``inclusive``), and finite."""
+    def check(cfg, key, value):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}.")
+        if value < low or (value == low and not inclusive):
+            raise ConfigError(f"{key} must be {'>=' if inclusive else '>'} {low}, got {value}.{hint}")
+    return check
+
+
+def below(high):
+    def check(cfg, key, value):
+        if value >= high:
+            raise ConfigError(f"{key} must be < {high}, got {value}.")
+    return check
+
+
+def finite(cfg, key, value):
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value}.")
+
+
+def precision(cfg, key, value):
+    """fp16, fp32 or amp (``lamm.precision``): the one check of a trainer's PREC."""
+    try:
+        check_precision(value)
+    except ConfigError as error:
+        raise ConfigError(f"{key}: {error}") from None
+
+
+def _shots(cfg, key, value):
+    if value == 0 or value < -1:
+        raise ConfigError(
+            f"DATASET.NUM_SHOTS must be a number of images per class (1, 2, 4, 8, 16, ...) or -1 for "
+            f"all images, got {value}."
+        )
+
+
+def _batch_size(cfg, key, value):
+    if value < 1:
+        raise ConfigError("DATALOADER.TRAIN_X.BATCH_SIZE and DATALOADER.TEST.BATCH_SIZE must be >= 1.")
+
+
+# Dassl's own keys that yacs accepts by type but that cannot work.
+DASSL_RULES = {
+    "DATASET.NUM_SHOTS": (_shots,),
+    "OPTIM.MAX_EPOCH": (at_least(1),),
+    "DATALOADER.TRAIN_X.BATCH_SIZE": (_batch_size,),
+    "DATALOADER.TEST.BATCH_SIZE": (_batch_size,),
+    "OPTIM.LR": (at_least(0, inclusive=False, hint=" (CoOp: 0.002, MaPLe: 0.0035)"),),
+    "OPTIM.WEIGHT_DECAY": (at_least(0),),
+    "OPTIM.MOMENTUM": (at_least(0), below(1)),
+    "OPTIM.WARMUP_CONS_LR": (at_least(0),),
+    "DATALOADER.NUM_WORKERS": (at_least(0),),
+    "TRAIN.CHECKPOINT_FREQ": (at_least(0),),
+    "TRAIN.PRINT_FREQ": (at_least(1),),
+}
+
+
+# ---------------------------------------------------------------- the project's keys
 
 def add_coop_config(cfg):
     """CoOp's keys, with CoOp's defaults, so CoOp configs and commands work unchanged."""
@@ -20,6 +124,17 @@ def add_coop_config(cfg):
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
 
 
+def _coop_n_ctx(cfg, key, value):
+    if not cfg.TRAINER.COOP.CTX_INIT:  # else CTX_INIT sets the length
+        at_least(1)(cfg, key, value)
+
+
+COOP_RULES = {
+    "TRAINER.COOP.N_CTX": (_coop_n_ctx,),
+    "TRAINER.COOP.PREC": (precision,),
+}
+
+
 def add_maple_config(cfg):
     """MaPLe's keys, with MaPLe's defaults."""
     cfg.TRAINER.MAPLE = CN()
@@ -27,6 +142,13 @@ def add_maple_config(cfg):
     cfg.TRAINER.MAPLE.CTX_INIT = "a photo of a"  # the words after the first N_CTX stay fixed
     cfg.TRAINER.MAPLE.PREC = "fp16"  # fp16, fp32 or amp
     cfg.TRAINER.MAPLE.PROMPT_DEPTH = 9  # J: layers 0..J-1 of both encoders get prompts
+
+
+MAPLE_RULES = {
+    "TRAINER.MAPLE.N_CTX": (at_least(1),),
+    "TRAINER.MAPLE.PREC": (precision,),
+    "TRAINER.MAPLE.PROMPT_DEPTH": (at_least(1),),
+}
 
 
 def add_lamm_config(cfg):
@@ -65,6 +187,17 @@ def add_lamm_config(cfg):
     cfg.TRAINER.LAMM.UNSEEN_CLASSES = "error"
 
 
+LAMM_RULES = {
+    "TRAINER.LAMM.MAPLE_LABEL_LAYOUT": (one_of(*LABEL_LAYOUTS),),
+    "TRAINER.LAMM.LAMBDA_WC": (finite,),
+    "TRAINER.LAMM.LAMBDA_COS": (at_least(0),),
+    "TRAINER.LAMM.LAMBDA_KD": (at_least(0),),
+    "TRAINER.LAMM.KD_TEMPERATURE": (at_least(0, inclusive=False),),
+    "TRAINER.LAMM.ORIGINAL_CONTEXT": (one_of("current", "initial"),),
+    "TRAINER.LAMM.UNSEEN_CLASSES": (one_of("error", "init"),),
+}
+
+
 def add_shortcut_config(cfg):
     """Exact speed-ups (issue: training fast); False everywhere computes what the official code does."""
     cfg.TRAINER.SHORTCUTS = CN()
@@ -85,11 +218,25 @@ def add_memory_config(cfg):
     cfg.TRAINER.MEMORY.RETURN_FREED_MEMORY = "auto"
 
 
+MEMORY_RULES = {
+    "TRAINER.MEMORY.TEXT_CHECKPOINTING": (one_of(*CHECKPOINTING_MODES),),
+    "TRAINER.MEMORY.RETURN_FREED_MEMORY": (one_of(*MEMORY_MODES),),
+}
+
+
 def add_dataset_config(cfg):
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # the label space: all, base or new classes (CoOp)
     # Whose images train: all, base or new. Class-incremental stage 2 trains on the new classes'
     # images with all classes in the label space (SUBSAMPLE_CLASSES all, TRAIN_CLASSES new).
     cfg.DATASET.TRAIN_CLASSES = "all"
+
+
+def _subsample_classes(cfg, key, value):
+    if value not in ("all", "base", "new"):
+        raise ConfigError(f"DATASET.SUBSAMPLE_CLASSES must be all, base or new, got {value!r}.")
+
+
+DATASET_RULES = {"DATASET.SUBSAMPLE_CLASSES": (_subsample_classes,)}
 
 
 def add_run_config(cfg):
@@ -105,15 +252,44 @@ def add_run_config(cfg):
     cfg.RUN.SOURCE_DATASET = ""  # cross-dataset / DG evaluations: the dataset key the model was trained on
 
 
+def _protocol(cfg, key, value):
+    if value and value not in PROTOCOLS:
+        raise ConfigError(f"RUN.PROTOCOL must be empty (derived) or one of {', '.join(PROTOCOLS)}, got {value!r}.")
+
+
+def _stage(cfg, key, value):
+    if value < 0:
+        raise ConfigError(f"RUN.STAGE must be 0 (none) or a stage number, got {value}.")
+
+
+RUN_RULES = {"RUN.PROTOCOL": (_protocol,), "RUN.STAGE": (_stage,)}
+
+
+# Each node: the function that adds its keys, and their rules. A new trainer family adds one row.
+NODES = (
+    (add_coop_config, COOP_RULES),
+    (add_maple_config, MAPLE_RULES),
+    (add_lamm_config, LAMM_RULES),
+    (add_shortcut_config, {}),
+    (add_memory_config, MEMORY_RULES),
+    (add_dataset_config, DATASET_RULES),
+    (add_run_config, RUN_RULES),
+)
+
+
 def extend_cfg(cfg):
     """Add every key this project reads to a Dassl default config (not frozen)."""
-    add_coop_config(cfg)
-    add_maple_config(cfg)
-    add_lamm_config(cfg)
-    add_shortcut_config(cfg)
-    add_memory_config(cfg)
-    add_dataset_config(cfg)
-    add_run_config(cfg)
+    for add, _ in NODES:
+        add(cfg)
+
+
+def check_values(cfg) -> None:
+    """Every rule above: values that yacs accepts by type but that cannot work, refused before
+    anything runs (train.py calls it once the files, flags and preset are merged)."""
+    for rules in (DASSL_RULES, *(rules for _, rules in NODES)):
+        for key, checks in rules.items():
+            for check in checks:
+                check(cfg, key, _value(cfg, key))
 
 
 def config_dict(cfg) -> dict:
@@ -133,6 +309,135 @@ def lambda_wc(cfg) -> float:
     return lambda_wc_in_force(value, shots)
 
 
-def check_choice(value, choices, key):
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}, got {value!r}.")
+# ---------------------------------------------------------------- merging files and options
+
+
+def all_keys(node, prefix=""):
+    """Every leaf key of a CfgNode as dotted names."""
+    keys = []
+    for name, value in node.items():
+        full = f"{prefix}{name}"
+        keys.extend(all_keys(value, full + ".") if isinstance(value, dict) else [full])
+    return keys
+
+
+def check_config_file(path: str) -> None:
+    if osp.isfile(path):
+        return
+    folder = osp.dirname(path) or "."
+    choices = sorted(f for f in os.listdir(folder) if f.endswith((".yaml", ".yml"))) if osp.isdir(folder) else []
+    hint = f" Files in {folder}: {', '.join(choices)}." if choices else ""
+    raise ConfigError(f"Config file not found: {path}.{hint}")
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config_file(path: str, _including=()) -> dict:
+    """The YAML file as a dict, with its ``_BASE_`` files merged underneath."""
+    path = osp.abspath(path)
+    if path in _including:
+        raise ConfigError(f"{BASE_KEY} loop: {' -> '.join(_including + (path,))}")
+    check_config_file(path)
+    try:
+        with open(path) as handle:
+            loaded = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from error
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path} must hold KEY: VALUE entries, got {type(loaded).__name__}.")
+    bases = loaded.pop(BASE_KEY, [])
+    merged = {}
+    for base in [bases] if isinstance(bases, str) else bases:
+        base_path = base if osp.isabs(base) else osp.join(osp.dirname(path), base)
+        if not osp.isfile(base_path):
+            raise ConfigError(f"{path}: {BASE_KEY} {base} not found (looked for {osp.normpath(base_path)}).")
+        merged = _deep_merge(merged, load_config_file(base_path, _including + (path,)))
+    return _deep_merge(merged, loaded)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _floats_where_floats_belong(cfg, values: dict, prefix="") -> dict:
+    """``LAMBDA_WC: 1`` means 1.0: an int where the default is a float is taken as that float."""
+    coerced = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            coerced[key] = _floats_where_floats_belong(cfg, value, f"{prefix}{key}.")
+        elif _is_int(value) and isinstance(_value(cfg, prefix + key), float):
+            coerced[key] = float(value)
+        else:
+            coerced[key] = value
+    return coerced
+
+
+def _coerce_opts(cfg, opts):
+    coerced = list(opts)
+    for i in range(0, len(coerced) - 1, 2):
+        if isinstance(_value(cfg, coerced[i]), float):
+            try:
+                value = ast.literal_eval(coerced[i + 1])
+            except (ValueError, SyntaxError):
+                continue
+            if _is_int(value):
+                coerced[i + 1] = repr(float(value))
+    return coerced
+
+
+def merge_checked(cfg, source) -> None:
+    """Merge a config file (a path, ``_BASE_`` resolved) or CLI opts (a list) with clear errors."""
+    where = source if isinstance(source, str) else "the command-line options"
+    if not isinstance(source, str) and len(source) % 2:
+        raise ConfigError(f"Config options come in KEY VALUE pairs; got an odd number: {' '.join(source)}")
+    try:
+        if isinstance(source, str):
+            cfg.merge_from_other_cfg(CN(_floats_where_floats_belong(cfg, load_config_file(source))))
+        else:
+            cfg.merge_from_list(_coerce_opts(cfg, source))
+    except (KeyError, AssertionError) as error:
+        # yacs: KeyError("Non-existent config key: X") from files, an assertion from lists.
+        message = str(error.args[0]) if error.args else str(error)
+        if "Non-existent" not in message:
+            raise
+        key = message.rsplit(":", 1)[-1].strip()
+        close = difflib.get_close_matches(key, all_keys(cfg), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"Unknown config key {key} in {where}.{hint}") from error
+    except ValueError as error:  # yacs type mismatch, e.g. a float where an int is expected
+        raise ConfigError(f"Invalid value in {where}: {error}") from error
+
+
+def project_names(registry, package: str):
+    """The names registered by this project's ``package`` (not Dassl's own trainers/datasets)."""
+    return sorted(name for name in registry.registered_names()
+                  if getattr(registry.get(name), "__module__", "").split(".")[0] == package)
+
+
+def _check_name(kind: str, name: str, registry, flag: str, package: str) -> None:
+    if name in registry.registered_names():
+        return
+    ours = project_names(registry, package)
+    if not name:
+        raise ConfigError(
+            f"No {kind} given ({flag}; one of {', '.join(ours)}). Usage: python train.py --root DATA --trainer NAME "
+            "--dataset-config-file configs/datasets/<name>.yaml --config-file configs/trainers/<trainer>/<file>.yaml "
+            "--output-dir OUT [KEY VALUE ...]; python train.py --help lists every flag."
+        )
+    close = difflib.get_close_matches(name, ours, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(f"Unknown {kind} {name!r} ({flag}).{hint} Registered: {', '.join(ours)}.")
+
+
+def check_registered(cfg) -> None:
+    _check_name("trainer", cfg.TRAINER.NAME, TRAINER_REGISTRY, "--trainer", "trainers")
+    _check_name("dataset", cfg.DATASET.NAME, DATASET_REGISTRY,
+                "--dataset-config-file configs/datasets/<name>.yaml (DATASET.NAME)", "datasets")

@@ -8,20 +8,14 @@ Unlike the official code, eval-only runs load the learned labels.
 from dassl.engine import TRAINER_REGISTRY
 
 from lamm.errors import ConfigError
-from lamm.label_embeddings import LABEL_LAYOUTS
 from lamm.maple_prompts import MultiModalPromptLearner
 
-from .config import check_choice
 from .prompt_trainer import PromptTrainer
 
 
 class _MaPLeBase(PromptTrainer):
     options_node = "MAPLE"
     model_name = "MultiModalPromptLearner"  # MaPLe's checkpoint folder
-
-    def check_cfg(self, cfg):
-        super().check_cfg(cfg)
-        check_choice(cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT, LABEL_LAYOUTS, "TRAINER.LAMM.MAPLE_LABEL_LAYOUT")
 
     def build_prompt_learner(self, clip_model):
         visual = clip_model.visual

@@ -11,7 +11,7 @@ import torch
 from dassl.metrics import compute_accuracy
 from dassl.optim import build_optimizer
 
-from lamm.errors import ConfigError, NonFiniteLossError
+from lamm.errors import NonFiniteLossError
 from lamm.hierarchical_loss import HierarchicalLoss
 from lamm.memory import resolve_return_freed_memory, return_freed_memory_to_os
 from lamm.model import PromptedCLIP, Shortcuts
@@ -21,7 +21,7 @@ from lamm.text_encoder import resolve_checkpointing
 
 from .checkpoints import CheckpointMixin
 from .clip_trainer import ClipTrainer
-from .config import check_choice, lambda_wc
+from .config import lambda_wc
 from .lr_scheduler import build_lr_scheduler
 
 
@@ -31,13 +31,6 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
     learn_context = True
     learn_labels = False
     model_name = "prompt_learner"  # the checkpoint folder, as in CoOp
-
-    def check_cfg(self, cfg):
-        super().check_cfg(cfg)
-        check_choice(cfg.TRAINER.LAMM.ORIGINAL_CONTEXT, ("current", "initial"), "TRAINER.LAMM.ORIGINAL_CONTEXT")
-        check_choice(cfg.TRAINER.LAMM.UNSEEN_CLASSES, ("error", "init"), "TRAINER.LAMM.UNSEEN_CLASSES")
-        if cfg.DATASET.SUBSAMPLE_CLASSES not in ("all", "base", "new"):
-            raise ConfigError(f"DATASET.SUBSAMPLE_CLASSES must be all, base or new, got {cfg.DATASET.SUBSAMPLE_CLASSES!r}.")
 
     def build_criterion(self) -> HierarchicalLoss:
         options = self.cfg.TRAINER.LAMM
