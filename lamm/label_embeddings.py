@@ -51,8 +51,9 @@ class LabelEmbeddings(nn.Module):
 
     ``anchor`` holds the starting vectors (after a random init, the random ones, as in the
     official code); the parameter-space loss pulls the vectors back to it. Slots taken over from
-    another model can be frozen (``frozen_*`` buffers): they are written into the prompts but never
-    trained, which is how LAMM keeps old classes intact in class-incremental learning.
+    another model (``trainers.checkpoints.adopt_labels``) can be frozen (``frozen_*`` buffers):
+    they are written into the prompts but never trained, which is how LAMM keeps old classes
+    intact in class-incremental learning.
     """
 
     def __init__(self, initial: torch.Tensor, class_index: torch.Tensor, positions: torch.Tensor,
@@ -82,8 +83,8 @@ class LabelEmbeddings(nn.Module):
     def first_position(self) -> int:
         """The earliest prompt position holding a label, trained or frozen (77 when none).
 
-        Positions change only by ``adopt`` or a state load; the value is cached on the tensors'
-        identity and version, so a forward pass does not wait for the device to read it.
+        Positions change only by a state load; the value is cached on the tensors' identity and
+        version, so a forward pass does not wait for the device to read it.
         """
         tensors = (self.positions, self.frozen_positions)
         key = tuple((id(t), t._version) for t in tensors)
@@ -99,60 +100,13 @@ class LabelEmbeddings(nn.Module):
                 (self.frozen_class_index, self.frozen_positions), self.frozen_vectors.to(prompt_embeddings.dtype))
         return prompt_embeddings.index_put((self.class_index, self.positions), self.vectors.to(prompt_embeddings.dtype))
 
-    def adopt(self, source: dict, freeze: bool = False) -> int:
-        """Take over the slots of the classes that ``source`` (another model's label-embedding
-        state dict) also has, matched by class id; the other classes keep their own slots.
-
-        With ``freeze`` the adopted slots stop training. Returns how many classes were adopted.
-        """
-        source_ids = source.get("class_ids")
-        source_ids = torch.arange(int(source["class_index"].max()) + 1) if source_ids is None else source_ids
-        source_hashes = source.get("class_name_hashes", torch.zeros_like(source_ids))
-        own_hashes = self.class_name_hashes if "class_name_hashes" in source else torch.zeros_like(self.class_ids)
-        row_of_key = {key: row for row, key in enumerate(zip(source_ids.tolist(), source_hashes.tolist()))}
-        target_of_source = {row_of_key[key]: target for target, key in enumerate(zip(self.class_ids.tolist(),
-                                                                                      own_hashes.tolist()))
-                            if key in row_of_key}
-        empty = torch.zeros(0, dtype=torch.long)
-        slots = [  # (source class, position, vector, anchor) of every source slot, trained or frozen
-            (source["class_index"], source["positions"], source["vectors"], source["anchor"]),
-            (source.get("frozen_class_index", empty), source.get("frozen_positions", empty),
-             source.get("frozen_vectors", torch.zeros(0, self.vectors.shape[1])),
-             source.get("frozen_vectors", torch.zeros(0, self.vectors.shape[1]))),
-        ]
-        adopted = {"class": [], "position": [], "vector": [], "anchor": []}
-        for classes, positions, vectors, anchors in slots:
-            for row in range(len(classes)):
-                target = target_of_source.get(int(classes[row]))
-                if target is not None:
-                    adopted["class"].append(target)
-                    adopted["position"].append(int(positions[row]))
-                    adopted["vector"].append(vectors[row].float())
-                    adopted["anchor"].append(anchors[row].float())
-        keep = torch.tensor([int(c) not in set(target_of_source.values()) for c in self.class_index.tolist()],
-                            dtype=torch.bool)
+    def load_slots(self, state: dict) -> None:
+        """Load a label state (this module's keys) whose slot count may differ from this one's,
+        e.g. labels adopted from another model (``trainers.checkpoints.adopt_labels``)."""
         device = self.vectors.device
-        new = {key: torch.tensor(values, dtype=torch.long) if key in ("class", "position")
-               else (torch.stack(values) if values else torch.zeros(0, self.vectors.shape[1]))
-               for key, values in adopted.items()}
-        if freeze:
-            self.frozen_vectors = torch.cat([self.frozen_vectors.cpu(), new["vector"]]).to(device)
-            self.frozen_class_index = torch.cat([self.frozen_class_index.cpu(), new["class"]]).to(device)
-            self.frozen_positions = torch.cat([self.frozen_positions.cpu(), new["position"]]).to(device)
-            trained = {"vector": self.vectors.detach().cpu()[keep], "anchor": self.anchor.cpu()[keep],
-                       "class": self.class_index.cpu()[keep], "position": self.positions.cpu()[keep]}
-        else:
-            trained = {
-                "vector": torch.cat([self.vectors.detach().cpu()[keep], new["vector"]]),
-                "anchor": torch.cat([self.anchor.cpu()[keep], new["anchor"]]),
-                "class": torch.cat([self.class_index.cpu()[keep], new["class"]]),
-                "position": torch.cat([self.positions.cpu()[keep], new["position"]]),
-            }
-        self.vectors = nn.Parameter(trained["vector"].to(device), requires_grad=self.vectors.requires_grad)
-        self.anchor = trained["anchor"].to(device)
-        self.class_index = trained["class"].to(device)
-        self.positions = trained["position"].to(device)
-        return len(target_of_source)
+        self.vectors = nn.Parameter(state["vectors"].to(device), requires_grad=self.vectors.requires_grad)
+        for name in ("anchor", "class_index", "positions", "frozen_vectors", "frozen_class_index", "frozen_positions"):
+            setattr(self, name, state[name].to(device))
 
 
 def check_label_options(mode: str, init: str, layout: str = "name") -> None:

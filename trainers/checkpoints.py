@@ -29,6 +29,8 @@ import pickle
 import random
 import re
 import shutil
+from dataclasses import dataclass
+from typing import Tuple
 
 import numpy as np
 import torch
@@ -260,28 +262,127 @@ def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
         raise CheckpointError(f"{path} {what}, which {family} cannot use as its own; {use_init}.")
 
 
-def _adopt_label_embeddings(module, state: dict, path: str, unseen_classes: str = "error") -> dict:
-    """Move saved label embeddings onto this model's classes by class id (see LabelEmbeddings).
+# ---------------------------------------------------------------- taking a saved state over
 
-    Returns the state without the label keys it consumed. The label space may differ: an
-    ImageNet model's labels serve its 200 ImageNet-A classes, a model of all classes serves one
-    half of them.
+def adopt_labels(own: dict, saved: dict, *, freeze: bool = False) -> Tuple[dict, int]:
+    """This model's label state with the slots of the classes that ``saved`` also has, matched
+    by class id (and by name where both know it); the other classes keep their own slots.
+
+    ``own`` and ``saved`` are label-embedding state dicts (``LabelEmbeddings``' keys). The label
+    spaces may differ: an ImageNet model's labels serve its 200 ImageNet-A classes, a model of all
+    classes serves one half of them. With ``freeze`` the adopted slots go to the ``frozen_*``
+    tensors and stop training. Returns the new state and how many classes were adopted.
     """
-    labels = getattr(module, "label_embeddings", None)
-    source = {key[len(LABELS):]: value for key, value in state.items() if key.startswith(LABELS)}
-    if labels is None or "class_index" not in source:
-        return state
-    adopted, total = labels.adopt(source), len(labels.class_ids)
-    if adopted < total:
-        if unseen_classes != "init":
+    saved_ids = saved.get("class_ids")
+    saved_ids = torch.arange(int(saved["class_index"].max()) + 1) if saved_ids is None else saved_ids
+    saved_hashes = saved.get("class_name_hashes", torch.zeros_like(saved_ids))
+    own_hashes = own["class_name_hashes"] if "class_name_hashes" in saved else torch.zeros_like(own["class_ids"])
+    row_of_key = {key: row for row, key in enumerate(zip(saved_ids.tolist(), saved_hashes.tolist()))}
+    target_of_row = {row_of_key[key]: target for target, key in enumerate(zip(own["class_ids"].tolist(),
+                                                                              own_hashes.tolist()))
+                     if key in row_of_key}
+    dim = own["vectors"].shape[1]
+    empty = torch.zeros(0, dtype=torch.long)
+    slots = [  # (saved class, position, vector, anchor) of every saved slot, trained or frozen
+        (saved["class_index"], saved["positions"], saved["vectors"], saved["anchor"]),
+        (saved.get("frozen_class_index", empty), saved.get("frozen_positions", empty),
+         saved.get("frozen_vectors", torch.zeros(0, dim)), saved.get("frozen_vectors", torch.zeros(0, dim))),
+    ]
+    adopted = {"class": [], "position": [], "vector": [], "anchor": []}
+    for classes, positions, vectors, anchors in slots:
+        for row in range(len(classes)):
+            target = target_of_row.get(int(classes[row]))
+            if target is not None:
+                adopted["class"].append(target)
+                adopted["position"].append(int(positions[row]))
+                adopted["vector"].append(vectors[row].float())
+                adopted["anchor"].append(anchors[row].float())
+    keep = torch.tensor([int(c) not in set(target_of_row.values()) for c in own["class_index"].tolist()],
+                        dtype=torch.bool)
+    new = {key: torch.tensor(values, dtype=torch.long) if key in ("class", "position")
+           else (torch.stack(values) if values else torch.zeros(0, dim))
+           for key, values in adopted.items()}
+    kept = {"vectors": own["vectors"].cpu()[keep], "anchor": own["anchor"].cpu()[keep],
+            "class_index": own["class_index"].cpu()[keep], "positions": own["positions"].cpu()[keep]}
+    state = dict(own)
+    if freeze:
+        state.update(kept)
+        state["frozen_vectors"] = torch.cat([own["frozen_vectors"].cpu(), new["vector"]])
+        state["frozen_class_index"] = torch.cat([own["frozen_class_index"].cpu(), new["class"]])
+        state["frozen_positions"] = torch.cat([own["frozen_positions"].cpu(), new["position"]])
+    else:
+        state.update({"vectors": torch.cat([kept["vectors"], new["vector"]]),
+                      "anchor": torch.cat([kept["anchor"], new["anchor"]]),
+                      "class_index": torch.cat([kept["class_index"], new["class"]]),
+                      "positions": torch.cat([kept["positions"], new["position"]])})
+    return state, len(target_of_row)
+
+
+@dataclass(frozen=True)
+class LoadPolicy:
+    """How ``load_prompt_state`` takes a saved state over.
+
+    ``eval`` (``--model-dir``): the checkpoint is this model. Every tensor must fit, and classes
+    it holds no labels for are an error unless ``unseen_classes`` is "init" (they keep their word
+    embeddings). ``init`` (MODEL.INIT_WEIGHTS): any family; what fits is taken, the labels of the
+    classes both know, frozen with ``freeze_labels``.
+    """
+
+    purpose: str  # "eval" or "init"
+    source: str  # the checkpoint file, for messages
+    name: str = "prompt_learner"  # the module, for messages
+    unseen_classes: str = "error"
+    freeze_labels: bool = False
+
+
+def _take_labels(labels, saved: dict, policy: LoadPolicy) -> None:
+    state, adopted = adopt_labels(labels.state_dict(), saved, freeze=policy.freeze_labels)
+    total = len(labels.class_ids)
+    if policy.purpose == "eval" and adopted < total:
+        if policy.unseen_classes != "init":
             raise ConfigError(
-                f"{path} has label embeddings for {adopted} of this dataset's {total} classes: it was "
+                f"{policy.source} has label embeddings for {adopted} of this dataset's {total} classes: it was "
                 "trained on other classes (another dataset, or the other half of the classes). To evaluate "
                 "the missing ones with their word embeddings (the zero-shot prompt), set "
                 "TRAINER.LAMM.UNSEEN_CLASSES init."
             )
-        print(f"{total - adopted} of {total} classes are not in {path}: they keep their word embeddings")
-    return {key: value for key, value in state.items() if not key.startswith(LABELS)}
+        print(f"{total - adopted} of {total} classes are not in {policy.source}: they keep their word embeddings")
+    labels.load_slots(state)
+    if policy.purpose == "init":
+        print(f"Label embeddings of {adopted} classes taken from {policy.source}"
+              + (" (frozen)" if policy.freeze_labels else ""))
+
+
+def load_prompt_state(module: torch.nn.Module, state: dict, policy: LoadPolicy) -> None:
+    """Load a checkpoint's ``state`` into a prompt learner, its label embeddings by class id."""
+    labels = getattr(module, "label_embeddings", None)
+    saved_labels = {key[len(LABELS):]: value for key, value in state.items() if key.startswith(LABELS)}
+    adopts = labels is not None and "class_index" in saved_labels
+    if adopts:
+        _take_labels(labels, saved_labels, policy)
+    if adopts or policy.purpose == "init":
+        state = {key: value for key, value in state.items() if not key.startswith(LABELS)}
+    own = module.state_dict()
+    if policy.purpose == "init":
+        state = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+        module.load_state_dict(state, strict=False)
+        print(f"Initialised {sorted(state)} from {policy.source}")
+        return
+    for key, value in state.items():
+        if key in own and own[key].shape != value.shape:
+            raise ConfigError(
+                f"{policy.source}: {key} has shape {tuple(value.shape)} in the checkpoint but {tuple(own[key].shape)} "
+                "here. The checkpoint was trained on other classes or another prompt shape "
+                "(dataset, DATASET.SUBSAMPLE_CLASSES, N_CTX, LABEL_TOKENS or trainer differ)."
+            )
+    unexpected = sorted(set(state) - set(own))
+    # Adopted labels came from the checkpoint (its classes' slots), whatever their keys.
+    missing = sorted(key for key in own if key not in state and not (adopts and key.startswith(LABELS)))
+    if unexpected:
+        print(f"Ignored keys not used by {policy.name}: {unexpected}")
+    if missing:
+        print(f"Keys not in the checkpoint (kept at their initial values): {missing}")
+    module.load_state_dict(state, strict=False)
 
 
 def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=None, name: str = "prompt_learner",
@@ -291,24 +392,9 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     if not osp.exists(path):
         raise CheckpointNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder, epoch)}')
     checkpoint = load_checkpoint(path, "eval", family=family, learns_labels=learns_labels)
-    state = _adopt_label_embeddings(module, checkpoint["state_dict"], path, unseen_classes)
-    own = module.state_dict()
-    for key, value in state.items():
-        if key in own and own[key].shape != value.shape:
-            raise ConfigError(
-                f"{path}: {key} has shape {tuple(value.shape)} in the checkpoint but {tuple(own[key].shape)} "
-                "here. The checkpoint was trained on other classes or another prompt shape "
-                "(dataset, DATASET.SUBSAMPLE_CLASSES, N_CTX, LABEL_TOKENS or trainer differ)."
-            )
-    unexpected = sorted(set(state) - set(own))
-    missing = sorted(key for key in own if key not in state)
-    if unexpected:
-        print(f"Ignored keys not used by {name}: {unexpected}")
-    if missing:
-        print(f"Keys not in the checkpoint (kept at their initial values): {missing}")
+    load_prompt_state(module, checkpoint["state_dict"], LoadPolicy("eval", path, name, unseen_classes=unseen_classes))
     saved_epoch = checkpoint.get("epoch", epoch)
     print(f'Loading weights to {name} from "{path}" (epoch = {saved_epoch})')
-    module.load_state_dict(state, strict=False)
     return saved_epoch
 
 
@@ -470,13 +556,6 @@ class CheckpointMixin:
         else:
             raise CheckpointNotFoundError(f"MODEL.INIT_WEIGHTS {path} does not exist (a run folder or a checkpoint file).")
         state = load_checkpoint(checkpoint_path, "init")["state_dict"]
-        learner = self.model.prompt_learner
-        labels = {k[len(LABELS):]: v for k, v in state.items() if k.startswith(LABELS)}
-        if learner.label_embeddings is not None and "class_index" in labels:
-            adopted = learner.label_embeddings.adopt(labels, freeze=self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS)
-            print(f"Label embeddings of {adopted} classes taken from {checkpoint_path}"
-                  + (" (frozen)" if self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS else ""))
-        own = learner.state_dict()
-        rest = {k: v for k, v in state.items() if not k.startswith(LABELS) and k in own and own[k].shape == v.shape}
-        learner.load_state_dict(rest, strict=False)
-        print(f"Initialised {sorted(rest)} from {checkpoint_path}")
+        load_prompt_state(self.model.prompt_learner, state,
+                          LoadPolicy("init", checkpoint_path, self.model_name,
+                                     freeze_labels=self.cfg.TRAINER.LAMM.FREEZE_LOADED_LABELS))

@@ -17,6 +17,7 @@ from lamm.maple_prompts import MultiModalPromptLearner
 from lamm.model import OFFICIAL, PromptedCLIP, Shortcuts
 from lamm.vision_encoder import PromptedVisionTransformer
 from tests.helpers import CLASSNAMES, plain_clip_text_features, tiny_clip
+from trainers.checkpoints import adopt_labels
 
 NAMES = CLASSNAMES + ["sea lion"]  # one-, two- and many-token names (the car's year is 4 digits)
 CTX_INIT, N_CTX, DEPTH = "a photo of a", 2, 3
@@ -260,7 +261,7 @@ def test_saved_labels_bring_their_layout_and_the_shared_prefix_follows():
                             strict=False)
     assert default.shared_prefix_length == 1 + N_CTX + 2  # up to the class name
     state = {k[len("label_embeddings."):]: v for k, v in official.state_dict().items() if "label_embeddings" in k}
-    default.label_embeddings.adopt(state)
+    default.label_embeddings.load_slots(adopt_labels(default.label_embeddings.state_dict(), state)[0])
     torch.testing.assert_close(default()[0], official()[0], rtol=0, atol=0)
     assert default.shared_prefix_length == official.shared_prefix_length == 1 + N_CTX
     model_a, model_b = PromptedCLIP(clip_model, default), PromptedCLIP(clip_model, official, shortcuts=OFFICIAL)

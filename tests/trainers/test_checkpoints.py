@@ -10,12 +10,16 @@ from dassl.engine import build_trainer
 
 import train
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError
+from lamm.prompt_learner import PromptLearner
 from lamm.run_record import read_record
 from tests.fixtures import tiny_opts, tiny_trainer, train_args
 from tests.helpers import tiny_clip
 from trainers.checkpoints import (
+    LoadPolicy,
+    adopt_labels,
     latest_checkpoint,
     load_prompt_learner_checkpoint,
+    load_prompt_state,
     read_checkpoint,
     save_checkpoint_atomically,
 )
@@ -53,8 +57,6 @@ def test_loading_a_checkpoint_of_other_classes_is_a_clear_error(caltech_root, ti
 
 def test_a_lamm_checkpoint_of_other_classes_is_refused_unless_asked(tmp_path):
     clip_model = tiny_clip()
-    from lamm.prompt_learner import PromptLearner
-
     make = lambda names: PromptLearner(clip_model.token_embedding, names, context_init="a photo of a",
                                        learn_context=False, label_tokens="shortest")
     folder = tmp_path / "prompt_learner"
@@ -159,3 +161,63 @@ def test_a_checkpoint_note_naming_a_missing_file_is_an_error(lamm_run, caltech_r
     trainer = build_trainer(train.setup_cfg(train_args(caltech_root, copy, opts=tiny_opts(tiny_clip_file))))
     with pytest.raises(CheckpointNotFoundError, match=r"names model.pth.tar-1, which is missing \(epochs present: 2\)"):
         trainer.resume_model_if_exist(str(copy))
+
+
+def adopt(labels, saved, freeze=False):
+    """``adopt_labels`` on a ``LabelEmbeddings`` module's state, loaded back into it."""
+    state, adopted = adopt_labels(labels.state_dict(), saved, freeze=freeze)
+    labels.load_slots(state)
+    return adopted
+
+
+def test_label_embeddings_move_between_label_spaces_by_class_id():
+    clip_model = tiny_clip()
+    names = ["cat", "dog", "sea lion", "car"]
+    source = PromptLearner(clip_model.token_embedding, names, context_init="a photo of a", learn_context=False,
+                           label_tokens="all")
+    with torch.no_grad():
+        source.label_embeddings.vectors.add_(torch.randn_like(source.label_embeddings.vectors))
+    # A subset of the classes, ordered differently, as ImageNet-A's 200 of ImageNet's 1000.
+    target = PromptLearner(clip_model.token_embedding, ["car", "sea lion"], context_init="a photo of a",
+                           learn_context=False, label_tokens="all", class_ids=[3, 2])
+    state = {k[len("label_embeddings."):]: v for k, v in source.state_dict().items() if k.startswith("label_embeddings.")}
+    assert adopt(target.label_embeddings, state) == 2
+    torch.testing.assert_close(target()[0], source()[0][[3, 2]])
+
+    # Frozen adoption keeps the old classes exactly while the new ones train.
+    incremental = PromptLearner(clip_model.token_embedding, names, context_init="a photo of a", learn_context=False,
+                                label_tokens="all")
+    subset = {key: value for key, value in state.items()}
+    keep = state["class_index"] < 2
+    for key in ("vectors", "anchor", "class_index", "positions"):
+        subset[key] = state[key][keep]
+    subset["class_ids"] = torch.tensor([0, 1])
+    adopt(incremental.label_embeddings, subset, freeze=True)
+    assert set(incremental.label_embeddings.class_index.tolist()) == {2, 3}
+    torch.testing.assert_close(incremental()[0][:2], source()[0][:2])
+
+
+def test_evaluating_a_lamm_run_says_nothing_of_keys_it_loaded(lamm_run, caltech_root, tiny_clip_file, tmp_path, capsys):
+    trainer = tiny_trainer("LAMM", caltech_root, tiny_clip_file, tmp_path / "eval")
+    capsys.readouterr()
+    trainer.load_model(str(lamm_run), epoch=2)
+    printed = capsys.readouterr().out
+    assert "Loading weights to prompt_learner" in printed
+    assert "Keys not in the checkpoint" not in printed  # the labels are loaded (issue 19)
+    saved = read_checkpoint(str(lamm_run / "prompt_learner" / "model.pth.tar-2"))["state_dict"]
+    for key, value in trainer.model.prompt_learner.state_dict().items():
+        torch.testing.assert_close(value, saved[key].to(value.dtype), rtol=0, atol=0, msg=key)
+
+
+def test_the_note_on_keys_not_in_the_checkpoint_names_exactly_those(capsys):
+    clip_model = tiny_clip()
+    make = lambda: PromptLearner(clip_model.token_embedding, ["cat", "dog"], n_ctx=4, label_tokens="shortest")
+    saved, learner = make().state_dict(), make()
+    without_ctx = {key: value for key, value in saved.items() if key != "ctx"}
+    load_prompt_state(learner, without_ctx, LoadPolicy("eval", "run/model.pth.tar-1"))
+    assert "Keys not in the checkpoint (kept at their initial values): ['ctx']\n" in capsys.readouterr().out
+    without_labels = {key: value for key, value in saved.items() if not key.startswith("label_embeddings.")}
+    load_prompt_state(learner, without_labels, LoadPolicy("eval", "run/model.pth.tar-1"))
+    note = capsys.readouterr().out
+    assert note.startswith("Keys not in the checkpoint (kept at their initial values): ['label_embeddings.anchor'")
+    assert "ctx" not in note
