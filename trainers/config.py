@@ -135,6 +135,25 @@ COOP_RULES = {
 }
 
 
+def check_coop_context_length(cfg, keys_set) -> None:
+    """CoOp's rule: CTX_INIT sets the context length and N_CTX goes unused, so an N_CTX set (in
+    ``keys_set``, a config file's or the command line's keys) to another length is refused: the
+    run would record a length it does not have. (MaPLe's N_CTX has its own rule.)"""
+    coop = cfg.TRAINER.COOP
+    if "TRAINER.COOP.N_CTX" not in keys_set or not coop.CTX_INIT:
+        return
+    from lamm.prompt_layout import count_tokens
+
+    length = count_tokens(coop.CTX_INIT.replace("_", " ").strip())  # as the prompt learner counts it
+    if coop.N_CTX != length:
+        raise ConfigError(
+            f"TRAINER.COOP.N_CTX {coop.N_CTX} contradicts TRAINER.COOP.CTX_INIT {coop.CTX_INIT!r}, which sets "
+            f"the context length to its {length} tokens (CoOp's rule). For {coop.N_CTX} randomly initialised "
+            f'context vectors, clear it: TRAINER.COOP.CTX_INIT ""; to start from those words, leave N_CTX '
+            f"out or set it to {length}."
+        )
+
+
 def add_maple_config(cfg):
     """MaPLe's keys, with MaPLe's defaults."""
     cfg.TRAINER.MAPLE = CN()
@@ -400,9 +419,12 @@ def merge_checked(cfg, source) -> None:
         raise ConfigError(f"Config options come in KEY VALUE pairs; got an odd number: {' '.join(source)}")
     try:
         if isinstance(source, str):
-            cfg.merge_from_other_cfg(CN(_floats_where_floats_belong(cfg, load_config_file(source))))
+            values = load_config_file(source)
+            cfg.merge_from_other_cfg(CN(_floats_where_floats_belong(cfg, values)))
+            keys_set = all_keys(values)
         else:
             cfg.merge_from_list(_coerce_opts(cfg, source))
+            keys_set = list(source[0::2])
     except (KeyError, AssertionError) as error:
         # yacs: KeyError("Non-existent config key: X") from files, an assertion from lists.
         message = str(error.args[0]) if error.args else str(error)
@@ -414,6 +436,7 @@ def merge_checked(cfg, source) -> None:
         raise ConfigError(f"Unknown config key {key} in {where}.{hint}") from error
     except ValueError as error:  # yacs type mismatch, e.g. a float where an int is expected
         raise ConfigError(f"Invalid value in {where}: {error}") from error
+    check_coop_context_length(cfg, keys_set)
 
 
 def project_names(registry, package: str):

@@ -77,3 +77,33 @@ def test_every_rule_names_a_key_of_the_config_and_the_defaults_pass_them():
 def test_the_trainers_choices_are_checked_with_the_config_before_anything_is_built(opts, message, caltech_root, tmp_path):
     with pytest.raises(ConfigError, match=message):
         train.setup_cfg(train_args(caltech_root, tmp_path, opts=opts))
+
+
+COOP_CONFIGS = ["configs/trainers/CoOp/vit_b16_ep50_ctxv1_16shots.yaml",
+                "configs/trainers/CoOpLAMM/vit_b16_ep50_ctxv1_16shots.yaml",
+                "configs/trainers/LAMM/vit_b16_ep50_ctxv1_16shots.yaml"]
+
+
+@pytest.mark.parametrize("config", COOP_CONFIGS)
+def test_an_n_ctx_that_ctx_init_would_override_is_an_error(config, caltech_root, tmp_path):
+    trainer = config.split("/")[2]
+    with pytest.raises(ConfigError, match=r"TRAINER.COOP.N_CTX 8 contradicts TRAINER.COOP.CTX_INIT 'a photo of a', "
+                                          r"which sets the context length to its 4 tokens .*CTX_INIT \"\""):
+        train.setup_cfg(train_args(caltech_root, tmp_path, trainer=trainer, config=config,
+                                   opts=["TRAINER.COOP.N_CTX", "8"]))
+    for opts in ([], ["TRAINER.COOP.N_CTX", "4"], ["TRAINER.COOP.N_CTX", "8", "TRAINER.COOP.CTX_INIT", ""],
+                 ["TRAINER.LAMM.PRESET", "official"]):
+        cfg = train.setup_cfg(train_args(caltech_root, tmp_path, trainer=trainer, config=config, opts=opts))
+        assert cfg.TRAINER.COOP.N_CTX == (16 if not opts or opts[0] != "TRAINER.COOP.N_CTX" else int(opts[1]))
+
+
+def test_n_ctx_in_a_config_file_that_ctx_init_overrides_is_an_error_and_maple_keeps_its_rule(caltech_root, tmp_path):
+    (tmp_path / "c.yaml").write_text('_BASE_: %s\nTRAINER:\n  COOP:\n    N_CTX: 16\n'
+                                     % (REPO_ROOT / "configs/trainers/CoOp/vit_b16_ep50_ctxv1.yaml"))
+    with pytest.raises(ConfigError, match=r"TRAINER.COOP.N_CTX 16 contradicts"):
+        train.setup_cfg(train_args(caltech_root, tmp_path, trainer="CoOp", config=str(tmp_path / "c.yaml")))
+    maple = "configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx_16shots.yaml"  # N_CTX 2 of "a photo of a"'s 4
+    for n_ctx in ("1", "2", "6"):
+        cfg = train.setup_cfg(train_args(caltech_root, tmp_path, trainer="MaPLe", config=maple,
+                                         opts=["TRAINER.MAPLE.N_CTX", n_ctx]))
+        assert cfg.TRAINER.MAPLE.N_CTX == int(n_ctx) and cfg.TRAINER.MAPLE.CTX_INIT == "a photo of a"
