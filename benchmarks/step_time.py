@@ -108,7 +108,7 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
     import torch
 
     from lamm.hierarchical_loss import HierarchicalLoss
-    from lamm.memory import resolve_return_freed_memory, return_freed_memory_to_os
+    from trainers.memory import resolve_return_freed_memory, return_freed_memory_to_os
 
     if resolve_return_freed_memory(return_freed_memory, checkpointing, device):  # as the trainers do
         return_freed_memory_to_os()

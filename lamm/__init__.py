@@ -2,16 +2,22 @@
 
 The method itself, in plain PyTorch and independent of Dassl:
 
+- ``label_embeddings``: the learnable label embeddings ``<M_i>``.
+- ``prompt_layout``: where the context and the class-name tokens sit in each prompt.
+- ``prompt_learner``: composes prompt embeddings from context and labels.
+- ``maple_prompts``: MaPLe's deep multi-modal prompts on top of the prompt learner.
+- ``text_encoder``: CLIP's text transformer over composed prompt embeddings.
+- ``vision_encoder``: CLIP's vision transformer with MaPLe's prompts.
+- ``model``: CLIP with a prompt learner, returning logits and features.
+- ``hierarchical_loss``: the loss terms, named and weighted (parameter, feature and logits space).
 - ``clip_loader``: load CLIP by name or from a local file.
 - ``precision``: the fp16 / fp32 / amp switch.
-- ``prompt_layout``: where the context and the class-name tokens sit in each prompt.
-- ``label_embeddings``: the learnable label embeddings ``<M_i>``.
-- ``prompt_learner``: composes prompt embeddings from context and labels.
-- ``text_encoder``: CLIP's text transformer over composed prompt embeddings.
-- ``hierarchical_loss``: the parameter-, feature- and logits-space terms.
-- ``model``: CLIP with a prompt learner, returning logits and features.
+- ``preprocess``: a run's test-time image preprocessing.
+- ``run_record``: the run record, ``results.json``.
 
-The Dassl trainers in ``trainers/`` are thin layers over these modules.
+``files`` (atomic writes, file locks) and ``errors`` (errors that carry their fix) are the
+project's shared base: the trainers, the datasets and the tools build on them. The Dassl trainers
+in ``trainers/`` are thin layers over these modules.
 """
 import warnings
 

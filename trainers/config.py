@@ -13,21 +13,19 @@ including file's keys override it, so what the shot counts of a trainer share li
 """
 import ast
 import difflib
+import importlib
 import math
 import os
 import os.path as osp
 
 import yaml
-from dassl.data.datasets import DATASET_REGISTRY
-from dassl.engine import TRAINER_REGISTRY
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
-from lamm.label_embeddings import LABEL_LAYOUTS
-from lamm.memory import MODES as MEMORY_MODES
 from lamm.precision import check_precision
 from lamm.run_record import PROTOCOLS, lambda_wc_in_force
-from lamm.text_encoder import CHECKPOINTING_MODES
+
+from .memory import MODES as MEMORY_MODES
 
 BASE_KEY = "_BASE_"
 
@@ -51,6 +49,14 @@ def check_choice(value, choices, key):
 
 def one_of(*choices):
     return lambda cfg, key, value: check_choice(value, choices, key)
+
+
+def one_of_named(module: str, name: str):
+    """One of the tuple ``module.name``, imported when checked (the method modules import torch,
+    which a config error need not wait for)."""
+    def check(cfg, key, value):
+        check_choice(value, getattr(importlib.import_module(module), name), key)
+    return check
 
 
 def at_least(low, inclusive=True, hint=""):
@@ -207,7 +213,7 @@ def add_lamm_config(cfg):
 
 
 LAMM_RULES = {
-    "TRAINER.LAMM.MAPLE_LABEL_LAYOUT": (one_of(*LABEL_LAYOUTS),),
+    "TRAINER.LAMM.MAPLE_LABEL_LAYOUT": (one_of_named("lamm.label_embeddings", "LABEL_LAYOUTS"),),
     "TRAINER.LAMM.LAMBDA_WC": (finite,),
     "TRAINER.LAMM.LAMBDA_COS": (at_least(0),),
     "TRAINER.LAMM.LAMBDA_KD": (at_least(0),),
@@ -233,12 +239,12 @@ def add_memory_config(cfg):
     # above lamm.text_encoder.CHECKPOINTING_MIN_CLASSES classes (200; why: see there).
     cfg.TRAINER.MEMORY.TEXT_CHECKPOINTING = "auto"
     # Freed CPU memory back to the OS (glibc's mmap threshold fixed): "on", "off", or "auto" = when
-    # the text tower checkpoints on the CPU (why: lamm/memory.py).
+    # the text tower checkpoints on the CPU (why: trainers/memory.py).
     cfg.TRAINER.MEMORY.RETURN_FREED_MEMORY = "auto"
 
 
 MEMORY_RULES = {
-    "TRAINER.MEMORY.TEXT_CHECKPOINTING": (one_of(*CHECKPOINTING_MODES),),
+    "TRAINER.MEMORY.TEXT_CHECKPOINTING": (one_of_named("lamm.text_encoder", "CHECKPOINTING_MODES"),),
     "TRAINER.MEMORY.RETURN_FREED_MEMORY": (one_of(*MEMORY_MODES),),
 }
 
@@ -461,6 +467,9 @@ def _check_name(kind: str, name: str, registry, flag: str, package: str) -> None
 
 
 def check_registered(cfg) -> None:
+    from dassl.data.datasets import DATASET_REGISTRY  # here: the other checks need no Dassl
+    from dassl.engine import TRAINER_REGISTRY
+
     _check_name("trainer", cfg.TRAINER.NAME, TRAINER_REGISTRY, "--trainer", "trainers")
     _check_name("dataset", cfg.DATASET.NAME, DATASET_REGISTRY,
                 "--dataset-config-file configs/datasets/<name>.yaml (DATASET.NAME)", "datasets")

@@ -13,7 +13,6 @@ from dassl.optim import build_optimizer
 
 from lamm.errors import NonFiniteLossError
 from lamm.hierarchical_loss import HierarchicalLoss
-from lamm.memory import resolve_return_freed_memory, return_freed_memory_to_os
 from lamm.model import PromptedCLIP, Shortcuts
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
@@ -23,6 +22,7 @@ from .checkpoints import CheckpointMixin
 from .clip_trainer import ClipTrainer
 from .config import lambda_wc
 from .lr_scheduler import build_lr_scheduler
+from .memory import resolve_return_freed_memory, return_freed_memory_to_os
 
 
 class PromptTrainer(CheckpointMixin, ClipTrainer):
@@ -48,13 +48,10 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
     def label_options(self) -> dict:
         lamm = self.cfg.TRAINER.LAMM
         # A dataset that is part of a wider label space (ImageNet-A within ImageNet, one half of
-        # the classes) says where its classes sit there, so labels can move between the two.
-        dataset = self.dm.dataset
-        class_ids = getattr(dataset, "full_label_indices", None)
-        if class_ids is None:
-            class_ids = getattr(dataset, "imagenet_class_indices", None)  # ImageNet-A/R within ImageNet
+        # the classes) says where its classes sit there (every reader declares ``class_ids``;
+        # None: 0..n-1), so labels can move between the two.
         return {"label_tokens": lamm.LABEL_TOKENS if self.learn_labels else None, "label_init": lamm.LABEL_INIT,
-                "class_ids": class_ids}
+                "class_ids": self.dm.dataset.class_ids}
 
     def build_prompt_learner(self, clip_model) -> PromptLearner:
         """CoOp's prompt (TRAINER.COOP) with this trainer's learnable parts."""

@@ -1,4 +1,4 @@
-"""lamm/memory.py in a fresh process: with the switch, memory freed between live blocks leaves the
+"""trainers/memory.py in a fresh process: with the switch, memory freed between live blocks leaves the
 process, and a training step computes the same bits."""
 import subprocess
 import sys
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -
 # a small block kept after each one leave holes that, once freed, stay in the process.
 PROBE = """
 import gc, sys, torch
-from lamm.memory import return_freed_memory_to_os
+from trainers.memory import return_freed_memory_to_os
 def resident():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * 4096
@@ -43,7 +43,7 @@ def test_freed_blocks_leave_the_process_only_with_the_switch():
 
 STEP = """
 import sys, torch
-from lamm.memory import return_freed_memory_to_os
+from trainers.memory import return_freed_memory_to_os
 from lamm.model import Shortcuts
 from tests.helpers import training_step
 if sys.argv[1] == "on":

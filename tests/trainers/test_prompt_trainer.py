@@ -34,3 +34,11 @@ def test_a_training_step_changes_exactly_what_the_trainer_learns(trainer_name, c
             assert param.grad is not None and torch.isfinite(param.grad).all(), name
     expected_terms = {"loss", "acc", "ce", "wc", "cos", "kd"} if "LAMM" in trainer_name else {"loss", "acc"}
     assert set(summary) == expected_terms
+
+
+def test_the_label_embeddings_carry_the_datasets_class_ids(caltech_root, tiny_clip_file, tmp_path):
+    trainer = tiny_trainer("LAMM", caltech_root, tiny_clip_file, tmp_path / "run", "DATASET.SUBSAMPLE_CLASSES", "new")
+    class_ids = trainer.dm.dataset.class_ids
+    assert list(class_ids) == [2, 3]  # the second half of the 4 classes
+    assert trainer.model.prompt_learner.label_embeddings.class_ids.tolist() == list(class_ids)
+    assert trainer.checkpoint_meta()["class_ids"] == [2, 3]

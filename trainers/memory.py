@@ -11,7 +11,7 @@ blocks are unmapped when freed and the peak is the memory in use.
 """
 import ctypes
 
-from .errors import ConfigError
+from lamm.errors import ConfigError
 
 M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
 MMAP_THRESHOLD_BYTES = 1 << 20  # blocks of 1 MiB and more go back on free; smaller ones stay fast

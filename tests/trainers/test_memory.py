@@ -1,9 +1,9 @@
-"""lamm/memory.py: when freed memory goes back to the OS (the effect itself: tests/e2e/test_memory_release.py)."""
+"""trainers/memory.py: when freed memory goes back to the OS (the effect itself: tests/e2e/test_memory_release.py)."""
 import pytest
 
 from lamm.errors import ConfigError
-from lamm.memory import resolve_return_freed_memory
 from tests.fixtures import tiny_trainer
+from trainers.memory import resolve_return_freed_memory
 
 
 def test_auto_is_on_exactly_when_the_text_tower_checkpoints_on_the_cpu():
