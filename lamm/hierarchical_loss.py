@@ -13,7 +13,7 @@ where the paper's formula differs, the paper's form is an option:
   original-prompt logits, with gradients through both. ``teacher``: the usual direction, the
   original-prompt logits (detached) teach the learned ones.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
@@ -78,7 +78,8 @@ class HierarchicalLoss:
     ``terms`` maps each name, in order, to ``(weight, fn)``, with ``fn(outputs, labels)`` a
     function of the model's outputs (``PromptedCLIP.forward_features``) and the batch labels.
     A weight of 0 switches a term off (it is not computed). A method adds a term of its own with
-    ``add_term`` and keeps the training step as it is.
+    ``add_term``, or overrides one term's method for a variant of it (e.g. ``L_COS`` per image);
+    the training step stays as it is.
 
     ``lambda_wc`` is λ1 (the paper: 1/shots), ``lambda_cos`` λ2 and ``lambda_kd`` λ3.
     """
@@ -89,7 +90,6 @@ class HierarchicalLoss:
     kd_temperature: float = 2.0
     cos_reduction: str = "official"
     kd_direction: str = "official"
-    terms: Dict[str, Tuple[float, Term]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.cos_reduction not in COS_REDUCTIONS:
@@ -100,7 +100,7 @@ class HierarchicalLoss:
             raise ConfigError("Loss weights must be >= 0 (0 switches a term off).")
         if self.kd_temperature <= 0:
             raise ConfigError(f"The L_KD temperature must be > 0, got {self.kd_temperature}.")
-        self.terms = {}
+        self.terms: Dict[str, Tuple[float, Term]] = {}  # not a field: a copy (dataclasses.replace) rebuilds it
         self.add_term("ce", 1.0, cross_entropy_term)
         self.add_term("wc", self.lambda_wc, self._weight_consolidation)
         self.add_term("cos", self.lambda_cos, self._feature_alignment)
@@ -114,7 +114,7 @@ class HierarchicalLoss:
             self.terms[name] = (weight, fn)
 
     def _weight_consolidation(self, outputs: Outputs, labels: torch.Tensor) -> Optional[torch.Tensor]:
-        if outputs.get("label_vectors") is None:  # a model without label embeddings
+        if outputs["label_vectors"] is None:  # a model without label embeddings
             return None
         return weight_consolidation_loss(outputs["label_vectors"], outputs["label_anchor"])
 

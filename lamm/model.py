@@ -1,7 +1,7 @@
 """CLIP with a prompt learner: image features, text features of the learned and the original
 prompts, and the logits between them (paper Eq. 3)."""
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -139,34 +139,8 @@ class PromptedCLIP(nn.Module):
         """(B, n_cls) logits of the learned prompts."""
         return self.logits(self.encode_images(images), self.text_features())
 
-    def test_logits(self, images: torch.Tensor, paths: Sequence[str]) -> torch.Tensor:
-        """(B, n_cls) logits of test ``images`` read from ``paths``; what ``forward`` returns.
-
-        Test transforms are deterministic and, without vision prompts, the image tower is frozen:
-        an image's feature is the same in every evaluation of the run (e.g. Set 1 before and
-        after stage 2), so with ``cache_test_image_features`` it is computed once, keyed by path.
-        """
-        if self.prompted_image_encoder is not None or not self.shortcuts.cache_test_image_features:
-            return self(images)
-        cache = self._test_image_features
-        missing = [i for i, path in enumerate(paths) if path not in cache]
-        if missing:
-            features = self.encode_images(images[missing])
-            cache.update({paths[i]: features[row] for row, i in enumerate(missing)})
-        image_features = torch.stack([cache[path] for path in paths])
-        return self.logits(image_features, self.text_features())
-
-    def label_outputs(self) -> Dict[str, Optional[torch.Tensor]]:
-        """The label embeddings' vectors and anchor (L_WC's inputs); None without labels."""
-        labels = self.prompt_learner.label_embeddings
-        if labels is None:
-            return {"label_vectors": None, "label_anchor": None}
-        return {"label_vectors": labels.vectors, "label_anchor": labels.anchor}
-
     def forward_features(self, images: torch.Tensor, with_original: bool = True) -> Dict[str, Optional[torch.Tensor]]:
-        """Everything the loss terms need for a batch, in one pass: the image and text features,
-        the logits, those of the original prompts (``with_original``; else None) and the label
-        embeddings with their anchor (None without labels)."""
+        """Everything the hierarchical loss needs for a batch, in one pass."""
         image_features = self.encode_images(images)
         joint = (with_original and torch.is_grad_enabled() and self.shortcuts.share_prompt_prefix
                  and not self.original_features_are_constant)
@@ -188,3 +162,30 @@ class PromptedCLIP(nn.Module):
             outputs["original_text_features"] = original
             outputs["original_logits"] = self.logits(image_features, original)
         return outputs
+
+    def label_outputs(self) -> Dict[str, Optional[torch.Tensor]]:
+        """The label embeddings' vectors and anchor (L_WC's inputs); None without labels."""
+        labels = self.prompt_learner.label_embeddings
+        if labels is None:
+            return {"label_vectors": None, "label_anchor": None}
+        return {"label_vectors": labels.vectors, "label_anchor": labels.anchor}
+
+    def classify(self, image_features: torch.Tensor) -> torch.Tensor:
+        """(B, n_cls) logits for normalised (B, D) image features."""
+        return self.logits(image_features, self.text_features())
+
+    def test_logits(self, images: torch.Tensor, paths) -> torch.Tensor:
+        """(B, n_cls) logits of test ``images`` read from ``paths`` (B file names); what ``forward`` returns.
+
+        Test transforms are deterministic and, without vision prompts, the image tower is frozen:
+        an image's feature is the same in every evaluation of the run (e.g. Set 1 before and
+        after stage 2), so with ``cache_test_image_features`` it is computed once, keyed by path.
+        """
+        if self.prompted_image_encoder is not None or not self.shortcuts.cache_test_image_features:
+            return self(images)
+        cache = self._test_image_features
+        missing = [i for i, path in enumerate(paths) if path not in cache]
+        if missing:
+            features = self.encode_images(images[missing])
+            cache.update({paths[i]: features[row] for row, i in enumerate(missing)})
+        return self.classify(torch.stack([cache[path] for path in paths]))

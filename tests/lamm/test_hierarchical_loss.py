@@ -1,4 +1,5 @@
 """Each term of the hierarchical loss against a value computed by hand on small tensors."""
+import dataclasses
 import math
 
 import pytest
@@ -150,3 +151,16 @@ def test_the_parameter_space_term_needs_label_embeddings():
     inputs = dict(batch(seed=3), label_vectors=None, label_anchor=None)  # e.g. CoOp's outputs
     terms = HierarchicalLoss()(inputs, inputs["labels"])
     assert list(terms) == ["ce", "cos", "kd"]
+    del inputs["label_vectors"]  # a model that does not say whether it has labels fails loudly
+    with pytest.raises(KeyError, match="label_vectors"):
+        HierarchicalLoss()(inputs, inputs["labels"])
+
+
+def test_a_copy_with_other_weights_has_its_own_terms():
+    loss = HierarchicalLoss(lambda_wc=0.5)
+    loss.add_term("extra", 2.0, lambda outputs, labels: outputs["logits"].sum())
+    copy = dataclasses.replace(loss, lambda_cos=0.0)
+    assert copy.weights == {"ce": 1.0, "wc": 0.5, "kd": 0.05}
+    assert loss.weights == {"ce": 1.0, "wc": 0.5, "cos": 1.0, "kd": 0.05, "extra": 2.0}
+    assert dataclasses.asdict(copy) == dict(lambda_wc=0.5, lambda_cos=0.0, lambda_kd=0.05, kd_temperature=2.0,
+                                            cos_reduction="official", kd_direction="official")
