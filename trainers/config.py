@@ -3,9 +3,10 @@ the merging of config files and command-line options with clear errors.
 
 Each trainer family owns one node, added by its ``add_*_config`` function; the rules for a node's
 keys (``*_RULES``: dotted key -> checks, each ``check(cfg, key, value)`` raising ``ConfigError``)
-follow that function, ``NODES`` lists the pairs, and the rules for Dassl's own keys come first. ``extend_cfg`` is what train.py
-calls before merging any YAML file, so that every key exists (yacs rejects unknown keys) and has a
-documented default; ``check_values`` is the one place the values are checked, before anything runs.
+follow that function, and ``NODES`` lists the pairs (a new family adds one row); the rules for
+Dassl's own keys come first. ``extend_cfg`` is what train.py calls before merging any YAML file,
+so that every key exists (yacs rejects unknown keys) and has a documented default;
+``check_values`` is the one place the values are checked, before anything runs.
 
 Config files may include a shared base (``_BASE_``, absent from yacs, which Dassl uses as is): a
 path, or a list of paths, relative to the including file; the base is merged first and the
