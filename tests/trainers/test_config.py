@@ -73,7 +73,7 @@ def test_every_rule_names_a_key_of_the_config_and_the_defaults_pass_them():
     (["DATASET.SUBSAMPLE_CLASSES", "novel"], r"DATASET.SUBSAMPLE_CLASSES must be all, base or new, got 'novel'"),
     (["TRAINER.LAMM.MAPLE_LABEL_LAYOUT", "of"], r"TRAINER.LAMM.MAPLE_LABEL_LAYOUT must be one of name, official"),
     (["TRAINER.MAPLE.PREC", "half"], r"TRAINER.MAPLE.PREC: Unknown precision 'half'"),
-])
+], ids=["ORIGINAL_CONTEXT", "UNSEEN_CLASSES", "SUBSAMPLE_CLASSES", "MAPLE_LABEL_LAYOUT", "MAPLE.PREC"])
 def test_the_trainers_choices_are_checked_with_the_config_before_anything_is_built(opts, message, caltech_root, tmp_path):
     with pytest.raises(ConfigError, match=message):
         train.setup_cfg(train_args(caltech_root, tmp_path, opts=opts))
@@ -84,7 +84,7 @@ COOP_CONFIGS = ["configs/trainers/CoOp/vit_b16_ep50_ctxv1_16shots.yaml",
                 "configs/trainers/LAMM/vit_b16_ep50_ctxv1_16shots.yaml"]
 
 
-@pytest.mark.parametrize("config", COOP_CONFIGS)
+@pytest.mark.parametrize("config", COOP_CONFIGS, ids=["CoOp", "CoOpLAMM", "LAMM"])
 def test_an_n_ctx_that_ctx_init_would_override_is_an_error(config, caltech_root, tmp_path):
     trainer = config.split("/")[2]
     with pytest.raises(ConfigError, match=r"TRAINER.COOP.N_CTX 8 contradicts TRAINER.COOP.CTX_INIT 'a photo of a', "
