@@ -4,7 +4,8 @@ A subclass only says what it learns: ``learn_context`` (the prompt's context, e.
 vectors) and ``learn_labels`` (LAMM's label embeddings, trained with the hierarchical loss),
 and which prompt learner it builds. The model and the loss are the pure modules of ``lamm/``;
 this class wires them into Dassl's loop: building, the optimisation step in
-``forward_backward`` and evaluation. Checkpoints (saving, resuming, eval loading and
+``forward_backward`` (the model's outputs, the loss's named terms, their weighted sum) and
+evaluation. Checkpoints (saving, resuming, eval loading and
 MODEL.INIT_WEIGHTS) are ``CheckpointMixin`` in ``checkpoints.py``.
 """
 import torch
