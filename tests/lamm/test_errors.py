@@ -1,12 +1,14 @@
-"""lamm/errors.py: the commands' one error-exit wrapper, ``run_command``."""
+"""lamm/errors.py: the commands' one error-exit wrapper, ``run_command`` (called as
+``errors.run_command``: tests/test_layout.py takes the bare name for the process runner)."""
 import pytest
 
-from lamm.errors import CLOSED_PIPE_STATUS, ConfigError, run_command
+from lamm import errors
+from lamm.errors import CLOSED_PIPE_STATUS, ConfigError
 
 
 def exit_of(main, capsys):
     with pytest.raises(SystemExit) as exit_:
-        run_command(main)
+        errors.run_command(main)
     return exit_.value.code, capsys.readouterr().err
 
 
@@ -37,4 +39,4 @@ def test_ctrl_c_ends_without_a_traceback(capsys):
 
 def test_a_bug_keeps_its_traceback():
     with pytest.raises(ZeroDivisionError):
-        run_command(lambda: 1 / 0)
+        errors.run_command(lambda: 1 / 0)
