@@ -67,11 +67,13 @@ def predict(model, paths, topk=5, batch_size=100):
             yield path, list(zip(i, p))
 
 
-def write_results(results, classnames, fmt, out=None):
+def write_results(results, classnames, fmt, out=None, model=None):
+    """``model``: the run's description (``TrainedModel.describe``), which the JSON starts with."""
     out = out or sys.stdout
     if fmt == "json":
-        json.dump([{"image": path, "predictions": [{"class": classnames[i], "index": i, "probability": p}
-                                                  for i, p in top]} for path, top in results], out, indent=2)
+        images = [{"image": path, "predictions": [{"class": classnames[i], "index": i, "probability": p}
+                                                  for i, p in top]} for path, top in results]
+        json.dump(dict(model or {}, images=images), out, indent=2)
         out.write("\n")
     elif fmt == "csv":
         writer = csv.writer(out)
@@ -120,6 +122,8 @@ def main(argv=None):
         raise ConfigError(f"--device {device}: no CUDA device is available here; use --device cpu.")
     with contextlib.redirect_stdout(sys.stderr):
         model = TrainedModel(args.model_dir, args.load_epoch, device)
+    if model.unfinished_warning():
+        print(model.unfinished_warning(), file=sys.stderr)
     batch_size = args.batch_size or model.cfg.DATALOADER.TEST.BATCH_SIZE
     results, skipped = [], []
     for path, top in predict(model, paths, args.topk, batch_size):
@@ -130,7 +134,7 @@ def main(argv=None):
             results.append((path, top))
     if not results:
         raise ConfigError(f"none of the {len(paths)} files could be read as an image.")
-    write_results(results, model.classnames, args.format)
+    write_results(results, model.classnames, args.format, model=model.describe())
 
 
 if __name__ == "__main__":

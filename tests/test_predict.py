@@ -10,14 +10,14 @@ from PIL import Image
 
 import predict
 from tests.fixtures import run_tool
-from tests.trained_runs import predict_data, split_test_images, trained_run  # noqa: F401
+from tests.trained_runs import predict_data, split_test_images, trained_run, unfinished_copy  # noqa: F401
 from tools.runs import METHODS
 
 
 def predict_json(capsys, run, paths, *flags):
     capsys.readouterr()
     predict.main(["--model-dir", str(run), "--format", "json", *flags, *map(str, paths)])
-    return json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out)["images"]
 
 
 @pytest.mark.parametrize("trainer", list(METHODS))
@@ -121,3 +121,17 @@ def test_bad_input_is_one_error_line(args, message, trained_run, predict_data, t
     code, output = run_tool(predict.main, "--model-dir", *args, check=False)
     assert code == 2 and "Traceback" not in output, output[-2000:]
     assert re.search(message, output), output[-2000:]
+
+
+def test_an_unfinished_run_is_named_in_a_warning_and_in_the_json(trained_run, predict_data, tmp_path):
+    path, _ = split_test_images(predict_data)[0]
+    run = unfinished_copy(trained_run("LAMM"), tmp_path)
+    code, out, err = run_tool(predict.main, "--model-dir", run, "--format", "json", path, streams=True)
+    assert code == 0
+    assert f"warning: {run} is an unfinished run: its training stopped at epoch 2 of 6 (OPTIM.MAX_EPOCH)" in err
+    result = json.loads(out)
+    assert (result["epoch"], result["epochs_trained"], result["max_epoch"], result["finished"]) == (2, 2, 6, False)
+    assert result["trainer"] == "LAMM" and result["run"] == str(run) and len(result["images"]) == 1
+
+    code, out, err = run_tool(predict.main, "--model-dir", trained_run("LAMM"), "--format", "json", path, streams=True)
+    assert "unfinished" not in err and json.loads(out)["finished"] is True and json.loads(out)["max_epoch"] == 2

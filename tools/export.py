@@ -40,6 +40,8 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
 
     with contextlib.redirect_stdout(sys.stderr):
         trained = TrainedModel(run_dir, epoch, "cpu")
+    if trained.unfinished_warning():
+        print(trained.unfinished_warning(), file=sys.stderr)
     if trained.prompts_image_tower:
         raise ConfigError(
             f"{run_dir} is a {trained.trainer} run: MaPLe's prompts also change CLIP's image encoder (deep vision "
@@ -56,9 +58,7 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
         "embed_dim": int(features.shape[1]),
         "logit_scale": trained.logit_scale,
         "preprocessing": trained.preprocessing,
-        "trainer": trained.trainer,
-        "run": osp.abspath(run_dir),
-        "epoch": trained.epoch,
+        **trained.describe(),  # run, trainer, epoch; max_epoch, epochs_trained, finished: an unfinished run says so
     }
     tensor_path, json_path = output_paths(out)
     tensors = {"text_features": features, "logit_scale": torch.tensor(trained.logit_scale, dtype=torch.float32)}

@@ -99,8 +99,9 @@ def _words(nearest):
 
 def print_report(report, out=None):
     out = out or sys.stdout
-    print(f"{report['trainer']} run {report['run']} (epoch {report['epoch']}), {len(report['classes'])} classes",
-          file=out)
+    unfinished = "" if report.get("finished", True) else f" of {report['max_epoch']}: an unfinished run"
+    print(f"{report['trainer']} run {report['run']} (epoch {report['epoch']}{unfinished}), "
+          f"{len(report['classes'])} classes", file=out)
     if report["context"] is not None:
         context = report["context"]
         print(f"context {tuple(context['shape'])}, nearest words per vector: {_words(context['nearest'])}", file=out)
@@ -153,6 +154,8 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
         trained = TrainedModel(run_dir, epoch, "cpu")
     if trained.model is None:
         raise ConfigError(f"{run_dir} is a {trained.trainer} run: it learned nothing to inspect.")
+    if trained.unfinished_warning():
+        print(trained.unfinished_warning(), file=sys.stderr)
     learner = trained.model.prompt_learner
     vocabulary = Vocabulary(trained.clip_model.token_embedding.weight)
     labels = learner.label_embeddings
@@ -161,8 +164,7 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
     if learner.learns_context:
         init = trained.cfg.TRAINER.MAPLE.CTX_INIT if "MaPLe" in trained.trainer else trained.cfg.TRAINER.COOP.CTX_INIT
         context = context_report(learner, vocabulary, k, compare_with_start=bool(init))
-    return {"run": run_dir, "trainer": trained.trainer, "epoch": trained.epoch, "classes": rows,
-            "context": context, "summary": summarise(rows)}
+    return {**trained.describe(), "run": run_dir, "classes": rows, "context": context, "summary": summarise(rows)}
 
 
 def main(argv=None):

@@ -21,7 +21,7 @@ from lamm.errors import ConfigError, LammError
 from lamm.model import PromptedCLIP
 from lamm.preprocess import test_preprocessing
 
-from .checkpoints import checkpoint_file, read_checkpoint
+from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
 from .config import extend_cfg
 from .prompt_trainer import PromptTrainer
 
@@ -60,9 +60,10 @@ class TrainedModel:
     """A run's classifier: normalised text features per class and an image encoder.
 
     Attributes: ``trainer`` (TRAINER.NAME), ``classnames``, ``backbone`` (MODEL.BACKBONE.NAME),
-    ``epoch`` (of the checkpoint, None for ZeroshotCLIP), ``preprocessing`` (see
-    ``lamm.preprocess``), ``cfg``, ``clip_model``, and ``model`` (a ``PromptedCLIP``, None for
-    ZeroshotCLIP).
+    ``epoch`` (of the checkpoint, None for ZeroshotCLIP), ``max_epoch`` (OPTIM.MAX_EPOCH, the
+    planned epochs), ``epochs_trained`` (the run's latest checkpoint), ``finished``,
+    ``preprocessing`` (see ``lamm.preprocess``), ``cfg``, ``clip_model``, and ``model`` (a
+    ``PromptedCLIP``, None for ZeroshotCLIP).
     """
 
     def __init__(self, run_dir: str, epoch: Optional[int] = None, device: str = "cpu"):
@@ -104,6 +105,30 @@ class TrainedModel:
                 self._zero_shot_features = stub.text_features
         self.clip_model = clip_model.eval()
         self.dtype = clip_model.dtype
+        # How far the run's training got: its latest checkpoint, whichever one is loaded.
+        self.max_epoch = int(cfg.OPTIM.MAX_EPOCH) if learns else None
+        if learns:
+            self.epochs_trained = max(epochs_present(osp.dirname(path)) + [self.epoch or 0])
+        else:
+            self.epochs_trained = None
+
+    @property
+    def finished(self) -> bool:
+        """The run trained all its planned epochs (a ZeroshotCLIP run trains none: finished)."""
+        return not self.max_epoch or self.epochs_trained >= self.max_epoch
+
+    def describe(self) -> dict:
+        """Which model this is, for the commands' output: the run, trainer and how far it trained."""
+        return {"run": osp.abspath(self.run_dir), "trainer": self.trainer, "epoch": self.epoch,
+                "max_epoch": self.max_epoch, "epochs_trained": self.epochs_trained, "finished": self.finished}
+
+    def unfinished_warning(self) -> Optional[str]:
+        """One line for a run whose training stopped before OPTIM.MAX_EPOCH, else None."""
+        if self.finished:
+            return None
+        return (f"warning: {self.run_dir} is an unfinished run: its training stopped at epoch {self.epochs_trained} "
+                f"of {self.max_epoch} (OPTIM.MAX_EPOCH), so this uses the epoch-{self.epoch} checkpoint, not the "
+                "final model. Rerun the run's train.py command to finish it (it resumes where it stopped).")
 
     def _classnames(self, checkpoint: dict, run_dir: str):
         meta = checkpoint.get("meta") or {}

@@ -9,7 +9,7 @@ from safetensors import safe_open
 
 import predict
 from tests.fixtures import REPO_ROOT, run_tool
-from tests.trained_runs import predict_data, split_test_images, trained_run  # noqa: F401
+from tests.trained_runs import predict_data, split_test_images, trained_run, unfinished_copy  # noqa: F401
 from tools.export import export
 from tools.export import main as export_main
 
@@ -30,7 +30,7 @@ def test_the_readme_recipe_on_the_export_equals_predict(trainer, trained_run, pr
     images = [path for path, _ in split_test_images(predict_data)][::5]
     capsys.readouterr()
     predict.main(["--model-dir", str(run), "--format", "json", "--topk", "5", *images])
-    expected = json.loads(capsys.readouterr().out)
+    expected = json.loads(capsys.readouterr().out)["images"]
     recipe = readme_recipe()
     monkeypatch.chdir(tmp_path)
     for image, prediction in zip(images, expected):
@@ -64,3 +64,15 @@ def test_maple_runs_are_refused_with_the_reason(trainer, trained_run, tmp_path):
     assert code == 2 and "Traceback" not in output
     assert f"error: {trained_run(trainer)} is a {trainer} run: MaPLe's prompts also change CLIP's image encoder" in output
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unfinished_run_is_exported_with_a_warning_and_says_so_in_its_files(trained_run, tmp_path):
+    run = unfinished_copy(trained_run("CoOp"), tmp_path)
+    code, out, err = run_tool(export_main, run, tmp_path / "coop", streams=True)
+    assert code == 0 and f"warning: {run} is an unfinished run: its training stopped at epoch 2 of 6" in err
+    saved = json.loads((tmp_path / "coop.json").read_text())
+    assert (saved["epoch"], saved["max_epoch"], saved["finished"]) == (2, 6, False)
+    with safe_open(str(tmp_path / "coop.safetensors"), "pt") as handle:
+        assert json.loads(handle.metadata()["description"])["finished"] is False
+    code, out, err = run_tool(export_main, trained_run("CoOp"), tmp_path / "done", streams=True)
+    assert "unfinished" not in err and json.loads((tmp_path / "done.json").read_text())["finished"] is True

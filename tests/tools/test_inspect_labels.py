@@ -8,7 +8,7 @@ from lamm.prompt_layout import tokenizer
 from lamm.prompt_learner import PromptLearner
 from tests.fixtures import run_tool
 from tests.helpers import CLASSNAMES, tiny_clip
-from tests.trained_runs import predict_data, trained_run  # noqa: F401
+from tests.trained_runs import predict_data, trained_run, unfinished_copy  # noqa: F401
 from tools.inspect_labels import Vocabulary, inspect_run, label_report, summarise
 from tools.inspect_labels import main as inspect_main
 
@@ -70,3 +70,15 @@ def test_the_table_and_bad_input(trained_run):
     assert "moved most:" in output and "moved least:" in output and "nearest words" in output
     code, output = run_tool(inspect_main, trained_run("ZeroshotCLIP"), check=False)
     assert code == 2 and "error: " in output and "learned nothing to inspect" in output and "Traceback" not in output
+
+
+def test_an_unfinished_run_says_so(trained_run, tmp_path):
+    run = unfinished_copy(trained_run("LAMM"), tmp_path)
+    code, out, err = run_tool(inspect_main, run, streams=True)
+    assert f"warning: {run} is an unfinished run: its training stopped at epoch 2 of 6" in err
+    assert out.splitlines()[0].startswith(f"LAMM run {run} (epoch 2 of 6: an unfinished run), 5 classes")
+    code, out, err = run_tool(inspect_main, run, "--format", "json", streams=True)
+    report = json.loads(out)
+    assert (report["epoch"], report["max_epoch"], report["finished"]) == (2, 6, False)
+    code, out, err = run_tool(inspect_main, trained_run("LAMM"), streams=True)
+    assert "unfinished" not in out + err and "(epoch 2), 5 classes" in out.splitlines()[0]
