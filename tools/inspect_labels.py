@@ -8,6 +8,7 @@ the checkpoint saves: the name's word embeddings, or the random start with LABEL
 and the vocabulary tokens nearest to it (cosine over CLIP's token-embedding table, decoded by
 CLIP's tokenizer). For learned context (CoOp, CoOpLAMM, MaPLe, MaPLeLAMM) the context vectors'
 nearest words too, as CoOp interprets its prompts. Then the classes that moved most and least.
+A run that learns no labels (CoOp, MaPLe) says so and shows its context only; ``--plot`` refuses it.
 """
 import argparse
 import contextlib
@@ -97,11 +98,23 @@ def _words(nearest):
     return " ".join("/".join(word or "?" for word, _ in slot) for slot in nearest)
 
 
+def trainers_with_labels():
+    """The trainers whose runs learn label embeddings (LAMM, CoOpLAMM, MaPLeLAMM)."""
+    from dassl.engine import TRAINER_REGISTRY
+
+    return sorted(name for name in TRAINER_REGISTRY.registered_names()
+                  if getattr(TRAINER_REGISTRY.get(name), "learn_labels", False))
+
+
+def no_labels_note(trainer: str) -> str:
+    return f"a {trainer} run learns no label embeddings ({', '.join(trainers_with_labels())} runs do)"
+
+
 def print_report(report, out=None):
     out = out or sys.stdout
     unfinished = "" if report.get("finished", True) else f" of {report['max_epoch']}: an unfinished run"
-    print(f"{report['trainer']} run {report['run']} (epoch {report['epoch']}{unfinished}), "
-          f"{len(report['classes'])} classes", file=out)
+    what = f"{len(report['classes'])} classes" if report["learns_labels"] else no_labels_note(report["trainer"])
+    print(f"{report['trainer']} run {report['run']} (epoch {report['epoch']}{unfinished}), {what}", file=out)
     if report["context"] is not None:
         context = report["context"]
         print(f"context {tuple(context['shape'])}, nearest words per vector: {_words(context['nearest'])}", file=out)
@@ -164,7 +177,8 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
     if learner.learns_context:
         init = trained.cfg.TRAINER.MAPLE.CTX_INIT if "MaPLe" in trained.trainer else trained.cfg.TRAINER.COOP.CTX_INIT
         context = context_report(learner, vocabulary, k, compare_with_start=bool(init))
-    return {**trained.describe(), "run": run_dir, "classes": rows, "context": context, "summary": summarise(rows)}
+    return {**trained.describe(), "run": run_dir, "learns_labels": labels is not None, "classes": rows,
+            "context": context, "summary": summarise(rows)}
 
 
 def main(argv=None):
@@ -180,6 +194,9 @@ def main(argv=None):
     if not osp.isdir(args.run):
         raise ConfigError(f"{args.run}: no such run folder.")
     report = inspect_run(args.run, args.load_epoch, args.words)
+    if args.plot and not report["learns_labels"]:
+        raise ConfigError(f"--plot draws how the label embeddings moved, but {args.run} is a {report['trainer']} run: "
+                          f"{no_labels_note(report['trainer'])}. Drop --plot to see its context's nearest words.")
     if args.plot:
         plot(report["classes"], args.plot)
     if args.format == "json":

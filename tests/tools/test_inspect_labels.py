@@ -82,3 +82,20 @@ def test_an_unfinished_run_says_so(trained_run, tmp_path):
     assert (report["epoch"], report["max_epoch"], report["finished"]) == (2, 6, False)
     code, out, err = run_tool(inspect_main, trained_run("LAMM"), streams=True)
     assert "unfinished" not in out + err and "(epoch 2), 5 classes" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("trainer", ["CoOp", "MaPLe"])
+def test_a_run_without_label_embeddings_says_so_instead_of_0_classes(trainer, trained_run, tmp_path):
+    run = trained_run(trainer)
+    code, out, err = run_tool(inspect_main, run, streams=True)
+    header = out.splitlines()[0]
+    assert "0 classes" not in out
+    assert header == f"{trainer} run {run} (epoch 2), a {trainer} run learns no label embeddings " \
+                     "(CoOpLAMM, LAMM, MaPLeLAMM runs do)"
+    assert out.splitlines()[1].startswith("context (")  # what it did learn: the context's nearest words
+    code, out, err = run_tool(inspect_main, run, "--format", "json", streams=True)
+    assert json.loads(out)["learns_labels"] is False and json.loads(out)["classes"] == []
+    code, output = run_tool(inspect_main, run, "--plot", tmp_path / "moved.png", check=False)
+    assert code == 2 and "Traceback" not in output and not (tmp_path / "moved.png").exists()
+    assert (f"error: --plot draws how the label embeddings moved, but {run} is a {trainer} run: a {trainer} run "
+            "learns no label embeddings") in output
