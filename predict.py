@@ -89,6 +89,27 @@ def write_results(results, classnames, fmt, out=None, model=None):
                 print(f"  {rank}. {classnames[i]:<{width}}  {100 * p:6.2f}%", file=out)
 
 
+def resolve_device(name=None) -> str:
+    """--device: cpu, cuda or cuda:N, checked against this machine (default: cuda when available)."""
+    import torch
+
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name}: predict.py runs on cpu or cuda (cuda:N for the N-th GPU).")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: no CUDA device is available here; use --device cpu.")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                              f"cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
+    return name
+
+
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER")
@@ -117,9 +138,7 @@ def main(argv=None):
 
     from trainers.from_run import TrainedModel
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: no CUDA device is available here; use --device cpu.")
+    device = resolve_device(args.device)
     with contextlib.redirect_stdout(sys.stderr):
         model = TrainedModel(args.model_dir, args.load_epoch, device)
     if model.unfinished_warning():

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 import predict
+from lamm.errors import ConfigError
 from tests.fixtures import run_tool
 from tests.trained_runs import predict_data, split_test_images, trained_run, unfinished_copy  # noqa: F401
 from tools.runs import METHODS
@@ -109,6 +110,9 @@ def test_class_names_come_from_the_record_when_the_checkpoint_has_none(trained_r
     (["{run}", "--load-epoch", "7", "{image}"], r"error: .*no LAMM checkpoint .*model.pth.tar-7 \(--load-epoch\)"),
     (["{run}", "--topk", "0", "{image}"], r"error: --topk must be at least 1"),
     (["{run}", "{bad}"], r"error: none of the 1 files could be read as an image"),
+    (["{run}", "--device", "tpu", "{image}"], r"error: --device tpu: predict.py runs on cpu or cuda \(cuda:N for"),
+    (["{run}", "--device", "cuda:x", "{image}"], r"error: --device cuda:x: predict.py runs on cpu or cuda"),
+    (["{run}", "--device", "meta", "{image}"], r"error: --device meta: predict.py runs on cpu or cuda"),
 ])
 def test_bad_input_is_one_error_line(args, message, trained_run, predict_data, tmp_path):
     import re
@@ -135,3 +139,16 @@ def test_an_unfinished_run_is_named_in_a_warning_and_in_the_json(trained_run, pr
 
     code, out, err = run_tool(predict.main, "--model-dir", trained_run("LAMM"), "--format", "json", path, streams=True)
     assert "unfinished" not in err and json.loads(out)["finished"] is True and json.loads(out)["max_epoch"] == 2
+
+
+def test_a_cuda_device_this_machine_lacks_is_one_error_line(trained_run, predict_data, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # one GPU, as predict.py sees it
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert predict.resolve_device(None) == "cuda" and predict.resolve_device("cuda:0") == "cuda:0"
+    code, output = run_tool(predict.main, "--model-dir", trained_run("LAMM"), "--device", "cuda:3",
+                            split_test_images(predict_data)[0][0], check=False)
+    assert code == 2 and "error: --device cuda:3: this machine has 1 CUDA device(s), cuda:0 to cuda:0." in output
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert predict.resolve_device(None) == "cpu" and predict.resolve_device("cpu") == "cpu"
+    with pytest.raises(ConfigError, match="no CUDA device is available here; use --device cpu"):
+        predict.resolve_device("cuda")
