@@ -20,7 +20,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from lamm.errors import ConfigError, run_command
+from lamm.errors import ConfigError, check_writable, run_command, write_error
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 
@@ -155,9 +155,25 @@ def plot(rows, path: str) -> None:
     right.hist([r["cosine"] for r in moved], bins=min(30, max(5, len(moved) // 3)))
     right.set(xlabel="cosine to the start", ylabel="classes")
     figure.tight_layout()
+    try:
+        atomic_write(path, lambda tmp_path: figure.savefig(tmp_path, format=plot_format(path)))
+    except OSError as error:  # the folder became unwritable, the disk is full, ...
+        raise write_error(path, error, "--plot") from None
+    finally:
+        plt.close(figure)
+
+
+def plot_format(path: str) -> str:
+    """The file format from --plot's extension (png without one); one error line for a format
+    matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
     extension = osp.splitext(path)[1].lstrip(".").lower() or "png"
-    atomic_write(path, lambda tmp_path: figure.savefig(tmp_path, format=extension))
-    plt.close(figure)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if extension not in formats:
+        raise ConfigError(f"--plot {path}: matplotlib cannot write .{extension} files; use one of "
+                          f"{', '.join('.' + f for f in sorted(formats))}.")
+    return extension
 
 
 def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
@@ -193,6 +209,9 @@ def main(argv=None):
         raise ConfigError(f"--words must be at least 1, got {args.words}.")
     if not osp.isdir(args.run):
         raise ConfigError(f"{args.run}: no such run folder.")
+    if args.plot:  # before the model is built
+        check_writable(args.plot, "--plot")
+        plot_format(args.plot)
     report = inspect_run(args.run, args.load_epoch, args.words)
     if args.plot and not report["learns_labels"]:
         raise ConfigError(f"--plot draws how the label embeddings moved, but {args.run} is a {report['trainer']} run: "

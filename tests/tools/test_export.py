@@ -76,3 +76,46 @@ def test_an_unfinished_run_is_exported_with_a_warning_and_says_so_in_its_files(t
         assert json.loads(handle.metadata()["description"])["finished"] is False
     code, out, err = run_tool(export_main, trained_run("CoOp"), tmp_path / "done", streams=True)
     assert "unfinished" not in err and json.loads((tmp_path / "done.json").read_text())["finished"] is True
+
+
+@pytest.mark.parametrize("case, message", [
+    ("folder", "error: OUT {out} is a folder: give the files' path without extension, e.g. {out}/caltech_lamm"),
+    ("slash", "error: OUT {out} is a folder: give the files' path without extension"),
+    ("parent_is_a_file", "error: OUT {out}.safetensors: {tmp}/notes.txt is a file, not a folder"),
+    ("target_is_a_folder", "error: OUT {out}.safetensors is a folder; give a file name"),
+    ("read_only", "error: OUT {out}.safetensors: cannot write in {tmp} (no permission or a read-only file system)"),
+    ("results_json", "error: OUT {out}: {out}.json exists and is not an export of this tool; choose another name"),
+])
+def test_a_target_that_cannot_be_written_is_one_error_line_before_the_model_is_built(
+        case, message, trained_run, tmp_path, monkeypatch):
+    import os
+
+    out = {"folder": tmp_path, "slash": f"{tmp_path}/", "parent_is_a_file": tmp_path / "notes.txt" / "model",
+           "target_is_a_folder": tmp_path / "model", "read_only": tmp_path / "model",
+           "results_json": tmp_path / "results"}[case]
+    (tmp_path / "notes.txt").write_text("notes")
+    (tmp_path / "results.json").write_text('{"accuracy": 90.0}')
+    if case == "target_is_a_folder":
+        (tmp_path / "model.safetensors").mkdir()
+    if case == "read_only":  # as for a user without write permission (the tests may run as root)
+        monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setattr("trainers.from_run.TrainedModel", None)  # building the model would be a TypeError
+    before = sorted(os.listdir(tmp_path))
+    code, output = run_tool(export_main, trained_run("LAMM"), out, check=False)
+    assert code == 2 and "Traceback" not in output, output[-2000:]
+    assert message.format(out=out, tmp=tmp_path) in output
+    assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "results.json").read_text() == '{"accuracy": 90.0}'
+
+
+def test_a_write_that_fails_is_one_error_line_and_a_missing_folder_is_made(trained_run, tmp_path, monkeypatch):
+    def refuse(path, write):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("lamm.files.atomic_write", refuse)
+        code, output = run_tool(export_main, trained_run("LAMM"), tmp_path / "model", check=False)
+    assert code == 2 and "Traceback" not in output
+    assert f"error: OUT {tmp_path / 'model'}: could not be written (No space left on device)" in output
+    run_tool(export_main, trained_run("LAMM"), tmp_path / "new" / "folder" / "model")
+    assert (tmp_path / "new" / "folder" / "model.json").is_file()
+    run_tool(export_main, trained_run("LAMM"), tmp_path / "new" / "folder" / "model")  # an export is replaced

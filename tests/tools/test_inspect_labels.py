@@ -99,3 +99,35 @@ def test_a_run_without_label_embeddings_says_so_instead_of_0_classes(trainer, tr
     assert code == 2 and "Traceback" not in output and not (tmp_path / "moved.png").exists()
     assert (f"error: --plot draws how the label embeddings moved, but {run} is a {trainer} run: a {trainer} run "
             "learns no label embeddings") in output
+
+
+@pytest.mark.parametrize("case, message", [
+    ("folder", "error: --plot {plot} is a folder; give a file name"),
+    ("parent_is_a_file", "error: --plot {plot}: {tmp}/notes.txt is a file, not a folder"),
+    ("read_only", "error: --plot {plot}: cannot write in {tmp} (no permission or a read-only file system)"),
+    ("format", "error: --plot {plot}: matplotlib cannot write .xyz files; use one of "),
+])
+def test_a_plot_that_cannot_be_written_is_one_error_line_before_the_model_is_built(
+        case, message, trained_run, tmp_path, monkeypatch):
+    import os
+
+    plot = {"folder": tmp_path, "parent_is_a_file": tmp_path / "notes.txt" / "moved.png",
+            "read_only": tmp_path / "moved.png", "format": tmp_path / "moved.xyz"}[case]
+    (tmp_path / "notes.txt").write_text("notes")
+    if case == "read_only":  # as for a user without write permission (the tests may run as root)
+        monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setattr("trainers.from_run.TrainedModel", None)  # building the model would be a TypeError
+    code, output = run_tool(inspect_main, trained_run("LAMM"), "--plot", plot, check=False)
+    assert code == 2 and "Traceback" not in output, output[-2000:]
+    assert message.format(plot=plot, tmp=tmp_path) in output
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+def test_a_plot_write_that_fails_is_one_error_line(trained_run, tmp_path, monkeypatch):
+    def refuse(path, write):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("lamm.files.atomic_write", refuse)
+    code, output = run_tool(inspect_main, trained_run("LAMM"), "--plot", tmp_path / "moved.svg", check=False)
+    assert code == 2 and "Traceback" not in output
+    assert f"error: --plot {tmp_path / 'moved.svg'}: could not be written (Permission denied)" in output
