@@ -17,6 +17,9 @@ import os.path as osp
 import statistics
 import sys
 
+if not __package__:  # run as a file (python path/to/tools/x.py, from any folder): lamm/ is beside tools/
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
 import torch
 import torch.nn.functional as F
 
