@@ -152,3 +152,59 @@ def test_a_cuda_device_this_machine_lacks_is_one_error_line(trained_run, predict
     assert predict.resolve_device(None) == "cpu" and predict.resolve_device("cpu") == "cpu"
     with pytest.raises(ConfigError, match="no CUDA device is available here; use --device cpu"):
         predict.resolve_device("cuda")
+
+
+def copy_of(run, tmp_path, name="run"):
+    copy = tmp_path / name
+    shutil.copytree(run, copy)
+    return copy
+
+
+@pytest.mark.parametrize("case, message", [
+    ("checkpoint_folder", "error: {run}/prompt_learner is not a run folder: it has no config.yaml; it is a run's "
+                          "checkpoint folder: give the run folder above it, {run}."),
+    ("folder_of_runs", "error: {tmp} is not a run folder: it has no config.yaml; it holds runs (other/run, run): "
+                       "give one of them, e.g. {tmp}/other/run."),
+    ("config_not_yaml", "error: {run}/config.yaml cannot be read as a run's config ("),
+    ("config_without_trainer", "error: {run}/config.yaml names no trainer (TRAINER.NAME): it is not the config.yaml "
+                               "that train.py writes."),
+    ("corrupt_checkpoint", "error: {run}: its checkpoint {run}/prompt_learner/model.pth.tar-2 cannot be read ("),
+    ("empty_checkpoint", "error: {run}: its checkpoint {run}/prompt_learner/model.pth.tar-2 cannot be read (empty: 0 "
+                         "bytes): the file is truncated or corrupt; restore it from a copy or rerun the training."),
+    ("no_checkpoint", "error: {run}: no LAMM checkpoint in {run}/prompt_learner: the run saved none"),
+    ("epoch_not_saved", "error: {run}: no LAMM checkpoint {run}/prompt_learner/model.pth.tar-1 (--load-epoch); "
+                        "epochs present: 2."),
+    ("backbone_gone", "error: {run} was trained on the CLIP file {tmp}/gone/tiny_clip_jit.pt (MODEL.BACKBONE.NAME in "
+                      "its config.yaml), which is not there any more: put the file back at that path to use this run."),
+])
+def test_a_foreign_or_damaged_run_is_one_error_line_that_says_what_to_do(case, message, trained_run, predict_data,
+                                                                        tmp_path):
+    run = copy_of(trained_run("LAMM"), tmp_path)
+    model_dir, flags = run, []
+    checkpoint = run / "prompt_learner" / "model.pth.tar-2"
+    if case == "checkpoint_folder":
+        model_dir = run / "prompt_learner"
+    elif case == "folder_of_runs":
+        copy_of(run, tmp_path, "other/run")
+        model_dir = tmp_path
+    elif case == "config_not_yaml":
+        (run / "config.yaml").write_text("TRAINER: [unclosed\n")
+    elif case == "config_without_trainer":
+        (run / "config.yaml").write_text("SEED: 1\n")
+    elif case == "corrupt_checkpoint":
+        checkpoint.write_bytes(checkpoint.read_bytes()[:300])
+    elif case == "empty_checkpoint":
+        checkpoint.write_bytes(b"")
+    elif case == "no_checkpoint":
+        shutil.rmtree(run / "prompt_learner")
+    elif case == "epoch_not_saved":
+        flags = ["--load-epoch", "1"]
+    elif case == "backbone_gone":
+        config = (run / "config.yaml").read_text()
+        backbone = next(line.split(": ", 1)[1] for line in config.splitlines() if line.strip().startswith("NAME: /"))
+        (run / "config.yaml").write_text(config.replace(backbone, str(tmp_path / "gone" / "tiny_clip_jit.pt")))
+    code, output = run_tool(predict.main, "--model-dir", model_dir, *flags, split_test_images(predict_data)[0][0],
+                            check=False)
+    assert code == 2 and "Traceback" not in output, output[-2000:]
+    assert message.format(run=run, tmp=tmp_path) in output, output[-2000:]
+    assert "--restart" not in output and "Predict with" not in output  # advice for training, or for one command

@@ -190,6 +190,9 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
         print(trained.unfinished_warning(), file=sys.stderr)
     learner = trained.model.prompt_learner
     vocabulary = Vocabulary(trained.clip_model.token_embedding.weight)
+    if k > vocabulary.table.shape[0]:
+        raise ConfigError(f"--words {k}: CLIP's vocabulary has {vocabulary.table.shape[0]} tokens; ask for fewer "
+                          "nearest words (default 3).")
     labels = learner.label_embeddings
     rows = label_report(labels, trained.classnames, vocabulary, k) if labels is not None else []
     context = None

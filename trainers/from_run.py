@@ -8,6 +8,7 @@ trainer class (its ``build_prompt_learner``/``build_model``), so the model is ex
 run evaluated; only the data loading is skipped.
 """
 import contextlib
+import os
 import os.path as osp
 import sys
 from types import SimpleNamespace
@@ -34,12 +35,41 @@ def load_run_config(run_dir: str):
 
     path = osp.join(run_dir, "config.yaml")
     if not osp.isfile(path):
-        raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml (give the --output-dir of a train.py run).")
+        raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml{_run_folder_hint(run_dir)}")
     cfg = get_cfg_default()
     extend_cfg(cfg)
     cfg.set_new_allowed(True)  # keys a newer version wrote are kept, not refused
-    cfg.merge_from_file(path)
+    try:
+        cfg.merge_from_file(path)
+    except Exception as error:  # yaml's parse errors, yacs' type and key errors: all mean "not a run's config"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"{path} cannot be read as a run's config ({reason}); it is not the config.yaml that "
+                          "train.py writes.") from None
+    if not cfg.TRAINER.NAME:
+        raise ConfigError(f"{path} names no trainer (TRAINER.NAME): it is not the config.yaml that train.py writes.")
     return cfg
+
+
+def _run_folder_hint(folder: str) -> str:
+    """Where the run folder is, for a folder that is not one: its parent, or the runs below it."""
+    from .checkpoints import is_checkpoint_folder
+
+    parent = osp.dirname(osp.normpath(folder))
+    if is_checkpoint_folder(folder) and osp.isfile(osp.join(parent, "config.yaml")):
+        return f"; it is a run's checkpoint folder: give the run folder above it, {parent}."
+    below = []
+    for visited, (top, subfolders, files) in enumerate(os.walk(folder)):
+        if visited >= 1000 or len(below) > 5:  # the folder may be a home folder, or /
+            break
+        if "config.yaml" in files:
+            below.append(osp.relpath(top, folder))
+        if "config.yaml" in files or osp.relpath(top, folder).count(os.sep) >= 4:
+            subfolders[:] = []
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+    if below:
+        shown = ", ".join(sorted(below)[:5]) + (", ..." if len(below) > 5 else "")
+        return f"; it holds runs ({shown}): give one of them, e.g. {osp.join(folder, sorted(below)[0])}."
+    return " (give the --output-dir of a train.py run)."
 
 
 def _classes_from_dataset(cfg, run_dir: str):
@@ -54,6 +84,44 @@ def _classes_from_dataset(cfg, run_dir: str):
             f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error})."
         ) from error
     return list(dataset.classnames), getattr(dataset, "class_ids", None)
+
+
+def _missing_checkpoint_message(run_dir: str, trainer: str, path: str, epoch=None) -> str:
+    folder = osp.dirname(path)
+    epochs = epochs_present(folder)
+    if epoch is not None and epochs:
+        return (f"{run_dir}: no {trainer} checkpoint {path} (--load-epoch); epochs present: "
+                f"{', '.join(map(str, epochs))}.")
+    return (f"{run_dir}: no {trainer} checkpoint in {folder}: the run saved none (an eval-only run saves "
+            "none; a training run saves one after its first epoch), or its checkpoints were moved.")
+
+
+def _read(path: str, run_dir: str) -> dict:
+    """``read_checkpoint``, with advice for a reader of the run rather than for its training."""
+    from lamm.errors import CheckpointError, CheckpointNotFoundError
+
+    try:
+        return read_checkpoint(path)
+    except CheckpointNotFoundError:
+        raise
+    except CheckpointError as error:
+        cause = error.__cause__
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0].split(". ")[0] if cause else \
+            "empty: 0 bytes"
+        others = [e for e in epochs_present(osp.dirname(path)) if osp.basename(path) != f"model.pth.tar-{e}"]
+        hint = f" Another epoch's checkpoint may be intact: --load-epoch {others[-1]}." if others else ""
+        raise CheckpointError(f"{run_dir}: its checkpoint {path} cannot be read ({reason}): the file is truncated "
+                              f"or corrupt; restore it from a copy or rerun the training.{hint}") from None
+
+
+def _check_backbone_file(backbone: str, run_dir: str) -> None:
+    """A run trained on a CLIP file (not a released name) needs that file, where it was."""
+    from lamm.clip_loader import _model_urls
+
+    if backbone not in _model_urls() and not osp.isfile(osp.expanduser(backbone)) \
+            and (os.sep in backbone or backbone.endswith((".pt", ".pth", ".bin"))):
+        raise ConfigError(f"{run_dir} was trained on the CLIP file {backbone} (MODEL.BACKBONE.NAME in its config.yaml), "
+                          "which is not there any more: put the file back at that path to use this run.")
 
 
 class TrainedModel:
@@ -82,11 +150,10 @@ class TrainedModel:
         if learns:
             path = checkpoint_file(osp.join(run_dir, trainer_class.model_name), epoch)
             if not osp.isfile(path):
-                raise ConfigError(f"{run_dir}: no {self.trainer} checkpoint {path}"
-                                  + (" (--load-epoch)" if epoch is not None else "")
-                                  + ". Predict with a trained run (an eval-only run's folder holds no checkpoint).")
-            checkpoint = read_checkpoint(path)
+                raise ConfigError(_missing_checkpoint_message(run_dir, self.trainer, path, epoch))
+            checkpoint = _read(path, run_dir)
         self.checkpoint_path = path
+        _check_backbone_file(self.backbone, run_dir)
         self.classnames, class_ids = self._classnames(checkpoint, run_dir)
 
         # The run's trainer class builds the model; a stand-in for the data manager gives the classes.
