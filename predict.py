@@ -40,12 +40,25 @@ def collect_images(paths):
     return images
 
 
+def read_or_why_not(path):
+    """(the image, None), or (None, why it cannot be classified)."""
+    from PIL import Image
+
+    from lamm.preprocess import read_image
+
+    try:
+        image = read_image(path)
+    except Image.DecompressionBombError:  # PIL refuses to decode this many pixels (a small file can claim them)
+        return None, f"too large to decode safely (over {Image.MAX_IMAGE_PIXELS} pixels); resize it first"
+    return (image, None) if image is not None else (None, "not a readable image")
+
+
 def predict(model, paths, topk=5, batch_size=100):
     """Yield (path, [(class index, probability), ...] best first) per readable image and
-    (path, None) per unreadable one."""
+    (path, why it was skipped) per other file."""
     import torch
 
-    from lamm.preprocess import build_test_transform, read_image
+    from lamm.preprocess import build_test_transform
 
     transform = build_test_transform(model.preprocessing)
     k = min(topk, len(model.classnames))
@@ -53,9 +66,9 @@ def predict(model, paths, topk=5, batch_size=100):
         chunk = paths[start:start + batch_size]
         readable, tensors = [], []
         for path in chunk:
-            image = read_image(path)
+            image, why_not = read_or_why_not(path)
             if image is None:
-                yield path, None
+                yield path, why_not
                 continue
             readable.append(path)
             tensors.append(transform(image))
@@ -146,9 +159,9 @@ def main(argv=None):
     batch_size = args.batch_size or model.cfg.DATALOADER.TEST.BATCH_SIZE
     results, skipped = [], []
     for path, top in predict(model, paths, args.topk, batch_size):
-        if top is None:
+        if isinstance(top, str):
             skipped.append(path)
-            print(f"skipped {path}: not a readable image", file=sys.stderr)
+            print(f"skipped {path}: {top}", file=sys.stderr)
         else:
             results.append((path, top))
     if not results:

@@ -208,3 +208,15 @@ def test_a_foreign_or_damaged_run_is_one_error_line_that_says_what_to_do(case, m
     assert code == 2 and "Traceback" not in output, output[-2000:]
     assert message.format(run=run, tmp=tmp_path) in output, output[-2000:]
     assert "--restart" not in output and "Predict with" not in output  # advice for training, or for one command
+
+
+def test_an_image_too_large_to_decode_is_named_and_skipped(trained_run, predict_data, tmp_path):
+    from PIL import Image
+
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 10000)).save(huge)  # 200 M pixels in a 24 kB file: PIL refuses to decode it
+    path = split_test_images(predict_data)[0][0]
+    code, output = run_tool(predict.main, "--model-dir", trained_run("LAMM"), "--topk", "1", str(huge), path)
+    assert code == 0 and "Traceback" not in output
+    assert f"skipped {huge}: too large to decode safely (over {Image.MAX_IMAGE_PIXELS} pixels); resize it" in output
+    assert path in output
