@@ -220,3 +220,19 @@ def test_an_image_too_large_to_decode_is_named_and_skipped(trained_run, predict_
     assert code == 0 and "Traceback" not in output
     assert f"skipped {huge}: too large to decode safely (over {Image.MAX_IMAGE_PIXELS} pixels); resize it" in output
     assert path in output
+
+
+def test_an_eval_only_run_names_the_run_it_evaluated(trained_run, predict_data, tmp_path):
+    from tests.fixtures import run_train, tiny_opts, trainer_config
+    from trainers.from_run import load_run_config
+
+    run = trained_run("LAMM")
+    backbone = load_run_config(str(run)).MODEL.BACKBONE.NAME
+    evaluation = tmp_path / "eval"
+    run_train("--root", predict_data, "--seed", "1", "--trainer", "LAMM", "--dataset-config-file",
+              "configs/datasets/caltech101.yaml", "--config-file", trainer_config("LAMM"), "--output-dir", evaluation,
+              "--eval-only", "--model-dir", run, *tiny_opts(backbone))
+    code, output = run_tool(predict.main, "--model-dir", evaluation, split_test_images(predict_data)[0][0], check=False)
+    assert code == 2 and "Traceback" not in output
+    assert f"error: {evaluation} is an evaluation (--eval-only) of the run {run}, and holds no checkpoint: give that " \
+           "run instead." in output

@@ -92,6 +92,10 @@ def _missing_checkpoint_message(run_dir: str, trainer: str, path: str, epoch=Non
     if epoch is not None and epochs:
         return (f"{run_dir}: no {trainer} checkpoint {path} (--load-epoch); epochs present: "
                 f"{', '.join(map(str, epochs))}.")
+    evaluated = ((read_record(run_dir) or {}).get("checkpoint") or {}).get("run_dir")
+    if evaluated:
+        return (f"{run_dir} is an evaluation (--eval-only) of the run {evaluated}, and holds no checkpoint: "
+                f"give that run instead.")
     return (f"{run_dir}: no {trainer} checkpoint in {folder}: the run saved none (an eval-only run saves "
             "none; a training run saves one after its first epoch), or its checkpoints were moved.")
 
