@@ -165,6 +165,9 @@ def copy_of(run, tmp_path, name="run"):
                           "checkpoint folder: give the run folder above it, {run}."),
     ("folder_of_runs", "error: {tmp} is not a run folder: it has no config.yaml; it holds runs (other/run, run): "
                        "give one of them, e.g. {tmp}/other/run."),
+    ("coop_repository_run", "error: {run} is not a run folder: it has no config.yaml; it holds checkpoints "
+                            "(prompt_learner/) but not the config that train.py writes, as runs of the CoOp, MaPLe or "
+                            "official LAMM code do. Evaluate them with train.py --eval-only --model-dir {run} and"),
     ("config_not_yaml", "error: {run}/config.yaml cannot be read as a run's config ("),
     ("config_without_trainer", "error: {run}/config.yaml names no trainer (TRAINER.NAME): it is not the config.yaml "
                                "that train.py writes."),
@@ -187,6 +190,8 @@ def test_a_foreign_or_damaged_run_is_one_error_line_that_says_what_to_do(case, m
     elif case == "folder_of_runs":
         copy_of(run, tmp_path, "other/run")
         model_dir = tmp_path
+    elif case == "coop_repository_run":  # checkpoints and log.txt only
+        (run / "config.yaml").unlink()
     elif case == "config_not_yaml":
         (run / "config.yaml").write_text("TRAINER: [unclosed\n")
     elif case == "config_without_trainer":

@@ -52,11 +52,15 @@ def load_run_config(run_dir: str):
 
 def _run_folder_hint(folder: str) -> str:
     """Where the run folder is, for a folder that is not one: its parent, or the runs below it."""
-    from .checkpoints import is_checkpoint_folder
+    from .checkpoints import is_checkpoint_folder, model_folders_in
 
     parent = osp.dirname(osp.normpath(folder))
     if is_checkpoint_folder(folder) and osp.isfile(osp.join(parent, "config.yaml")):
         return f"; it is a run's checkpoint folder: give the run folder above it, {parent}."
+    if model_folders_in(folder):  # a run of the CoOp, MaPLe or official LAMM code
+        return (f"; it holds checkpoints ({', '.join(name + '/' for name in model_folders_in(folder))}) but not the "
+                "config that train.py writes, as runs of the CoOp, MaPLe or official LAMM code do. Evaluate them with "
+                f"train.py --eval-only --model-dir {folder} and the matching --trainer and --config-file.")
     below = []
     for visited, (top, subfolders, files) in enumerate(os.walk(folder)):
         if visited >= 1000 or len(below) > 5:  # the folder may be a home folder, or /
