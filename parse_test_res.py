@@ -293,4 +293,6 @@ def expected_datasets(names):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from lamm.errors import run_command  # exit status, error lines, a closed pipe (| head)
+
+    run_command(main)

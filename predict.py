@@ -40,12 +40,25 @@ def collect_images(paths):
     return images
 
 
+def read_or_why_not(path):
+    """(the image, None), or (None, why it cannot be classified)."""
+    from PIL import Image
+
+    from lamm.preprocess import read_image
+
+    try:
+        image = read_image(path)
+    except Image.DecompressionBombError:  # PIL refuses to decode this many pixels (a small file can claim them)
+        return None, f"too large to decode safely (over {Image.MAX_IMAGE_PIXELS} pixels); resize it first"
+    return (image, None) if image is not None else (None, "not a readable image")
+
+
 def predict(model, paths, topk=5, batch_size=100):
     """Yield (path, [(class index, probability), ...] best first) per readable image and
-    (path, None) per unreadable one."""
+    (path, why it was skipped) per other file."""
     import torch
 
-    from lamm.preprocess import build_test_transform, read_image
+    from lamm.preprocess import build_test_transform
 
     transform = build_test_transform(model.preprocessing)
     k = min(topk, len(model.classnames))
@@ -53,9 +66,9 @@ def predict(model, paths, topk=5, batch_size=100):
         chunk = paths[start:start + batch_size]
         readable, tensors = [], []
         for path in chunk:
-            image = read_image(path)
+            image, why_not = read_or_why_not(path)
             if image is None:
-                yield path, None
+                yield path, why_not
                 continue
             readable.append(path)
             tensors.append(transform(image))
@@ -67,11 +80,13 @@ def predict(model, paths, topk=5, batch_size=100):
             yield path, list(zip(i, p))
 
 
-def write_results(results, classnames, fmt, out=None):
+def write_results(results, classnames, fmt, out=None, model=None):
+    """``model``: the run's description (``TrainedModel.describe``), which the JSON starts with."""
     out = out or sys.stdout
     if fmt == "json":
-        json.dump([{"image": path, "predictions": [{"class": classnames[i], "index": i, "probability": p}
-                                                  for i, p in top]} for path, top in results], out, indent=2)
+        images = [{"image": path, "predictions": [{"class": classnames[i], "index": i, "probability": p}
+                                                  for i, p in top]} for path, top in results]
+        json.dump(dict(model or {}, images=images), out, indent=2)
         out.write("\n")
     elif fmt == "csv":
         writer = csv.writer(out)
@@ -85,6 +100,27 @@ def write_results(results, classnames, fmt, out=None):
             print(path, file=out)
             for rank, (i, p) in enumerate(top, 1):
                 print(f"  {rank}. {classnames[i]:<{width}}  {100 * p:6.2f}%", file=out)
+
+
+def resolve_device(name=None) -> str:
+    """--device: cpu, cuda or cuda:N, checked against this machine (default: cuda when available)."""
+    import torch
+
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name}: predict.py runs on cpu or cuda (cuda:N for the N-th GPU).")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: no CUDA device is available here; use --device cpu.")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                              f"cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
+    return name
 
 
 def build_parser():
@@ -115,22 +151,22 @@ def main(argv=None):
 
     from trainers.from_run import TrainedModel
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: no CUDA device is available here; use --device cpu.")
+    device = resolve_device(args.device)
     with contextlib.redirect_stdout(sys.stderr):
         model = TrainedModel(args.model_dir, args.load_epoch, device)
+    if model.unfinished_warning():
+        print(model.unfinished_warning(), file=sys.stderr)
     batch_size = args.batch_size or model.cfg.DATALOADER.TEST.BATCH_SIZE
     results, skipped = [], []
     for path, top in predict(model, paths, args.topk, batch_size):
-        if top is None:
+        if isinstance(top, str):
             skipped.append(path)
-            print(f"skipped {path}: not a readable image", file=sys.stderr)
+            print(f"skipped {path}: {top}", file=sys.stderr)
         else:
             results.append((path, top))
     if not results:
         raise ConfigError(f"none of the {len(paths)} files could be read as an image.")
-    write_results(results, model.classnames, args.format)
+    write_results(results, model.classnames, args.format, model=model.describe())
 
 
 if __name__ == "__main__":

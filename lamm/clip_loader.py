@@ -8,6 +8,7 @@ so its weights are half precision until the caller casts them.
 import difflib
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -24,9 +25,21 @@ from .errors import ConfigError, LammError  # noqa: E402
 from .files import FileLock, make_readable  # noqa: E402
 
 DEFAULT_DOWNLOAD_ROOT = os.path.expanduser(os.environ.get("CLIP_CACHE_DIR", "~/.cache/clip"))
+
+
+def _seconds_or_none(value: str):
+    """A number of seconds > 0 (finite), else None."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < float("inf") else None
+
+
 # Seconds to wait for a connection and for each read: a proxy that accepts and never answers
 # would otherwise hang the run forever (the clip package opens its URLs without a timeout).
-DOWNLOAD_TIMEOUT_S = float(os.environ.get("LAMM_DOWNLOAD_TIMEOUT", "30"))
+# None when LAMM_DOWNLOAD_TIMEOUT is not a number of seconds: said when a download needs it, not at import.
+DOWNLOAD_TIMEOUT_S = _seconds_or_none(os.environ.get("LAMM_DOWNLOAD_TIMEOUT") or "30")  # empty: unset
 DOWNLOAD_RETRIES = 1
 RETRY_WAIT_S = 1.0  # a pause before the retry, for a server that just reset the connection
 
@@ -99,6 +112,10 @@ def download_checkpoint(url: str, download_root: str = DEFAULT_DOWNLOAD_ROOT, ti
                     return target
                 print(f"warning: {target} does not match its sha256 (an interrupted or corrupt download): "
                       "downloading it again", file=sys.stderr, flush=True)
+            if timeout is None:  # only now: a cached file needs no timeout
+                raise ConfigError(f"LAMM_DOWNLOAD_TIMEOUT={os.environ.get('LAMM_DOWNLOAD_TIMEOUT')!r} is not a number of "
+                                  "seconds > 0: set it to how long to wait for the CLIP download's server (default 30), "
+                                  "or unset it.")
             print(f"Downloading {name or filename} from {url} to {download_root}", file=sys.stderr, flush=True)
             for attempt in range(retries + 1):
                 try:
@@ -147,6 +164,24 @@ def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> st
 resolve_checkpoint = ensure_backbone  # the earlier name, used by tools/sweep.py
 
 
+def _unreadable_message(path: str, error: Exception) -> str:
+    """One line on why ``torch.load(weights_only=True)`` refused ``path``, without torch's advice
+    to retry with weights_only=False (which would run whatever code the file holds)."""
+    text = str(error)
+    pickled = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)", text)
+    if pickled:
+        return (f"the backbone file {path} holds pickled Python objects ({pickled.group(1)}), "
+                "not only tensors: it is not loaded, since unpickling them could run code. Save the weights as a "
+                "plain state dict (torch.save(model.state_dict(), path)) or use OpenAI's released file")
+    if "Weights only load failed" in text:  # an unpickler error on bytes that are no torch.save file
+        detail = next((line.strip() for line in text.splitlines() if line.startswith("Unsupported")), "")
+    else:
+        detail = text.splitlines()[0].split(". ")[0] if text else ""  # torch's first sentence
+    return (f"the backbone file {path} cannot be read as a CLIP checkpoint "
+            f"({type(error).__name__}{': ' + detail if detail else ''}): it is neither a TorchScript archive nor "
+            "a torch.save state dict, or it is truncated or corrupt: download or copy it again")
+
+
 def _read_state_dict(path: str) -> dict:
     try:
         with warnings.catch_warnings():
@@ -157,14 +192,7 @@ def _read_state_dict(path: str) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated or foreign files fail in many ways (EOFError, UnpicklingError, ...)
-        if "Unsupported global" in str(e):
-            raise BackboneError(f"the backbone file {path} holds pickled objects besides tensors, which are "
-                                "not loaded (unsafe); save its state dict instead") from None
-        raise BackboneError(
-            f"the backbone file {path} cannot be read as a CLIP checkpoint ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else 'no detail'}); it is probably truncated or corrupt: "
-            "download or copy it again"
-        ) from None
+        raise BackboneError(_unreadable_message(path, e)) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict) or "visual.conv1.weight" not in state and "visual.proj" not in state:

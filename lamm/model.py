@@ -68,11 +68,12 @@ class PromptedCLIP(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.text_encoder.dtype
 
-    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+    def encode_images(self, images: torch.Tensor, vision_prompts=None) -> torch.Tensor:
+        """(B, 3, H, W) -> (B, D) normalised; MaPLe's ``vision_prompts`` are built here unless given."""
         images = images.type(self.dtype)
         if self.prompted_image_encoder is None:
             return F.normalize(self.image_encoder(images), dim=-1)
-        shared, deep = self.prompt_learner.vision_prompts()
+        shared, deep = self.prompt_learner.vision_prompts() if vision_prompts is None else vision_prompts
         return F.normalize(self.prompted_image_encoder(images, shared, deep), dim=-1)
 
     def _encode(self, prompts_and_eot, initial_context: bool = False) -> torch.Tensor:
@@ -140,14 +141,25 @@ class PromptedCLIP(nn.Module):
         return self.logits(self.encode_images(images), self.text_features())
 
     def forward_features(self, images: torch.Tensor, with_original: bool = True) -> Dict[str, Optional[torch.Tensor]]:
-        """Everything the hierarchical loss needs for a batch, in one pass."""
-        image_features = self.encode_images(images)
+        """Everything the hierarchical loss needs for a batch, in one pass.
+
+        Without the shortcuts, in the official code's order: the learned prompts, MaPLe's vision
+        prompts, the text encoder, the image encoder. Autograd sums the gradient contributions of a
+        tensor used several times (MaPLe's ``ctx``, deep text prompts) in an order set by this one,
+        so only this order gives the official gradients bit for bit.
+        """
         joint = (with_original and torch.is_grad_enabled() and self.shortcuts.share_prompt_prefix
                  and not self.original_features_are_constant)
+        vision_prompts = None
         if joint:
             text_features, original = self._encode_learned_and_original()
+        elif torch.is_grad_enabled():
+            prompts = self.prompt_learner()
+            vision_prompts = self.prompt_learner.vision_prompts()
+            text_features = self._encode(prompts)
         else:
             text_features = self.text_features()
+        image_features = self.encode_images(images, vision_prompts)
         outputs = {
             "image_features": image_features,
             "text_features": text_features,

@@ -70,3 +70,17 @@ def split_test_images(root):
     folder = Path(root) / "caltech-101"
     split = json.loads((folder / "split_zhou_Caltech101.json").read_text())
     return [(str(folder / "101_ObjectCategories" / path), label) for path, label, _ in split["test"]]
+
+
+def unfinished_copy(run, folder, max_epoch=6):
+    """A copy of a finished run as the same run killed after its last saved epoch looks on disk:
+    its config.yaml plans ``max_epoch`` epochs and it has no results.json."""
+    import shutil
+
+    copy = Path(folder) / f"{Path(run).name}_unfinished"
+    shutil.copytree(run, copy)
+    config = (copy / "config.yaml").read_text()
+    assert config.count("  MAX_EPOCH: 2\n") == 1
+    (copy / "config.yaml").write_text(config.replace("  MAX_EPOCH: 2\n", f"  MAX_EPOCH: {max_epoch}\n"))
+    (copy / "results.json").unlink()
+    return copy

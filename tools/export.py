@@ -20,7 +20,10 @@ import json
 import os.path as osp
 import sys
 
-from lamm.errors import ConfigError, run_command
+if not __package__:  # run as a file (python path/to/tools/x.py, from any folder): lamm/ is beside tools/
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from lamm.errors import ConfigError, check_writable, run_command, write_error
 
 FORMAT = "lamm-clip-classifier"
 FORMAT_VERSION = 1
@@ -31,6 +34,28 @@ def output_paths(out: str):
     return stem + ".safetensors", stem + ".json"
 
 
+def check_targets(out: str) -> None:
+    """Refuse, before the model is built, an OUT whose files cannot be written or would replace a
+    file that is not an earlier export (a run's results.json, say)."""
+    tensor_path, json_path = output_paths(out)
+    if out.endswith(("/", osp.sep)) or osp.isdir(out) or osp.basename(tensor_path) == ".safetensors":
+        raise ConfigError(f"OUT {out} is a folder: give the files' path without extension, e.g. "
+                          f"{osp.join(out, 'caltech_lamm')}.")
+    for path in (tensor_path, json_path):
+        check_writable(path, "OUT")
+    if osp.isfile(json_path) and not _is_export(json_path) or osp.isfile(tensor_path) and not osp.isfile(json_path):
+        taken = json_path if osp.isfile(json_path) else tensor_path
+        raise ConfigError(f"OUT {out}: {taken} exists and is not an export of this tool; choose another name.")
+
+
+def _is_export(json_path: str) -> bool:
+    try:
+        with open(json_path) as handle:
+            return json.load(handle).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def export(run_dir: str, out: str, epoch=None) -> dict:
     import torch
     from safetensors.torch import save_file
@@ -38,8 +63,11 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
     from lamm.files import atomic_write, atomic_write_json
     from trainers.from_run import TrainedModel
 
+    check_targets(out)
     with contextlib.redirect_stdout(sys.stderr):
         trained = TrainedModel(run_dir, epoch, "cpu")
+    if trained.unfinished_warning():
+        print(trained.unfinished_warning(), file=sys.stderr)
     if trained.prompts_image_tower:
         raise ConfigError(
             f"{run_dir} is a {trained.trainer} run: MaPLe's prompts also change CLIP's image encoder (deep vision "
@@ -56,15 +84,16 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
         "embed_dim": int(features.shape[1]),
         "logit_scale": trained.logit_scale,
         "preprocessing": trained.preprocessing,
-        "trainer": trained.trainer,
-        "run": osp.abspath(run_dir),
-        "epoch": trained.epoch,
+        **trained.describe(),  # run, trainer, epoch; max_epoch, epochs_trained, finished: an unfinished run says so
     }
     tensor_path, json_path = output_paths(out)
     tensors = {"text_features": features, "logit_scale": torch.tensor(trained.logit_scale, dtype=torch.float32)}
     metadata = {"description": json.dumps(description)}  # safetensors metadata: strings only
-    atomic_write(tensor_path, lambda tmp_path: save_file(tensors, tmp_path, metadata=metadata))
-    atomic_write_json(json_path, dict(description, features_file=osp.basename(tensor_path)))
+    try:
+        atomic_write(tensor_path, lambda tmp_path: save_file(tensors, tmp_path, metadata=metadata))
+        atomic_write_json(json_path, dict(description, features_file=osp.basename(tensor_path)))
+    except OSError as error:  # the folder became unwritable, the disk is full, ...
+        raise write_error(out, error, "OUT") from None
     return description
 
 

@@ -8,6 +8,7 @@ the checkpoint saves: the name's word embeddings, or the random start with LABEL
 and the vocabulary tokens nearest to it (cosine over CLIP's token-embedding table, decoded by
 CLIP's tokenizer). For learned context (CoOp, CoOpLAMM, MaPLe, MaPLeLAMM) the context vectors'
 nearest words too, as CoOp interprets its prompts. Then the classes that moved most and least.
+A run that learns no labels (CoOp, MaPLe) says so and shows its context only; ``--plot`` refuses it.
 """
 import argparse
 import contextlib
@@ -16,10 +17,13 @@ import os.path as osp
 import statistics
 import sys
 
+if not __package__:  # run as a file (python path/to/tools/x.py, from any folder): lamm/ is beside tools/
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
 import torch
 import torch.nn.functional as F
 
-from lamm.errors import ConfigError, run_command
+from lamm.errors import ConfigError, check_writable, run_command, write_error
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 
@@ -97,10 +101,23 @@ def _words(nearest):
     return " ".join("/".join(word or "?" for word, _ in slot) for slot in nearest)
 
 
+def trainers_with_labels():
+    """The trainers whose runs learn label embeddings (LAMM, CoOpLAMM, MaPLeLAMM)."""
+    from dassl.engine import TRAINER_REGISTRY
+
+    return sorted(name for name in TRAINER_REGISTRY.registered_names()
+                  if getattr(TRAINER_REGISTRY.get(name), "learn_labels", False))
+
+
+def no_labels_note(trainer: str) -> str:
+    return f"a {trainer} run learns no label embeddings ({', '.join(trainers_with_labels())} runs do)"
+
+
 def print_report(report, out=None):
     out = out or sys.stdout
-    print(f"{report['trainer']} run {report['run']} (epoch {report['epoch']}), {len(report['classes'])} classes",
-          file=out)
+    unfinished = "" if report.get("finished", True) else f" of {report['max_epoch']}: an unfinished run"
+    what = f"{len(report['classes'])} classes" if report["learns_labels"] else no_labels_note(report["trainer"])
+    print(f"{report['trainer']} run {report['run']} (epoch {report['epoch']}{unfinished}), {what}", file=out)
     if report["context"] is not None:
         context = report["context"]
         print(f"context {tuple(context['shape'])}, nearest words per vector: {_words(context['nearest'])}", file=out)
@@ -141,9 +158,25 @@ def plot(rows, path: str) -> None:
     right.hist([r["cosine"] for r in moved], bins=min(30, max(5, len(moved) // 3)))
     right.set(xlabel="cosine to the start", ylabel="classes")
     figure.tight_layout()
+    try:
+        atomic_write(path, lambda tmp_path: figure.savefig(tmp_path, format=plot_format(path)))
+    except OSError as error:  # the folder became unwritable, the disk is full, ...
+        raise write_error(path, error, "--plot") from None
+    finally:
+        plt.close(figure)
+
+
+def plot_format(path: str) -> str:
+    """The file format from --plot's extension (png without one); one error line for a format
+    matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
     extension = osp.splitext(path)[1].lstrip(".").lower() or "png"
-    atomic_write(path, lambda tmp_path: figure.savefig(tmp_path, format=extension))
-    plt.close(figure)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if extension not in formats:
+        raise ConfigError(f"--plot {path}: matplotlib cannot write .{extension} files; use one of "
+                          f"{', '.join('.' + f for f in sorted(formats))}.")
+    return extension
 
 
 def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
@@ -153,15 +186,20 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
         trained = TrainedModel(run_dir, epoch, "cpu")
     if trained.model is None:
         raise ConfigError(f"{run_dir} is a {trained.trainer} run: it learned nothing to inspect.")
+    if trained.unfinished_warning():
+        print(trained.unfinished_warning(), file=sys.stderr)
     learner = trained.model.prompt_learner
     vocabulary = Vocabulary(trained.clip_model.token_embedding.weight)
+    if k > vocabulary.table.shape[0]:
+        raise ConfigError(f"--words {k}: CLIP's vocabulary has {vocabulary.table.shape[0]} tokens; ask for fewer "
+                          "nearest words (default 3).")
     labels = learner.label_embeddings
     rows = label_report(labels, trained.classnames, vocabulary, k) if labels is not None else []
     context = None
     if learner.learns_context:
         init = trained.cfg.TRAINER.MAPLE.CTX_INIT if "MaPLe" in trained.trainer else trained.cfg.TRAINER.COOP.CTX_INIT
         context = context_report(learner, vocabulary, k, compare_with_start=bool(init))
-    return {"run": run_dir, "trainer": trained.trainer, "epoch": trained.epoch, "classes": rows,
+    return {**trained.describe(), "run": run_dir, "learns_labels": labels is not None, "classes": rows,
             "context": context, "summary": summarise(rows)}
 
 
@@ -177,7 +215,13 @@ def main(argv=None):
         raise ConfigError(f"--words must be at least 1, got {args.words}.")
     if not osp.isdir(args.run):
         raise ConfigError(f"{args.run}: no such run folder.")
+    if args.plot:  # before the model is built
+        check_writable(args.plot, "--plot")
+        plot_format(args.plot)
     report = inspect_run(args.run, args.load_epoch, args.words)
+    if args.plot and not report["learns_labels"]:
+        raise ConfigError(f"--plot draws how the label embeddings moved, but {args.run} is a {report['trainer']} run: "
+                          f"{no_labels_note(report['trainer'])}. Drop --plot to see its context's nearest words.")
     if args.plot:
         plot(report["classes"], args.plot)
     if args.format == "json":

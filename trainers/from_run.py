@@ -8,6 +8,7 @@ trainer class (its ``build_prompt_learner``/``build_model``), so the model is ex
 run evaluated; only the data loading is skipped.
 """
 import contextlib
+import os
 import os.path as osp
 import sys
 from types import SimpleNamespace
@@ -21,7 +22,7 @@ from lamm.errors import ConfigError, LammError
 from lamm.model import PromptedCLIP
 from lamm.preprocess import test_preprocessing
 
-from .checkpoints import checkpoint_file, read_checkpoint
+from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
 from .config import extend_cfg
 from .prompt_trainer import PromptTrainer
 
@@ -34,12 +35,45 @@ def load_run_config(run_dir: str):
 
     path = osp.join(run_dir, "config.yaml")
     if not osp.isfile(path):
-        raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml (give the --output-dir of a train.py run).")
+        raise ConfigError(f"{run_dir} is not a run folder: it has no config.yaml{_run_folder_hint(run_dir)}")
     cfg = get_cfg_default()
     extend_cfg(cfg)
     cfg.set_new_allowed(True)  # keys a newer version wrote are kept, not refused
-    cfg.merge_from_file(path)
+    try:
+        cfg.merge_from_file(path)
+    except Exception as error:  # yaml's parse errors, yacs' type and key errors: all mean "not a run's config"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"{path} cannot be read as a run's config ({reason}); it is not the config.yaml that "
+                          "train.py writes.") from None
+    if not cfg.TRAINER.NAME:
+        raise ConfigError(f"{path} names no trainer (TRAINER.NAME): it is not the config.yaml that train.py writes.")
     return cfg
+
+
+def _run_folder_hint(folder: str) -> str:
+    """Where the run folder is, for a folder that is not one: its parent, or the runs below it."""
+    from .checkpoints import is_checkpoint_folder, model_folders_in
+
+    parent = osp.dirname(osp.normpath(folder))
+    if is_checkpoint_folder(folder) and osp.isfile(osp.join(parent, "config.yaml")):
+        return f"; it is a run's checkpoint folder: give the run folder above it, {parent}."
+    if model_folders_in(folder):  # a run of the CoOp, MaPLe or official LAMM code
+        return (f"; it holds checkpoints ({', '.join(name + '/' for name in model_folders_in(folder))}) but not the "
+                "config that train.py writes, as runs of the CoOp, MaPLe or official LAMM code do. Evaluate them with "
+                f"train.py --eval-only --model-dir {folder} and the matching --trainer and --config-file.")
+    below = []
+    for visited, (top, subfolders, files) in enumerate(os.walk(folder)):
+        if visited >= 1000 or len(below) > 5:  # the folder may be a home folder, or /
+            break
+        if "config.yaml" in files:
+            below.append(osp.relpath(top, folder))
+        if "config.yaml" in files or osp.relpath(top, folder).count(os.sep) >= 4:
+            subfolders[:] = []
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+    if below:
+        shown = ", ".join(sorted(below)[:5]) + (", ..." if len(below) > 5 else "")
+        return f"; it holds runs ({shown}): give one of them, e.g. {osp.join(folder, sorted(below)[0])}."
+    return " (give the --output-dir of a train.py run)."
 
 
 def _classes_from_dataset(cfg, run_dir: str):
@@ -56,13 +90,56 @@ def _classes_from_dataset(cfg, run_dir: str):
     return list(dataset.classnames), getattr(dataset, "class_ids", None)
 
 
+def _missing_checkpoint_message(run_dir: str, trainer: str, path: str, epoch=None) -> str:
+    folder = osp.dirname(path)
+    epochs = epochs_present(folder)
+    if epoch is not None and epochs:
+        return (f"{run_dir}: no {trainer} checkpoint {path} (--load-epoch); epochs present: "
+                f"{', '.join(map(str, epochs))}.")
+    evaluated = ((read_record(run_dir) or {}).get("checkpoint") or {}).get("run_dir")
+    if evaluated:
+        return (f"{run_dir} is an evaluation (--eval-only) of the run {evaluated}, and holds no checkpoint: "
+                f"give that run instead.")
+    return (f"{run_dir}: no {trainer} checkpoint in {folder}: the run saved none (an eval-only run saves "
+            "none; a training run saves one after its first epoch), or its checkpoints were moved.")
+
+
+def _read(path: str, run_dir: str) -> dict:
+    """``read_checkpoint``, with advice for a reader of the run rather than for its training."""
+    from lamm.errors import CheckpointError, CheckpointNotFoundError
+
+    try:
+        return read_checkpoint(path)
+    except CheckpointNotFoundError:
+        raise
+    except CheckpointError as error:
+        cause = error.__cause__
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0].split(". ")[0] if cause else \
+            "empty: 0 bytes"
+        others = [e for e in epochs_present(osp.dirname(path)) if osp.basename(path) != f"model.pth.tar-{e}"]
+        hint = f" Another epoch's checkpoint may be intact: --load-epoch {others[-1]}." if others else ""
+        raise CheckpointError(f"{run_dir}: its checkpoint {path} cannot be read ({reason}): the file is truncated "
+                              f"or corrupt; restore it from a copy or rerun the training.{hint}") from None
+
+
+def _check_backbone_file(backbone: str, run_dir: str) -> None:
+    """A run trained on a CLIP file (not a released name) needs that file, where it was."""
+    from lamm.clip_loader import _model_urls
+
+    if backbone not in _model_urls() and not osp.isfile(osp.expanduser(backbone)) \
+            and (os.sep in backbone or backbone.endswith((".pt", ".pth", ".bin"))):
+        raise ConfigError(f"{run_dir} was trained on the CLIP file {backbone} (MODEL.BACKBONE.NAME in its config.yaml), "
+                          "which is not there any more: put the file back at that path to use this run.")
+
+
 class TrainedModel:
     """A run's classifier: normalised text features per class and an image encoder.
 
     Attributes: ``trainer`` (TRAINER.NAME), ``classnames``, ``backbone`` (MODEL.BACKBONE.NAME),
-    ``epoch`` (of the checkpoint, None for ZeroshotCLIP), ``preprocessing`` (see
-    ``lamm.preprocess``), ``cfg``, ``clip_model``, and ``model`` (a ``PromptedCLIP``, None for
-    ZeroshotCLIP).
+    ``epoch`` (of the checkpoint, None for ZeroshotCLIP), ``max_epoch`` (OPTIM.MAX_EPOCH, the
+    planned epochs), ``epochs_trained`` (the run's latest checkpoint), ``finished``,
+    ``preprocessing`` (see ``lamm.preprocess``), ``cfg``, ``clip_model``, and ``model`` (a
+    ``PromptedCLIP``, None for ZeroshotCLIP).
     """
 
     def __init__(self, run_dir: str, epoch: Optional[int] = None, device: str = "cpu"):
@@ -81,11 +158,10 @@ class TrainedModel:
         if learns:
             path = checkpoint_file(osp.join(run_dir, trainer_class.model_name), epoch)
             if not osp.isfile(path):
-                raise ConfigError(f"{run_dir}: no {self.trainer} checkpoint {path}"
-                                  + (" (--load-epoch)" if epoch is not None else "")
-                                  + ". Predict with a trained run (an eval-only run's folder holds no checkpoint).")
-            checkpoint = read_checkpoint(path)
+                raise ConfigError(_missing_checkpoint_message(run_dir, self.trainer, path, epoch))
+            checkpoint = _read(path, run_dir)
         self.checkpoint_path = path
+        _check_backbone_file(self.backbone, run_dir)
         self.classnames, class_ids = self._classnames(checkpoint, run_dir)
 
         # The run's trainer class builds the model; a stand-in for the data manager gives the classes.
@@ -104,6 +180,30 @@ class TrainedModel:
                 self._zero_shot_features = stub.text_features
         self.clip_model = clip_model.eval()
         self.dtype = clip_model.dtype
+        # How far the run's training got: its latest checkpoint, whichever one is loaded.
+        self.max_epoch = int(cfg.OPTIM.MAX_EPOCH) if learns else None
+        if learns:
+            self.epochs_trained = max(epochs_present(osp.dirname(path)) + [self.epoch or 0])
+        else:
+            self.epochs_trained = None
+
+    @property
+    def finished(self) -> bool:
+        """The run trained all its planned epochs (a ZeroshotCLIP run trains none: finished)."""
+        return not self.max_epoch or self.epochs_trained >= self.max_epoch
+
+    def describe(self) -> dict:
+        """Which model this is, for the commands' output: the run, trainer and how far it trained."""
+        return {"run": osp.abspath(self.run_dir), "trainer": self.trainer, "epoch": self.epoch,
+                "max_epoch": self.max_epoch, "epochs_trained": self.epochs_trained, "finished": self.finished}
+
+    def unfinished_warning(self) -> Optional[str]:
+        """One line for a run whose training stopped before OPTIM.MAX_EPOCH, else None."""
+        if self.finished:
+            return None
+        return (f"warning: {self.run_dir} is an unfinished run: its training stopped at epoch {self.epochs_trained} "
+                f"of {self.max_epoch} (OPTIM.MAX_EPOCH), so this uses the epoch-{self.epoch} checkpoint, not the "
+                "final model. Rerun the run's train.py command to finish it (it resumes where it stopped).")
 
     def _classnames(self, checkpoint: dict, run_dir: str):
         meta = checkpoint.get("meta") or {}

@@ -182,3 +182,51 @@ def test_unknown_model_name_and_wrong_input_size_are_clear_errors(tmp_path):
         load_clip("ViT-B/61")
     with pytest.raises(ConfigError, match=r'INPUT.SIZE "\(32, 32\)"'):
         check_input_size(tiny_clip(), (224, 224), "tiny")
+
+
+def fresh_import_of_clip_loader():
+    """Run the module's code again as a new module (the imported one stays as it is)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lamm._clip_loader_fresh", clip_loader.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan"])
+def test_a_bad_download_timeout_is_one_error_line_when_a_download_needs_it(value, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAMM_DOWNLOAD_TIMEOUT", value)
+    module = fresh_import_of_clip_loader()  # the import itself does not fail (every command imports it)
+    assert module.DOWNLOAD_TIMEOUT_S is None
+    monkeypatch.setattr(clip_loader, "DOWNLOAD_TIMEOUT_S", module.DOWNLOAD_TIMEOUT_S)
+    url = f"http://127.0.0.1:9/clip/models/{SHA}/ViT-B-16.pt"
+    with pytest.raises(ConfigError, match=f"LAMM_DOWNLOAD_TIMEOUT={value!r} is not a number of seconds > 0: set it"):
+        download_checkpoint(url, str(tmp_path))
+    (tmp_path / "ViT-B-16.pt").write_bytes(PAYLOAD)  # a cached file needs no timeout
+    assert download_checkpoint(url, str(tmp_path)) == str(tmp_path / "ViT-B-16.pt")
+
+
+def test_the_download_timeout_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LAMM_DOWNLOAD_TIMEOUT", "7.5")
+    assert fresh_import_of_clip_loader().DOWNLOAD_TIMEOUT_S == 7.5
+    monkeypatch.setenv("LAMM_DOWNLOAD_TIMEOUT", "")  # set but empty, as VAR=$UNSET_VAR makes it: the default
+    assert fresh_import_of_clip_loader().DOWNLOAD_TIMEOUT_S == 30
+
+
+def test_a_backbone_file_with_pickled_code_is_refused_in_one_line_without_torchs_advice(tmp_path, capsys):
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({**tiny_clip().state_dict(), "payload": RunsCode()}, path)
+    with pytest.raises(BackboneError) as raised:
+        load_clip(str(path))
+    message = str(raised.value)
+    assert not (tmp_path / "ran").exists()  # nothing ran
+    assert message.startswith(f"the backbone file {path} holds pickled Python objects (")
+    assert "system), not only tensors: it is not loaded, since unpickling them could run code" in message
+    assert "torch.save(model.state_dict(), path)" in message
+    for misleading in ("weights_only", "truncated", "corrupt", "\n"):
+        assert misleading not in message

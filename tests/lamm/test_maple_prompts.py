@@ -210,17 +210,23 @@ def test_logits_loss_terms_and_gradients_equal_the_official_computation(shortcut
     params = [p for p in learner.parameters() if p.requires_grad]
     grads = torch.autograd.grad(total, params)
 
-    # The official forward with the same tensors.
+    # The official forward with the same tensors, in its order (CustomCLIP.forward): the prompt
+    # learner's forward (learned prompt, vision prompts), the text encoder, the image encoder, then
+    # the original prompt (forward_test). Autograd sums ctx's three gradient contributions in an
+    # order set by this one.
     token_classes = vectors.unsqueeze(1)  # (n_cls, 1, dim)
-    learned, original = official_prompts(pieces, learner.ctx, token_classes)
+    learned, _ = official_prompts(pieces, learner.ctx, token_classes)
     deep_text = list(learner.compound_prompts_text)
-    shared = learner.proj(learner.ctx)
     deep_vision = [layer(prompt) for layer, prompt in zip(learner.compound_prompt_projections, deep_text)]
-    image_features = F.normalize(official_image_features(clip_model, images, shared, deep_vision), dim=-1)
-    text_features = F.normalize(official_text_features(clip_model, learned, pieces["tokens"], deep_text), dim=-1)
-    fix_features = F.normalize(official_text_features(clip_model, original, pieces["tokens"], deep_text), dim=-1)
+    shared = learner.proj(learner.ctx)
+    text_features = official_text_features(clip_model, learned, pieces["tokens"], deep_text)
+    image_features = official_image_features(clip_model, images, shared, deep_vision)
+    image_features, text_features = F.normalize(image_features, dim=-1), F.normalize(text_features, dim=-1)
     scale = clip_model.logit_scale.exp()
-    logits, fix_logits = scale * image_features @ text_features.t(), scale * image_features @ fix_features.t()
+    logits = scale * image_features @ text_features.t()
+    _, original = official_prompts(pieces, learner.ctx, token_classes)
+    fix_features = F.normalize(official_text_features(clip_model, original, pieces["tokens"], deep_text), dim=-1)
+    fix_logits = scale * image_features @ fix_features.t()
     expected = official_loss_terms(logits, fix_logits, text_features, fix_features, labels, token_classes,
                                    pieces["token_classes"])
     expected_total = expected["ce"] + 1 / 1 * expected["wc"] + expected["cos"] + 0.05 * expected["kd"]
@@ -233,9 +239,17 @@ def test_logits_loss_terms_and_gradients_equal_the_official_computation(shortcut
         torch.testing.assert_close(terms[name], expected[name], atol=1e-5, rtol=1e-4, msg=name)
     assert terms["wc"] > 0 and terms["cos"] > 0 and terms["kd"] > 0
     torch.testing.assert_close(total, expected_total, atol=1e-5, rtol=1e-4)
-    for param, got, want in zip(params, grads, expected_grads):
+    names = [name for name, p in learner.named_parameters() if p.requires_grad]
+    assert len(names) == len(params) == 4 + 3 * (DEPTH - 1)  # ctx, proj (2), labels; per deep layer: prompt, Linear (2)
+    for name, got, want in zip(names, grads, expected_grads):
         assert want.abs().sum() > 0
-        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-3)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-3, msg=name)
+    if shortcuts == OFFICIAL:  # the official computation, bit for bit: every output and every gradient
+        for got, want in [(outputs["logits"], logits), (outputs["original_logits"], fix_logits), (total, expected_total),
+                          *((terms[name], expected[name]) for name in expected)]:
+            torch.testing.assert_close(got, want, atol=0, rtol=0)
+        for name, got, want in zip(names, grads, expected_grads):
+            torch.testing.assert_close(got, want, atol=0, rtol=0, msg=name)
     with torch.no_grad():  # evaluation (cached text features when the shortcut is on)
         torch.testing.assert_close(model(images), logits.detach(), atol=2e-4, rtol=1e-4)
 

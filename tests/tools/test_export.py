@@ -9,7 +9,7 @@ from safetensors import safe_open
 
 import predict
 from tests.fixtures import REPO_ROOT, run_tool
-from tests.trained_runs import predict_data, split_test_images, trained_run  # noqa: F401
+from tests.trained_runs import predict_data, split_test_images, trained_run, unfinished_copy  # noqa: F401
 from tools.export import export
 from tools.export import main as export_main
 
@@ -30,7 +30,7 @@ def test_the_readme_recipe_on_the_export_equals_predict(trainer, trained_run, pr
     images = [path for path, _ in split_test_images(predict_data)][::5]
     capsys.readouterr()
     predict.main(["--model-dir", str(run), "--format", "json", "--topk", "5", *images])
-    expected = json.loads(capsys.readouterr().out)
+    expected = json.loads(capsys.readouterr().out)["images"]
     recipe = readme_recipe()
     monkeypatch.chdir(tmp_path)
     for image, prediction in zip(images, expected):
@@ -64,3 +64,58 @@ def test_maple_runs_are_refused_with_the_reason(trainer, trained_run, tmp_path):
     assert code == 2 and "Traceback" not in output
     assert f"error: {trained_run(trainer)} is a {trainer} run: MaPLe's prompts also change CLIP's image encoder" in output
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unfinished_run_is_exported_with_a_warning_and_says_so_in_its_files(trained_run, tmp_path):
+    run = unfinished_copy(trained_run("CoOp"), tmp_path)
+    code, out, err = run_tool(export_main, run, tmp_path / "coop", streams=True)
+    assert code == 0 and f"warning: {run} is an unfinished run: its training stopped at epoch 2 of 6" in err
+    saved = json.loads((tmp_path / "coop.json").read_text())
+    assert (saved["epoch"], saved["max_epoch"], saved["finished"]) == (2, 6, False)
+    with safe_open(str(tmp_path / "coop.safetensors"), "pt") as handle:
+        assert json.loads(handle.metadata()["description"])["finished"] is False
+    code, out, err = run_tool(export_main, trained_run("CoOp"), tmp_path / "done", streams=True)
+    assert "unfinished" not in err and json.loads((tmp_path / "done.json").read_text())["finished"] is True
+
+
+@pytest.mark.parametrize("case, message", [
+    ("folder", "error: OUT {out} is a folder: give the files' path without extension, e.g. {out}/caltech_lamm"),
+    ("slash", "error: OUT {out} is a folder: give the files' path without extension"),
+    ("parent_is_a_file", "error: OUT {out}.safetensors: {tmp}/notes.txt is a file, not a folder"),
+    ("target_is_a_folder", "error: OUT {out}.safetensors is a folder; give a file name"),
+    ("read_only", "error: OUT {out}.safetensors: cannot write in {tmp} (no permission or a read-only file system)"),
+    ("results_json", "error: OUT {out}: {out}.json exists and is not an export of this tool; choose another name"),
+])
+def test_a_target_that_cannot_be_written_is_one_error_line_before_the_model_is_built(
+        case, message, trained_run, tmp_path, monkeypatch):
+    import os
+
+    out = {"folder": tmp_path, "slash": f"{tmp_path}/", "parent_is_a_file": tmp_path / "notes.txt" / "model",
+           "target_is_a_folder": tmp_path / "model", "read_only": tmp_path / "model",
+           "results_json": tmp_path / "results"}[case]
+    (tmp_path / "notes.txt").write_text("notes")
+    (tmp_path / "results.json").write_text('{"accuracy": 90.0}')
+    if case == "target_is_a_folder":
+        (tmp_path / "model.safetensors").mkdir()
+    if case == "read_only":  # as for a user without write permission (the tests may run as root)
+        monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setattr("trainers.from_run.TrainedModel", None)  # building the model would be a TypeError
+    before = sorted(os.listdir(tmp_path))
+    code, output = run_tool(export_main, trained_run("LAMM"), out, check=False)
+    assert code == 2 and "Traceback" not in output, output[-2000:]
+    assert message.format(out=out, tmp=tmp_path) in output
+    assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "results.json").read_text() == '{"accuracy": 90.0}'
+
+
+def test_a_write_that_fails_is_one_error_line_and_a_missing_folder_is_made(trained_run, tmp_path, monkeypatch):
+    def refuse(path, write):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("lamm.files.atomic_write", refuse)
+        code, output = run_tool(export_main, trained_run("LAMM"), tmp_path / "model", check=False)
+    assert code == 2 and "Traceback" not in output
+    assert f"error: OUT {tmp_path / 'model'}: could not be written (No space left on device)" in output
+    run_tool(export_main, trained_run("LAMM"), tmp_path / "new" / "folder" / "model")
+    assert (tmp_path / "new" / "folder" / "model.json").is_file()
+    run_tool(export_main, trained_run("LAMM"), tmp_path / "new" / "folder" / "model")  # an export is replaced

@@ -8,7 +8,7 @@ from lamm.prompt_layout import tokenizer
 from lamm.prompt_learner import PromptLearner
 from tests.fixtures import run_tool
 from tests.helpers import CLASSNAMES, tiny_clip
-from tests.trained_runs import predict_data, trained_run  # noqa: F401
+from tests.trained_runs import predict_data, trained_run, unfinished_copy  # noqa: F401
 from tools.inspect_labels import Vocabulary, inspect_run, label_report, summarise
 from tools.inspect_labels import main as inspect_main
 
@@ -70,3 +70,70 @@ def test_the_table_and_bad_input(trained_run):
     assert "moved most:" in output and "moved least:" in output and "nearest words" in output
     code, output = run_tool(inspect_main, trained_run("ZeroshotCLIP"), check=False)
     assert code == 2 and "error: " in output and "learned nothing to inspect" in output and "Traceback" not in output
+
+
+def test_an_unfinished_run_says_so(trained_run, tmp_path):
+    run = unfinished_copy(trained_run("LAMM"), tmp_path)
+    code, out, err = run_tool(inspect_main, run, streams=True)
+    assert f"warning: {run} is an unfinished run: its training stopped at epoch 2 of 6" in err
+    assert out.splitlines()[0].startswith(f"LAMM run {run} (epoch 2 of 6: an unfinished run), 5 classes")
+    code, out, err = run_tool(inspect_main, run, "--format", "json", streams=True)
+    report = json.loads(out)
+    assert (report["epoch"], report["max_epoch"], report["finished"]) == (2, 6, False)
+    code, out, err = run_tool(inspect_main, trained_run("LAMM"), streams=True)
+    assert "unfinished" not in out + err and "(epoch 2), 5 classes" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("trainer", ["CoOp", "MaPLe"])
+def test_a_run_without_label_embeddings_says_so_instead_of_0_classes(trainer, trained_run, tmp_path):
+    run = trained_run(trainer)
+    code, out, err = run_tool(inspect_main, run, streams=True)
+    header = out.splitlines()[0]
+    assert "0 classes" not in out
+    assert header == f"{trainer} run {run} (epoch 2), a {trainer} run learns no label embeddings " \
+                     "(CoOpLAMM, LAMM, MaPLeLAMM runs do)"
+    assert out.splitlines()[1].startswith("context (")  # what it did learn: the context's nearest words
+    code, out, err = run_tool(inspect_main, run, "--format", "json", streams=True)
+    assert json.loads(out)["learns_labels"] is False and json.loads(out)["classes"] == []
+    code, output = run_tool(inspect_main, run, "--plot", tmp_path / "moved.png", check=False)
+    assert code == 2 and "Traceback" not in output and not (tmp_path / "moved.png").exists()
+    assert (f"error: --plot draws how the label embeddings moved, but {run} is a {trainer} run: a {trainer} run "
+            "learns no label embeddings") in output
+
+
+@pytest.mark.parametrize("case, message", [
+    ("folder", "error: --plot {plot} is a folder; give a file name"),
+    ("parent_is_a_file", "error: --plot {plot}: {tmp}/notes.txt is a file, not a folder"),
+    ("read_only", "error: --plot {plot}: cannot write in {tmp} (no permission or a read-only file system)"),
+    ("format", "error: --plot {plot}: matplotlib cannot write .xyz files; use one of "),
+])
+def test_a_plot_that_cannot_be_written_is_one_error_line_before_the_model_is_built(
+        case, message, trained_run, tmp_path, monkeypatch):
+    import os
+
+    plot = {"folder": tmp_path, "parent_is_a_file": tmp_path / "notes.txt" / "moved.png",
+            "read_only": tmp_path / "moved.png", "format": tmp_path / "moved.xyz"}[case]
+    (tmp_path / "notes.txt").write_text("notes")
+    if case == "read_only":  # as for a user without write permission (the tests may run as root)
+        monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setattr("trainers.from_run.TrainedModel", None)  # building the model would be a TypeError
+    code, output = run_tool(inspect_main, trained_run("LAMM"), "--plot", plot, check=False)
+    assert code == 2 and "Traceback" not in output, output[-2000:]
+    assert message.format(plot=plot, tmp=tmp_path) in output
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+def test_a_plot_write_that_fails_is_one_error_line(trained_run, tmp_path, monkeypatch):
+    def refuse(path, write):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("lamm.files.atomic_write", refuse)
+    code, output = run_tool(inspect_main, trained_run("LAMM"), "--plot", tmp_path / "moved.svg", check=False)
+    assert code == 2 and "Traceback" not in output
+    assert f"error: --plot {tmp_path / 'moved.svg'}: could not be written (Permission denied)" in output
+
+
+def test_more_nearest_words_than_the_vocabulary_has_is_one_error_line(trained_run):
+    code, output = run_tool(inspect_main, trained_run("LAMM"), "--words", "60000", check=False)
+    assert code == 2 and "Traceback" not in output
+    assert "error: --words 60000: CLIP's vocabulary has 49408 tokens; ask for fewer nearest words" in output
