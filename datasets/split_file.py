@@ -10,13 +10,15 @@ import hashlib
 import json
 import os
 import stat
-from collections import Counter
+from collections import Counter, namedtuple
 
 from lamm.files import atomic_write_json
 
 from .errors import DatasetNotFoundError, InvalidDatasetError
 
 SPLIT_NAMES = ("train", "val", "test")
+# One image as the readers and builders handle it before Dassl (same attributes as Dassl's Datum).
+ImageRecord = namedtuple("ImageRecord", "impath label domain classname")
 
 
 def datum_class():
@@ -102,11 +104,14 @@ def nested_copy(impath, path_prefix):
     return images_copy if os.path.isfile(images_copy) else None
 
 
-def checked_datum(impath, label, classname, source):
-    """A Datum whose missing image is named in a DatasetNotFoundError instead of Dassl's assert."""
+def checked_record(impath, label, classname, source):
+    """An ``ImageRecord`` of an image that exists; a missing one is named in a DatasetNotFoundError.
+
+    Records, not Dassl Datums: ``prepare --build-split`` builds split files without Dassl.
+    """
     if image_file_problem(impath) == "missing":
         raise DatasetNotFoundError(f"Image {impath} listed in {source} is missing.")
-    return datum_class()(impath=impath, label=int(label), classname=classname)
+    return ImageRecord(impath, int(label), 0, classname)
 
 
 def class_name_conflict(named_records, source):

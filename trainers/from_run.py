@@ -91,7 +91,7 @@ class TrainedModel:
         # The run's trainer class builds the model; a stand-in for the data manager gives the classes.
         stub = trainer_class.__new__(trainer_class)
         stub.cfg, stub.device = cfg, self.device
-        stub.dm = SimpleNamespace(dataset=SimpleNamespace(classnames=self.classnames, full_label_indices=class_ids))
+        stub.dm = SimpleNamespace(dataset=SimpleNamespace(classnames=self.classnames, class_ids=class_ids))
         with contextlib.redirect_stdout(sys.stderr):  # the build's progress lines stay off stdout
             if learns:
                 clip_model = stub.load_clip_model()

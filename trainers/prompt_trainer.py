@@ -57,9 +57,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         # A dataset that is part of a wider label space (ImageNet-A within ImageNet, one half of
         # the classes) says where its classes sit there, so labels can move between the two.
         dataset = self.dm.dataset
-        class_ids = getattr(dataset, "full_label_indices", None)
-        if class_ids is None:
-            class_ids = getattr(dataset, "imagenet_class_indices", None)  # ImageNet-A/R within ImageNet
+        class_ids = getattr(dataset, "class_ids", None)
         return {"label_tokens": lamm.LABEL_TOKENS if self.learn_labels else None, "label_init": lamm.LABEL_INIT,
                 "class_ids": class_ids}
 

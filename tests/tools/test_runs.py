@@ -1,11 +1,12 @@
-"""tools/runs.py names every run of every protocol and builds its train.py call; tools/prepare_data.py
+"""tools/runs.py names every run of every protocol and builds its train.py call; datasets/prepare/ensure.py
 prepares missing datasets before anything runs. Everything here is in-process and needs no data."""
 import json
 import os
 
 import pytest
 
-from tools import prepare_data, sweep
+from datasets.prepare import ensure as prepare_data
+from tools import sweep
 from tools.runs import METHODS, VARIANTS, Grid, RunError, expand, read_record, script_argv, stages, tag_suffix
 from tools.sweep_grid import FINISHED, UNFINISHED, run_status
 
