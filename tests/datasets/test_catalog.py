@@ -7,7 +7,7 @@ import yaml
 from dassl.data.datasets import DATASET_REGISTRY
 
 import datasets.readers  # noqa: F401  (registers the readers)
-from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
+from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup, zero_shot_template
 from datasets.prepare.builders import BUILDERS
 from tests.fixtures import REPO_ROOT
 
@@ -73,3 +73,40 @@ def test_the_benchmark_lists_are_the_papers():
     assert DG_TARGETS == ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
     assert set(FEWSHOT_BENCHMARKS) | set(DG_TARGETS) == set(CATALOG)
     assert all(CATALOG[key].kind == "test-only" for key in DG_TARGETS)
+
+
+# CoOp's zero-shot templates (trainers/zsclip.py in the CoOp repository) and the LAMM paper's
+# column labels, written out here so that the catalog's copies are checked against them.
+COOP_TEMPLATES = {
+    "OxfordPets": "a photo of a {}, a type of pet.",
+    "OxfordFlowers": "a photo of a {}, a type of flower.",
+    "FGVCAircraft": "a photo of a {}, a type of aircraft.",
+    "DescribableTextures": "{} texture.",
+    "EuroSAT": "a centered satellite photo of {}.",
+    "StanfordCars": "a photo of a {}.",
+    "Food101": "a photo of {}, a type of food.",
+    "SUN397": "a photo of a {}.",
+    "Caltech101": "a photo of a {}.",
+    "UCF101": "a photo of a person doing {}.",
+    "ImageNet": "a photo of a {}.",
+    "ImageNetSketch": "a photo of a {}.",
+    "ImageNetV2": "a photo of a {}.",
+    "ImageNetA": "a photo of a {}.",
+    "ImageNetR": "a photo of a {}.",
+}
+PAPER_LABELS = {"OxfordFlowers": "Flowers102", "DescribableTextures": "DTD", "ImageNetV2": "-V2",
+                "ImageNetSketch": "-Sketch", "ImageNetA": "-A", "ImageNetR": "-R"}
+
+
+@pytest.mark.parametrize("key", sorted(CATALOG))
+def test_every_dataset_has_its_zero_shot_template_and_paper_label(key):
+    info = CATALOG[key]
+    assert info.template.count("{}") == 1 and info.template.format("x") != info.template
+    assert info.paper_label == PAPER_LABELS.get(info.name, info.name)
+    if info.name in COOP_TEMPLATES:
+        assert info.template == COOP_TEMPLATES[info.name]
+
+
+def test_zero_shot_template_falls_back_to_coops_default():
+    assert zero_shot_template("DescribableTextures") == "{} texture."
+    assert zero_shot_template("MyOwnDataset") == "a photo of a {}."

@@ -350,7 +350,7 @@ def test_a_mistyped_dataset_after_the_command_is_suggested_too(capsys):
 
 def test_names_are_config_or_registered_names():
     assert [i.key for i in prepare.resolve(["OxfordPets", "dtd", "ImageNet-A"])] == ["oxford_pets", "dtd", "imagenet_a"]
-    assert len(prepare.resolve(["all"])) == 15
+    assert len(prepare.resolve(["all"])) == len(CATALOG)
 
 
 # --- check ------------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ def test_check_imagenet_variants(tmp_path, capsys):
 def test_list_prints_every_dataset(capsys):
     assert prepare.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert len(out.strip().splitlines()) == 15 and "stanford_cars" in out and "manual steps" in out
+    assert len(out.strip().splitlines()) == len(CATALOG) and "stanford_cars" in out and "manual steps" in out
 
 
 @pytest.mark.parametrize("document", ["docs/DATA.md", "README.md"])
