@@ -138,6 +138,29 @@ def class_name_conflict(named_records, source):
     return None
 
 
+def label_range_problem(named_records, source):
+    """Why an entry's label is not one of the train list's classes, or None.
+
+    Dassl counts the classes from the train list (largest label + 1), so an entry with a label
+    outside ``0..C-1`` of the C train classes would surface mid-run: an IndexError in training
+    or evaluation, or a class "with too few images" for the few-shot draw. It is named here,
+    with the file and the entry, when the split is read.
+    """
+    train_labels = {int(record[1]) for record in named_records.get("train", [])}
+    num_classes = len(train_labels)
+    for key, records in named_records.items():
+        for index, (rel_impath, label, name) in enumerate(records):
+            label = int(label)
+            if 0 <= label < num_classes and (key == "train" or label in train_labels):
+                continue
+            return (
+                f"{source}: {key}[{index}] {[rel_impath, label, name]!r} has label {label}, but the labels must be "
+                f"0..{num_classes - 1}, one per class of the train list ({num_classes} classes). Fix that entry "
+                f"or get the split file again."
+            )
+    return None
+
+
 def records_to_datums(named_records, path_prefix, source):
     """Turn ``{name: [[rel_impath, label, classname], ...]}`` into ``{name: [Datum, ...]}``.
 
@@ -214,7 +237,13 @@ def read_split(split_path, path_prefix, how_to_get=""):
         raise InvalidDatasetError(
             f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}."
         )
-    datums = records_to_datums({key: split[key] for key in SPLIT_NAMES}, path_prefix, split_path)
+    named_records = {key: split[key] for key in SPLIT_NAMES}
+    for key, records in named_records.items():
+        _check_records(records, split_path, key)
+    problem = label_range_problem(named_records, split_path)
+    if problem:
+        raise InvalidDatasetError(problem)
+    datums = records_to_datums(named_records, path_prefix, split_path)
     return tuple(datums[key] for key in SPLIT_NAMES)
 
 

@@ -18,6 +18,7 @@ import sys
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 
@@ -28,8 +29,45 @@ RETRY_DELAY = 1.0  # seconds before the first retry; doubles per attempt (tests 
 USER_AGENT = "lamm-datasets/1.0 (+https://github.com/KaiyangZhou/CoOp-compatible data preparation)"
 
 
+GDRIVE_TIMEOUT = 60  # seconds gdown waits for Drive to connect or send data (as http_download's default)
+
+
 class DownloadError(DatasetError):
     """A file could not be fetched, or what was fetched is not the expected file."""
+
+
+def connection_problem(error):
+    """Why a host could not be reached (no network, no DNS, refused, no answer), or None for other errors.
+
+    Such a failure says nothing about the file or the server's limits, so the message must not
+    blame them (Drive's daily limit, a dead link).
+    """
+    text = f"{error} {error.__cause__ or ''} {error.__context__ or ''}"
+    if any(s in text for s in ("Failed to resolve", "Name or service not known", "name resolution",
+                               "nodename nor servname", "getaddrinfo failed")):
+        return "its name cannot be resolved"
+    if "refused" in text.lower():
+        return "the connection was refused"
+    if any(s in text.lower() for s in ("timed out", "timeout")):
+        return "it did not answer in time"
+    if "unreachable" in text.lower():
+        return "the network is unreachable"
+    try:
+        import requests
+
+        if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return "the connection failed"
+    except ImportError:
+        pass
+    if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError)) and not isinstance(
+            error, urllib.error.HTTPError):
+        return "the connection failed"
+    return None
+
+
+def unreachable_message(host, problem):
+    return (f"no connection to {host} ({problem}): this machine has no network access to it, or a firewall or "
+            f"proxy blocks it. Get the file by hand on a machine that can reach {host}")
 
 
 class UnsafeArchiveError(DatasetError):
@@ -99,6 +137,10 @@ def http_download(url, dest, *, timeout=60, retries=3, quiet=False):
             if attempt < retries:
                 time.sleep(min(RETRY_DELAY * 2 ** (attempt - 1), 10))
     kept = f" The partial file {part} is kept: run the same command again to resume." if os.path.exists(part) else ""
+    problem = connection_problem(last_error)
+    if problem:
+        host = urllib.parse.urlsplit(url).hostname
+        raise DownloadError(f"Could not download {url}: {unreachable_message(host, problem)}.{kept}")
     raise DownloadError(f"Could not download {url} ({last_error}).{kept}")
 
 
@@ -119,9 +161,16 @@ def gdrive_download(file_id, dest, *, quiet=False):
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     part = dest + ".part"
     page = f"https://drive.google.com/file/d/{file_id}/view"
+    options = {"id": file_id, "output": part, "quiet": quiet, "resume": True}
+    if _accepts(gdown.download, "timeout"):  # gdown >= 5.2; older versions wait without a bound
+        options["timeout"] = GDRIVE_TIMEOUT
     try:
-        result = gdown.download(id=file_id, output=part, quiet=quiet, resume=True)
+        result = gdown.download(**options)
     except Exception as e:  # gdown raises its own error types (quota, permission) and requests errors
+        problem = connection_problem(e)
+        if problem:
+            raise DownloadError(f"Could not fetch {page}: {unreachable_message('drive.google.com', problem)} "
+                                f"(open the link in a browser there).") from e
         raise DownloadError(
             f"Google Drive refused {page} ({type(e).__name__}: {e}); Drive limits the downloads of a file per day, "
             f"so try again later or download it in a browser."
@@ -136,6 +185,16 @@ def gdrive_download(file_id, dest, *, quiet=False):
         )
     os.replace(part, dest)
     return dest
+
+
+def _accepts(function, name):
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def file_digest(path, algorithm):

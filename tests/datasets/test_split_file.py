@@ -4,6 +4,7 @@ import json
 import pytest
 from dassl.data.datasets import Datum
 
+from datasets.errors import InvalidDatasetError
 from datasets.split_file import (
     datums_to_records,
     gdrive_download_hint,
@@ -82,3 +83,25 @@ def test_image_file_problem(tmp_path):
     assert image_file_problem(str(tmp_path / "empty.jpg")) == "empty"
     assert image_file_problem(str(tmp_path / "folder.jpg")) == "missing"
     assert image_file_problem(str(tmp_path / "nope.jpg")) == "missing"
+
+
+def _edit_entry(split_path, key, index, label):
+    with open(split_path) as f:
+        split = json.load(f)
+    split[key][index][1] = label
+    with open(split_path, "w") as f:
+        json.dump(split, f)
+    return split[key][index]
+
+
+@pytest.mark.parametrize("key, index, label", [("test", 3, 99), ("val", 0, -1), ("train", 7, 12)])
+def test_a_label_outside_the_train_classes_names_the_file_and_the_entry(caltech, key, index, label):
+    image_dir, split_path = caltech
+    entry = _edit_entry(split_path, key, index, label)
+    message = (f"{split_path}: {key}[{index}] {entry!r} has label {label}, but the labels must be 0..4, one per "
+               f"class of the train list (5 classes). Fix that entry or get the split file again.")
+    if key == "train":  # the label adds a sixth train class with a gap below it: 0..5 expected
+        message = message.replace("0..4", "0..5").replace("(5 classes)", "(6 classes)")
+    with pytest.raises(InvalidDatasetError) as raised:
+        read_split(split_path, image_dir)
+    assert str(raised.value) == message

@@ -320,6 +320,52 @@ def test_build_split_when_drive_is_unreachable(drive, tmp_path, monkeypatch, cap
     assert load(info, root).classnames[0] == "abyssinian"
 
 
+def test_a_root_below_a_file_is_one_error_line(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert prepare.main(["dtd", "--root", str(blocker / "data"), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot write under {blocker / 'data'} (")
+    assert "Choose a writable --root (or $DATA)" in lines[0] and "Traceback" not in captured.out + captured.err
+
+
+def test_a_read_only_root_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """As a user without write access sees it (the tests run as root, where chmod stops nothing)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    real_makedirs = os.makedirs
+
+    def read_only(path, *args, **kwargs):
+        if str(path).startswith(str(root)):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_makedirs(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", read_only)
+    assert prepare.main(["dtd", "--root", str(root), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: cannot write under {root} (Permission denied: {root / '.downloads'}). Choose a writable "
+                   f"--root (or $DATA), or fix the folder's permissions; `python -m datasets.prepare check --root "
+                   f"{root}` only reads.\n")
+
+
+def test_a_root_that_fails_midway_is_one_error_line(drive, tmp_path, monkeypatch, capsys):
+    """A write that fails after the first checks (a dataset folder made read-only, a full disk)."""
+    root = tmp_path / "data"
+    synthetic_data.make_oxford_pets(str(root))
+    os.remove(root / "oxford_pets" / "split_zhou_OxfordPets.json")
+    drive[CATALOG["oxford_pets"].split_gdrive_id] = b'{"train": [], "val": [], "test": []}'
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(root / "oxford_pets"))
+
+    monkeypatch.setattr(prepare, "install", full)
+    assert run(monkeypatch, [CATALOG["oxford_pets"]], "oxford_pets", "--root", str(root), "--quiet") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write under {root} (No space left on device: {root / 'oxford_pets'})")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_unknown_dataset_name(capsys):
     assert prepare.main(["check", "imagenet-b", "--root", "/nonexistent"]) == 2
     assert "Unknown dataset 'imagenet-b'; choose from: imagenet, caltech101" in capsys.readouterr().err

@@ -89,6 +89,16 @@ def test_unreachable_host_keeps_the_part_for_the_next_run(tmp_path, monkeypatch)
     assert open(dest + ".part", "rb").read() == b"123"
 
 
+def test_a_host_that_cannot_be_reached_is_named_as_such(tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "RETRY_DELAY", 0.0)
+    with pytest.raises(DownloadError) as raised:
+        http_download("http://127.0.0.1:9/a.bin", str(tmp_path / "a.bin"), retries=1, timeout=2, quiet=True)
+    message = str(raised.value)
+    assert message.startswith("Could not download http://127.0.0.1:9/a.bin: no connection to 127.0.0.1 "
+                              "(the connection was refused)")
+    assert "Get the file by hand on a machine that can reach 127.0.0.1" in message
+
+
 # --- checksums ----------------------------------------------------------------------------------
 
 
@@ -152,6 +162,52 @@ def test_gdrive_error_is_explained(tmp_path, monkeypatch):
     monkeypatch.setattr(gdown, "download", fake)
     with pytest.raises(DownloadError, match=r"Google Drive refused .*FILEID.*Cannot retrieve.*in a browser"):
         gdrive_download("FILEID", str(tmp_path / "x.json"), quiet=True)
+
+
+def test_gdrive_without_a_connection_is_not_blamed_on_drives_limit(tmp_path, monkeypatch):
+    """The real gdown and requests, sent through a proxy at a closed local port: nothing reaches Drive."""
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    with pytest.raises(DownloadError) as raised:
+        gdrive_download("FILEID", str(tmp_path / "x.json"), quiet=True)
+    message = str(raised.value)
+    assert message.startswith("Could not fetch https://drive.google.com/file/d/FILEID/view: no connection to "
+                              "drive.google.com (the connection was refused)")
+    assert "by hand on a machine that can reach drive.google.com" in message
+    assert "limit" not in message and "refused https" not in message
+    assert not os.listdir(tmp_path)
+
+
+def test_gdrive_name_resolution_failure_says_so(tmp_path, monkeypatch):
+    import gdown
+    import requests
+
+    def fake(**kwargs):
+        raise requests.exceptions.ConnectionError(
+            "HTTPSConnectionPool(host='drive.google.com', port=443): Max retries exceeded with url: /uc?id=FILEID "
+            "(Caused by NameResolutionError(\"Failed to resolve 'drive.google.com' ([Errno -2] Name or service not "
+            "known)\"))")
+
+    monkeypatch.setattr(gdown, "download", fake)
+    with pytest.raises(DownloadError, match=r"no connection to drive\.google\.com \(its name cannot be resolved\)"):
+        gdrive_download("FILEID", str(tmp_path / "x.json"), quiet=True)
+
+
+def test_gdown_is_given_a_timeout(tmp_path, monkeypatch):
+    import gdown
+
+    calls = []
+
+    def fake(id=None, output=None, quiet=False, resume=False, timeout=None):
+        calls.append(timeout)
+        raise RuntimeError("Cannot retrieve the public link of the file.")
+
+    monkeypatch.setattr(gdown, "download", fake)
+    with pytest.raises(DownloadError):
+        gdrive_download("FILEID", str(tmp_path / "x.json"), quiet=True)
+    assert calls == [download.GDRIVE_TIMEOUT]
 
 
 # --- safe extraction --------------------------------------------------------------------------

@@ -301,3 +301,18 @@ def test_unknown_subsample_value(data_root):
     match = r"SUBSAMPLE_CLASSES must be one of \['all', 'base', 'new'\], got 'novel'"
     with pytest.raises(ValueError, match=match):
         build(data_root, shots=2, subsample="novel")
+
+
+@pytest.mark.parametrize("shots", [2, -1])
+def test_a_train_label_out_of_range_is_named_at_load_not_as_a_short_class(data_root, shots):
+    split_path = os.path.join(str(data_root), "caltech-101", "split_zhou_Caltech101.json")
+    with open(split_path) as f:
+        split = json.load(f)
+    split["train"][0][1] = 40  # Dassl would count 41 classes, 36 of them empty
+    with open(split_path, "w") as f:
+        json.dump(split, f)
+    with pytest.raises(LammError) as raised:
+        build(data_root, shots=shots)
+    message = str(raised.value)
+    assert message.startswith(f"{split_path}: train[0] ") and "has label 40, but the labels must be 0..4" in message
+    assert "too few" not in message and "fewer than" not in message
