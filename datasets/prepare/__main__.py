@@ -1,6 +1,6 @@
 """``python -m datasets.prepare``: see ``datasets/prepare/cli.py``."""
 import sys
 
-from .cli import main
+from .cli import run
 
-sys.exit(main())
+sys.exit(run())

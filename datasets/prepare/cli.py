@@ -21,6 +21,7 @@ does (not the published split: numbers are not comparable with published ones);
 """
 import argparse
 import difflib
+import errno
 import os
 import shutil
 import sys
@@ -357,11 +358,11 @@ def how_text(info):
     return "; ".join(parts)
 
 
-def list_markdown():
+def list_markdown(infos=None):
     rows = ["| dataset (config) | DATASET.NAME | folder layout under `$DATA` | classes | train / val / test images | "
             "how `prepare` gets it | download size (approx.) |",
             "|---|---|---|---|---|---|---|"]
-    for info in CATALOG.values():
+    for info in infos or CATALOG.values():
         paths = [f"{info.dataset_dir}/{sub}/" for sub in info.required_subdirs if sub] or [f"{info.dataset_dir}/"]
         if info.split_file:
             paths.append(f"{info.dataset_dir}/{info.split_file}")
@@ -376,9 +377,9 @@ def list_markdown():
     return "\n".join(rows)
 
 
-def list_plain():
+def list_plain(infos=None):
     lines = []
-    for info in CATALOG.values():
+    for info in infos or CATALOG.values():
         lines.append(f"{info.key:<16} {info.name:<20} {info.dataset_dir + '/':<22} {info.num_classes:>5} classes  "
                      f"{info.download_size:<34} {how_text(info)}")
     return "\n".join(lines)
@@ -422,12 +423,35 @@ class UnwritableRootError(DatasetError):
     """``prepare`` cannot write under DATASET.ROOT (read-only, not a folder, disk full)."""
 
 
+# What a failed write under DATASET.ROOT says about the root (others are reported as they are).
+_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST}
+
+
 def unwritable(root, error):
     where = f": {error.filename}" if error.filename else ""
+    if error.errno not in _WRITE_ERRNOS:
+        return UnwritableRootError(f"preparing under {root} failed ({error.strerror or error}{where}).")
     return UnwritableRootError(
         f"cannot write under {root} ({error.strerror or error}{where}). Choose a writable --root (or $DATA), or "
         f"fix the folder's permissions; `python -m datasets.prepare check --root {root}` only reads."
     )
+
+
+def checked_options(opts):
+    """Refuse what no dataset can be prepared or checked with, before anything is fetched."""
+    if opts.root is not None and not opts.root.strip():
+        raise InvalidDatasetError("--root is empty: give a folder (without --root: $DATA, else ./data).")
+    opts.root = os.path.abspath(os.path.expanduser(opts.root or default_root()))
+    if os.path.exists(opts.root) and not os.path.isdir(opts.root):
+        raise InvalidDatasetError(f"--root {opts.root} is a file, not a folder: give the folder that holds (or will "
+                                  f"hold) the datasets.")
+    if opts.archives is not None and not os.path.isdir(opts.archives):
+        raise InvalidDatasetError(f"--archives {opts.archives} is not a folder: give the folder that holds the "
+                                  f"files you downloaded by hand.")
+    if opts.fix_val is not None and not os.path.isfile(opts.fix_val):
+        raise InvalidDatasetError(f"--fix-val {opts.fix_val} not found: give LOC_val_solution.csv (Kaggle) or "
+                                  f"valprep.sh.")
+    return opts
 
 
 def prepare_datasets(infos, opts):
@@ -444,6 +468,23 @@ def prepare_datasets(infos, opts):
     return reports
 
 
+def run(argv=None):
+    """``main`` for ``python -m datasets.prepare``: a closed pipe (``... | head``) ends it quietly."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading: send what is left nowhere (so the exit flush cannot fail
+        # again) and end as a command killed by SIGPIPE does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume (finished files are kept, a partial download "
+              "continues where it stopped).", file=sys.stderr)
+        return 128 + 2
+
+
 def main(argv=None):
     parser = build_parser()
     opts = parser.parse_args(argv)
@@ -455,14 +496,14 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     command = names.pop(0) if names and names[0] in COMMANDS else "prepare"
-    if command == "list":
-        print(list_markdown() if opts.markdown else list_plain())
-        return 0
     if command == "prepare" and not names:
         parser.error("name the datasets to prepare (or 'all'), or use 'check' or 'list'")
-    opts.root = os.path.abspath(os.path.expanduser(opts.root or default_root()))
     try:
         infos = resolve(names)
+        if command == "list":
+            print(list_markdown(infos) if opts.markdown else list_plain(infos))
+            return 0
+        checked_options(opts)
         if opts.fix_val and all(info.key != "imagenet" for info in infos):
             raise InvalidDatasetError("--fix-val applies to imagenet only.")
         if command == "check":

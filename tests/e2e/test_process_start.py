@@ -100,6 +100,14 @@ def test_prepare_typo_is_one_error_line_with_a_suggestion():
     assert result.stdout == ""
 
 
+def test_prepare_into_a_closed_pipe_ends_quietly():
+    """``... | head``: the reader may close the pipe before everything is written (here ``true`` reads
+    nothing and exits at once); no BrokenPipeError traceback, the exit status of SIGPIPE."""
+    command = f"{sys.executable} -m datasets.prepare list | true; echo \"rc=${{PIPESTATUS[0]}}\""
+    result = subprocess.run(["bash", "-c", command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "rc=141" and result.stderr == ""
+
+
 def test_the_run_record_imports_without_torch_or_dassl():
     code = "import sys, lamm.run_record; sys.exit(int(any(m in sys.modules for m in ('torch', 'dassl'))))"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0

@@ -366,6 +366,31 @@ def test_a_root_that_fails_midway_is_one_error_line(drive, tmp_path, monkeypatch
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["check", "--root", "ROOT/a-file"], "--root ROOT/a-file is a file, not a folder: give the folder that holds"),
+    (["dtd", "--root", ""], "--root is empty: give a folder (without --root: $DATA, else ./data)."),
+    (["dtd", "--root", "ROOT/data", "--archives", "ROOT/nowhere"], "--archives ROOT/nowhere is not a folder"),
+    (["dtd", "--root", "ROOT/data", "--archives", "ROOT/a-file"], "--archives ROOT/a-file is not a folder"),
+    (["imagenet", "--root", "ROOT/data", "--fix-val", "ROOT/nowhere.csv"],
+     "--fix-val ROOT/nowhere.csv not found: give LOC_val_solution.csv (Kaggle) or valprep.sh."),
+])
+def test_options_no_dataset_can_use_are_refused_before_anything_is_fetched(argv, message, tmp_path, drive, capsys):
+    (tmp_path / "a-file").write_text("not a folder")
+    argv = [a.replace("ROOT", str(tmp_path)) for a in argv]
+    assert prepare.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: " + message.replace("ROOT", str(tmp_path)))
+    assert len(captured.err.strip().splitlines()) == 1 and captured.out == "" and drive.calls == []
+    assert not (tmp_path / "data").exists()
+
+
+def test_list_shows_the_named_datasets_only(capsys):
+    assert prepare.main(["list", "dtd", "OxfordPets"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()] == ["dtd", "oxford_pets"]
+    assert prepare.main(["list", "dtdd"]) == 2
+    assert "Unknown dataset 'dtdd'" in capsys.readouterr().err
+
+
 def test_unknown_dataset_name(capsys):
     assert prepare.main(["check", "imagenet-b", "--root", "/nonexistent"]) == 2
     assert "Unknown dataset 'imagenet-b'; choose from: imagenet, caltech101" in capsys.readouterr().err
