@@ -506,7 +506,7 @@ def test_list_prints_every_dataset(capsys):
     assert len(out.strip().splitlines()) == len(CATALOG) and "stanford_cars" in out and "manual steps" in out
 
 
-@pytest.mark.parametrize("document", ["docs/DATA.md", "README.md"])
+@pytest.mark.parametrize("document", ["docs/DATA.md"])
 def test_docs_data_table_is_the_generated_one(document, capsys):
     assert prepare.main(["list", "--markdown"]) == 0
     table = capsys.readouterr().out.strip()
