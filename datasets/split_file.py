@@ -148,6 +148,8 @@ def label_range_problem(named_records, source):
     """
     train_labels = {int(record[1]) for record in named_records.get("train", [])}
     num_classes = len(train_labels)
+    if not train_labels:
+        return f"{source}: the train list is empty; a split file holds the training images of every class."
     for key, records in named_records.items():
         for index, (rel_impath, label, name) in enumerate(records):
             label = int(label)

@@ -22,6 +22,7 @@ from ..split_file import (
     _check_records,
     class_name_conflict,
     image_file_problem,
+    label_range_problem,
     nested_copy,
     read_json_file,
 )
@@ -142,7 +143,10 @@ def _check_label_table(report, named_records, source, expected_classes):
         report.add("wrong", conflict)
         return 0
     labels = sorted({int(label) for records in named_records.values() for _, label, _ in records})
-    if labels != list(range(len(labels))):
+    out_of_range = label_range_problem(named_records, source)
+    if out_of_range:
+        report.add("wrong", out_of_range)
+    elif labels != list(range(len(labels))):
         report.add("wrong", f"{source}: labels are not 0..{len(labels) - 1} (got {labels[:5]} ...).")
     if expected_classes and len(labels) != expected_classes:
         report.add("warn", f"{source} has {len(labels)} classes; CoOp's has {expected_classes}.")

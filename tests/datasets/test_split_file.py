@@ -105,3 +105,14 @@ def test_a_label_outside_the_train_classes_names_the_file_and_the_entry(caltech,
     with pytest.raises(InvalidDatasetError) as raised:
         read_split(split_path, image_dir)
     assert str(raised.value) == message
+
+
+def test_an_empty_train_list_is_named(caltech):
+    image_dir, split_path = caltech
+    with open(split_path) as f:
+        split = json.load(f)
+    split["train"] = []
+    with open(split_path, "w") as f:
+        json.dump(split, f)
+    with pytest.raises(InvalidDatasetError, match=rf"^{split_path}: the train list is empty; "):
+        read_split(split_path, image_dir)

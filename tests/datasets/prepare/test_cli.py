@@ -8,6 +8,7 @@ fake that serves the split files. No test contacts a real host.
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import random
 import re
@@ -513,6 +514,19 @@ def test_docs_data_table_is_the_generated_one(document, capsys):
     with open(os.path.join(REPO_ROOT, document)) as f:
         doc = f.read()
     assert table in doc, f"{document} is out of date: paste the output of `python -m datasets.prepare list --markdown`"
+
+
+def test_check_names_a_split_entry_whose_label_is_out_of_range(tmp_path, capsys):
+    root = tmp_path / "data"
+    synthetic_data.make_dtd(str(root))
+    split_path = root / "dtd" / "split_zhou_DescribableTextures.json"
+    split = json.loads(split_path.read_text())
+    split["test"][2][1] = 47
+    split_path.write_text(json.dumps(split))
+    assert prepare.main(["check", "dtd", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "dtd (DescribableTextures)  WRONG" in out
+    assert f"{split_path}: test[2] {split['test'][2]!r} has label 47, but the labels must be 0..3" in out
 
 
 def test_check_points_out_kaggles_nested_cars_folders(tmp_path, capsys):
