@@ -454,6 +454,22 @@ def checked_options(opts):
     return opts
 
 
+def check_datasets(infos, opts):
+    """``check``: each dataset's report and the summary; a folder it may not read is one error."""
+    print(f"Datasets under {opts.root} (DATASET.ROOT):\n")
+    reports = []
+    try:
+        for info in infos:
+            report = check_dataset(info, opts.root, deep=opts.deep)
+            reports.append(report)
+            print(report.render() + "\n")
+    except PermissionError as e:
+        raise DatasetError(f"cannot read {e.filename or opts.root} ({e.strerror}): give your user read access "
+                           f"to the datasets under {opts.root}.") from e
+    print(f"Summary: {summary(reports)}")
+    return reports
+
+
 def prepare_datasets(infos, opts):
     """Prepare each dataset of ``infos`` under ``opts.root`` and print the summary; returns the reports.
 
@@ -507,13 +523,7 @@ def main(argv=None):
         if opts.fix_val and all(info.key != "imagenet" for info in infos):
             raise InvalidDatasetError("--fix-val applies to imagenet only.")
         if command == "check":
-            print(f"Datasets under {opts.root} (DATASET.ROOT):\n")
-            reports = []
-            for info in infos:
-                report = check_dataset(info, opts.root, deep=opts.deep)
-                reports.append(report)
-                print(report.render() + "\n")
-            print(f"Summary: {summary(reports)}")
+            reports = check_datasets(infos, opts)
         else:
             reports = prepare_datasets(infos, opts)
     except LammError as e:

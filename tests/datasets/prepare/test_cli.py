@@ -385,6 +385,26 @@ def test_options_no_dataset_can_use_are_refused_before_anything_is_fetched(argv,
     assert not (tmp_path / "data").exists()
 
 
+def test_check_of_a_file_it_may_not_read_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """As a user without read access sees it (the tests run as root, where chmod stops nothing)."""
+    from datasets import split_file
+
+    root = tmp_path / "data"
+    synthetic_data.make_dtd(str(root))
+    split_path = str(root / "dtd" / "split_zhou_DescribableTextures.json")
+
+    def unreadable(path, *args, **kwargs):
+        if str(path) == split_path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(split_file, "open", unreadable, raising=False)
+    assert prepare.main(["check", "dtd", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: cannot read {split_path} (Permission denied): give your user read access to the "
+                   f"datasets under {root}.\n")
+
+
 def test_list_shows_the_named_datasets_only(capsys):
     assert prepare.main(["list", "dtd", "OxfordPets"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()] == ["dtd", "oxford_pets"]
