@@ -14,7 +14,7 @@ from collections import Counter, namedtuple
 
 from lamm.files import atomic_write_json
 
-from .errors import DatasetNotFoundError, InvalidDatasetError
+from .errors import DatasetNotFoundError, InvalidDatasetError, UnreadableFileError
 
 SPLIT_NAMES = ("train", "val", "test")
 # One image as the readers and builders handle it before Dassl (same attributes as Dassl's Datum).
@@ -47,7 +47,14 @@ def file_sha256(path):
 
 def read_json_file(path, what="JSON file"):
     """Load a JSON file; a syntax error becomes an InvalidDatasetError that names the file."""
-    with open(path, "r", encoding="utf-8") as f:
+    try:
+        f = open(path, "r", encoding="utf-8")
+    except PermissionError as e:
+        raise UnreadableFileError(
+            f"cannot read {path} ({e.strerror}): give your user read access to the datasets under "
+            f"{os.path.dirname(os.path.dirname(os.path.abspath(path)))}."
+        ) from e
+    with f:
         try:
             return json.load(f)
         except json.JSONDecodeError as e:

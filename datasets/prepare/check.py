@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from lamm.errors import DatasetError
 
 from ..catalog import missing_split_hint
+from ..errors import UnreadableFileError
 from ..layout import LEGACY_DIRNAME, cache_root, locate_misplaced
 from ..official_lists import CLASSNAMES_FILE, flat_images, flat_val_message, read_classnames, read_lists, require_sorted
 from ..scan import list_dirs, list_files
@@ -169,6 +170,8 @@ def check_split_dataset(report, dataset_dir, deep):
             raise DatasetError(f"{split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
         for key in SPLIT_NAMES:
             _check_records(split[key], split_path, key)
+    except UnreadableFileError:
+        raise  # not a wrong file: one error line (check_datasets)
     except DatasetError as e:
         report.add("wrong", f"{e} Download it again: {missing_split_hint(info, report.root)}")
         return

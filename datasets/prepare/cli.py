@@ -463,6 +463,8 @@ def check_datasets(infos, opts):
             report = check_dataset(info, opts.root, deep=opts.deep)
             reports.append(report)
             print(report.render() + "\n")
+    except LammError:
+        raise  # already one clear line (an UnreadableFileError is also a PermissionError)
     except PermissionError as e:
         raise DatasetError(f"cannot read {e.filename or opts.root} ({e.strerror}): give your user read access "
                            f"to the datasets under {opts.root}.") from e

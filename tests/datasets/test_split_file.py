@@ -116,3 +116,18 @@ def test_an_empty_train_list_is_named(caltech):
         json.dump(split, f)
     with pytest.raises(InvalidDatasetError, match=rf"^{split_path}: the train list is empty; "):
         read_split(split_path, image_dir)
+
+
+def test_a_split_file_this_user_may_not_read_is_named(caltech, monkeypatch):
+    """As a user without read access sees it (the tests run as root, where chmod stops nothing)."""
+    from datasets import split_file
+    from datasets.errors import UnreadableFileError
+
+    image_dir, split_path = caltech
+
+    def unreadable(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(split_file, "open", unreadable, raising=False)
+    with pytest.raises(UnreadableFileError, match=rf"^cannot read {split_path} \(Permission denied\): give your user"):
+        read_split(split_path, image_dir)
