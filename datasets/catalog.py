@@ -1,8 +1,8 @@
 """Every dataset's folders, split file, sources and size, as data in one table.
 
 The readers take their folder and file names from here, ``datasets.prepare`` its download
-recipes and manual steps, ``datasets.prepare check`` its expectations, and docs/DATA.md is
-written from the same facts. Keys are CoOp's dataset config names (``configs/datasets/<key>.yaml``).
+recipes and manual steps, ``datasets.prepare check`` its expectations, zero-shot CLIP its prompt
+template, the result tables their column labels, and docs/DATA.md is written from the same facts. Keys are CoOp's dataset config names (``configs/datasets/<key>.yaml``).
 
 Sources (CoOp's DATASETS.md lists them; several official links have died since):
 
@@ -86,6 +86,9 @@ class DatasetInfo:
     manual: Tuple[str, ...] = ()  # steps when (part of) the data cannot be downloaded
     mirrors: Tuple[str, ...] = ()  # third-party copies, documentation only
     image_subdirs: Tuple[str, ...] = field(default=())  # folders that must exist (default: image_dir)
+    # CoOp's hand-made zero-shot prompt ("{}" is the class name), as in CoOp's trainers/zsclip.py.
+    template: str = "a photo of a {}."
+    paper_label: str = ""  # the LAMM paper's column label; empty: the registered name
 
     @property
     def required_subdirs(self):
@@ -128,6 +131,7 @@ _CATALOG = [
         key="imagenet",
         name="ImageNet",
         title="ImageNet (ILSVRC-2012)",
+        template="a photo of a {}.",
         dataset_dir="imagenet",
         image_dir="images",
         kind="imagenet",
@@ -167,6 +171,7 @@ _CATALOG = [
         key="caltech101",
         name="Caltech101",
         title="Caltech101",
+        template="a photo of a {}.",
         dataset_dir="caltech-101",
         image_dir="101_ObjectCategories",
         kind="split",
@@ -203,6 +208,7 @@ _CATALOG = [
         key="oxford_pets",
         name="OxfordPets",
         title="Oxford-IIIT Pets",
+        template="a photo of a {}, a type of pet.",
         dataset_dir="oxford_pets",
         image_dir="images",
         kind="split",
@@ -249,6 +255,7 @@ _CATALOG = [
         key="stanford_cars",
         name="StanfordCars",
         title="Stanford Cars",
+        template="a photo of a {}.",
         dataset_dir="stanford_cars",
         image_dir="",
         kind="split",
@@ -320,6 +327,8 @@ _CATALOG = [
         key="oxford_flowers",
         name="OxfordFlowers",
         title="Oxford Flowers 102",
+        template="a photo of a {}, a type of flower.",
+        paper_label="Flowers102",
         dataset_dir="oxford_flowers",
         image_dir="jpg",
         kind="split",
@@ -374,6 +383,7 @@ _CATALOG = [
         key="food101",
         name="Food101",
         title="Food-101",
+        template="a photo of {}, a type of food.",
         dataset_dir="food-101",
         image_dir="images",
         kind="split",
@@ -409,6 +419,7 @@ _CATALOG = [
         key="fgvc_aircraft",
         name="FGVCAircraft",
         title="FGVC-Aircraft (2013b)",
+        template="a photo of a {}, a type of aircraft.",
         dataset_dir="fgvc_aircraft",
         image_dir="images",
         kind="aircraft",
@@ -439,6 +450,7 @@ _CATALOG = [
         key="sun397",
         name="SUN397",
         title="SUN397",
+        template="a photo of a {}.",
         dataset_dir="sun397",
         image_dir="SUN397",
         kind="split",
@@ -481,6 +493,8 @@ _CATALOG = [
         key="dtd",
         name="DescribableTextures",
         title="Describable Textures (DTD)",
+        template="{} texture.",
+        paper_label="DTD",
         dataset_dir="dtd",
         image_dir="images",
         kind="split",
@@ -516,6 +530,7 @@ _CATALOG = [
         key="eurosat",
         name="EuroSAT",
         title="EuroSAT (RGB)",
+        template="a centered satellite photo of {}.",
         dataset_dir="eurosat",
         image_dir="2750",
         kind="split",
@@ -555,6 +570,7 @@ _CATALOG = [
         key="ucf101",
         name="UCF101",
         title="UCF101 (middle frames)",
+        template="a photo of a person doing {}.",
         dataset_dir="ucf101",
         image_dir="UCF-101-midframes",
         kind="split",
@@ -592,6 +608,8 @@ _CATALOG = [
         key="imagenetv2",
         name="ImageNetV2",
         title="ImageNetV2 (matched frequency)",
+        template="a photo of a {}.",
+        paper_label="-V2",
         dataset_dir="imagenetv2",
         image_dir="imagenetv2-matched-frequency-format-val",
         kind="test-only",
@@ -623,6 +641,8 @@ _CATALOG = [
         key="imagenet_sketch",
         name="ImageNetSketch",
         title="ImageNet-Sketch",
+        template="a photo of a {}.",
+        paper_label="-Sketch",
         dataset_dir="imagenet-sketch",
         image_dir="images",
         kind="test-only",
@@ -650,6 +670,8 @@ _CATALOG = [
         key="imagenet_a",
         name="ImageNetA",
         title="ImageNet-A",
+        template="a photo of a {}.",
+        paper_label="-A",
         dataset_dir="imagenet-adversarial",
         image_dir="imagenet-a",
         kind="test-only",
@@ -681,6 +703,8 @@ _CATALOG = [
         key="imagenet_r",
         name="ImageNetR",
         title="ImageNet-R",
+        template="a photo of a {}.",
+        paper_label="-R",
         dataset_dir="imagenet-rendition",
         image_dir="imagenet-r",
         kind="test-only",
@@ -711,14 +735,15 @@ _CATALOG = [
 ]
 
 
-def _with_split_downloads(info):
-    if not info.split_file:
-        return info
-    split = _split_download(info.dataset_dir, info.split_file, info.split_gdrive_id)
-    return replace(info, downloads=info.downloads + (split,))
+def _completed(info):
+    """The entry with what follows from its other fields: the split file's download, the label."""
+    if info.split_file:
+        split = _split_download(info.dataset_dir, info.split_file, info.split_gdrive_id)
+        info = replace(info, downloads=info.downloads + (split,))
+    return replace(info, paper_label=info.paper_label or info.name)
 
 
-CATALOG = {info.key: _with_split_downloads(info) for info in _CATALOG}
+CATALOG = {info.key: _completed(info) for info in _CATALOG}
 BY_NAME = {info.name: info for info in CATALOG.values()}
 
 # The paper's eleven few-shot benchmarks in its order, and ImageNet's four shifted test sets
@@ -737,6 +762,12 @@ def lookup(name) -> Optional[DatasetInfo]:
         if wanted in (info.key, info.name.lower()):
             return info
     return None
+
+
+def zero_shot_template(dataset_name) -> str:
+    """The hand-made prompt of DATASET.NAME ``dataset_name``; CoOp's default for a dataset not in the catalog."""
+    info = BY_NAME.get(dataset_name)
+    return info.template if info is not None else DatasetInfo.template
 
 
 def can_auto_download(key) -> bool:

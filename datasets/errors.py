@@ -16,3 +16,7 @@ class InvalidDatasetError(DatasetError, ValueError):
 
 class DatasetNotReadyError(DatasetNotFoundError):
     """A dataset is not laid out under DATASET.ROOT yet (found before anything heavy starts)."""
+
+
+class UnreadableFileError(DatasetError, PermissionError):
+    """A dataset file exists but this user may not read it (a shared $DATA with other permissions)."""

@@ -1,4 +1,5 @@
-"""Where a dataset's folder is under DATASET.ROOT, and how to say so when it is not there.
+"""Where a dataset's folder is under DATASET.ROOT (and how to say so when it is not there), and
+where the few-shot caches lie.
 
 Shared by the readers, ``prepare check`` and the start-up preflight; no Dassl, so the light
 commands start fast.
@@ -73,3 +74,28 @@ def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
                 f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}"
             )
     return path
+
+
+# --- few-shot caches (drawn by datasets/readers/fewshot.py, listed by prepare check) ---------------
+
+CACHE_ENV = "LAMM_CACHE_DIR"
+# Where an earlier version (and CoOp) cached subsets inside the dataset folder: read, never written.
+LEGACY_DIRNAME = "split_fewshot"
+
+
+def cache_root():
+    """The project's cache folder: ``$LAMM_CACHE_DIR``, else ``$XDG_CACHE_HOME/lamm``, else ``~/.cache/lamm``."""
+    if os.environ.get(CACHE_ENV):
+        return os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV]))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return os.path.join(os.path.abspath(os.path.expanduser(xdg)) if xdg else os.path.expanduser("~/.cache"), "lamm")
+
+
+def fewshot_cache_dir(dataset_key, fingerprint):
+    """The folder of the K-shot caches drawn from the split with this fingerprint."""
+    return os.path.join(cache_root(), "fewshot", dataset_key, fingerprint[:16])
+
+
+def fewshot_cache_path(cache_dir, num_shots, seed):
+    """Where the K-shot subset for ``seed`` is cached (CoOp's name, with .json for .pkl)."""
+    return os.path.join(cache_dir, f"shot_{num_shots}-seed_{seed}.json")

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from .catalog import CATALOG
 from .errors import DatasetNotFoundError, InvalidDatasetError
 from .scan import list_files
-from .split_builders import read_text_lines
 
 # --- FGVC-Aircraft ------------------------------------------------------------------------------
 
@@ -172,3 +171,11 @@ def fix_flat_val(val_dir, mapping_path):
         os.makedirs(target, exist_ok=True)
         os.replace(os.path.join(val_dir, name), os.path.join(target, name))
     return len(images)
+
+
+def read_text_lines(path, what):
+    """Non-empty, stripped lines of an annotation file; a missing file is a clear error."""
+    if not os.path.isfile(path):
+        raise DatasetNotFoundError(f"{what} not found: {path}.")
+    with open(path, "r", encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]

@@ -11,12 +11,9 @@ draw and the base/new split work on those, and only the images that are kept bec
 """
 import hashlib
 import os
-from collections import namedtuple
 
 from .errors import DatasetNotFoundError
-from .split_file import datum_class, relative_path
-
-ImageRecord = namedtuple("ImageRecord", "impath label domain classname")
+from .split_file import ImageRecord, datum_class, relative_path
 
 
 def list_dirs(path):

@@ -10,13 +10,15 @@ import hashlib
 import json
 import os
 import stat
-from collections import Counter
+from collections import Counter, namedtuple
 
 from lamm.files import atomic_write_json
 
-from .errors import DatasetNotFoundError, InvalidDatasetError
+from .errors import DatasetNotFoundError, InvalidDatasetError, UnreadableFileError
 
 SPLIT_NAMES = ("train", "val", "test")
+# One image as the readers and builders handle it before Dassl (same attributes as Dassl's Datum).
+ImageRecord = namedtuple("ImageRecord", "impath label domain classname")
 
 
 def datum_class():
@@ -45,7 +47,14 @@ def file_sha256(path):
 
 def read_json_file(path, what="JSON file"):
     """Load a JSON file; a syntax error becomes an InvalidDatasetError that names the file."""
-    with open(path, "r", encoding="utf-8") as f:
+    try:
+        f = open(path, "r", encoding="utf-8")
+    except PermissionError as e:
+        raise UnreadableFileError(
+            f"cannot read {path} ({e.strerror}): give your user read access to the datasets under "
+            f"{os.path.dirname(os.path.dirname(os.path.abspath(path)))}."
+        ) from e
+    with f:
         try:
             return json.load(f)
         except json.JSONDecodeError as e:
@@ -102,11 +111,14 @@ def nested_copy(impath, path_prefix):
     return images_copy if os.path.isfile(images_copy) else None
 
 
-def checked_datum(impath, label, classname, source):
-    """A Datum whose missing image is named in a DatasetNotFoundError instead of Dassl's assert."""
+def checked_record(impath, label, classname, source):
+    """An ``ImageRecord`` of an image that exists; a missing one is named in a DatasetNotFoundError.
+
+    Records, not Dassl Datums: ``prepare --build-split`` builds split files without Dassl.
+    """
     if image_file_problem(impath) == "missing":
         raise DatasetNotFoundError(f"Image {impath} listed in {source} is missing.")
-    return datum_class()(impath=impath, label=int(label), classname=classname)
+    return ImageRecord(impath, int(label), 0, classname)
 
 
 def class_name_conflict(named_records, source):
@@ -129,6 +141,31 @@ def class_name_conflict(named_records, source):
                 f"{source}: label {label} has two class names: {usual!r} ({n_usual} entries, e.g. "
                 f"{examples[(label, usual)]}) and {odd!r} ({n_odd} {entries}, e.g. {examples[(label, odd)]}). "
                 f"A label has one class name: fix those entries or get the split file again."
+            )
+    return None
+
+
+def label_range_problem(named_records, source):
+    """Why an entry's label is not one of the train list's classes, or None.
+
+    Dassl counts the classes from the train list (largest label + 1), so an entry with a label
+    outside ``0..C-1`` of the C train classes would surface mid-run: an IndexError in training
+    or evaluation, or a class "with too few images" for the few-shot draw. It is named here,
+    with the file and the entry, when the split is read.
+    """
+    train_labels = {int(record[1]) for record in named_records.get("train", [])}
+    num_classes = len(train_labels)
+    if not train_labels:
+        return f"{source}: the train list is empty; a split file holds the training images of every class."
+    for key, records in named_records.items():
+        for index, (rel_impath, label, name) in enumerate(records):
+            label = int(label)
+            if 0 <= label < num_classes and (key == "train" or label in train_labels):
+                continue
+            return (
+                f"{source}: {key}[{index}] {[rel_impath, label, name]!r} has label {label}, but the labels must be "
+                f"0..{num_classes - 1}, one per class of the train list ({num_classes} classes). Fix that entry "
+                f"or get the split file again."
             )
     return None
 
@@ -209,7 +246,13 @@ def read_split(split_path, path_prefix, how_to_get=""):
         raise InvalidDatasetError(
             f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}."
         )
-    datums = records_to_datums({key: split[key] for key in SPLIT_NAMES}, path_prefix, split_path)
+    named_records = {key: split[key] for key in SPLIT_NAMES}
+    for key, records in named_records.items():
+        _check_records(records, split_path, key)
+    problem = label_range_problem(named_records, split_path)
+    if problem:
+        raise InvalidDatasetError(problem)
+    datums = records_to_datums(named_records, path_prefix, split_path)
     return tuple(datums[key] for key in SPLIT_NAMES)
 
 

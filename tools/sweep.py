@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from lamm.errors import LammError
 from lamm.files import atomic_write_json
-from tools.prepare_data import ensure_datasets, no_download_from_env
+from datasets.prepare.ensure import ensure_datasets, no_download_from_env
 from tools.runs import PAPER_SEEDS, PROTOCOLS, REPO_ROOT, Grid, Run, RunError, expand, stages
 from tools.sweep_grid import FINISHED, NOT_STARTED, RUNNING, STATUSES, UNFINISHED, run_status
 from tools.sweep_job import (

@@ -13,7 +13,7 @@ import torch
 from dassl.data import DataManager
 from dassl.engine import TrainerX
 
-from datasets.image_check import CheckedDatasetWrapper
+from datasets.readers.image_check import CheckedDatasetWrapper
 
 from lamm.clip_loader import check_input_size, load_clip
 from lamm.files import atomic_write_json

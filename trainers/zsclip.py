@@ -3,30 +3,11 @@ import torch
 import torch.nn.functional as F
 from dassl.engine import TRAINER_REGISTRY
 
+from datasets.catalog import zero_shot_template
 from lamm.errors import ConfigError
 from lamm.prompt_layout import tokenize
 
 from .clip_trainer import ClipTrainer
-
-# CoOp's per-dataset templates (trainers/zsclip.py in the CoOp repository).
-TEMPLATES = {
-    "OxfordPets": "a photo of a {}, a type of pet.",
-    "OxfordFlowers": "a photo of a {}, a type of flower.",
-    "FGVCAircraft": "a photo of a {}, a type of aircraft.",
-    "DescribableTextures": "{} texture.",
-    "EuroSAT": "a centered satellite photo of {}.",
-    "StanfordCars": "a photo of a {}.",
-    "Food101": "a photo of {}, a type of food.",
-    "SUN397": "a photo of a {}.",
-    "Caltech101": "a photo of a {}.",
-    "UCF101": "a photo of a person doing {}.",
-    "ImageNet": "a photo of a {}.",
-    "ImageNetSketch": "a photo of a {}.",
-    "ImageNetV2": "a photo of a {}.",
-    "ImageNetA": "a photo of a {}.",
-    "ImageNetR": "a photo of a {}.",
-}
-DEFAULT_TEMPLATE = "a photo of a {}."
 
 
 @TRAINER_REGISTRY.register()
@@ -37,7 +18,7 @@ class ZeroshotCLIP(ClipTrainer):
 
     def build_model(self):
         clip_model = self.load_clip_model().to(self.device)
-        template = TEMPLATES.get(self.cfg.DATASET.NAME, DEFAULT_TEMPLATE)
+        template = zero_shot_template(self.cfg.DATASET.NAME)  # CoOp's per-dataset prompt, from the catalog
         prompts = [template.format(name.replace("_", " ")) for name in self.dm.dataset.classnames]
         print(f"Prompts: {prompts}")
         with torch.no_grad():

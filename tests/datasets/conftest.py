@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from datasets import download
+from datasets.prepare import download
 from tools.synthetic_data import make_caltech101
 
 

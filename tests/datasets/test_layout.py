@@ -1,7 +1,7 @@
 """datasets/layout.py: finding a dataset's folder, and pointing at a copy that sits one level off."""
 import pytest
 
-from datasets.common import find_dataset_dir
+from datasets.layout import find_dataset_dir
 
 LAYOUT = "  toy/\n    images/\n"
 
@@ -23,7 +23,7 @@ def test_find_dataset_dir_errors_show_the_layout(tmp_path):
 
 
 def test_locate_misplaced_finds_the_usual_slips(tmp_path):
-    from datasets.common import locate_misplaced
+    from datasets.layout import locate_misplaced
 
     (tmp_path / "food-101" / "food-101" / "images").mkdir(parents=True)
     assert locate_misplaced(str(tmp_path), "food-101", "images") == str(tmp_path / "food-101" / "food-101" / "images")

@@ -4,6 +4,7 @@ import json
 import pytest
 from dassl.data.datasets import Datum
 
+from datasets.errors import InvalidDatasetError
 from datasets.split_file import (
     datums_to_records,
     gdrive_download_hint,
@@ -82,3 +83,51 @@ def test_image_file_problem(tmp_path):
     assert image_file_problem(str(tmp_path / "empty.jpg")) == "empty"
     assert image_file_problem(str(tmp_path / "folder.jpg")) == "missing"
     assert image_file_problem(str(tmp_path / "nope.jpg")) == "missing"
+
+
+def _edit_entry(split_path, key, index, label):
+    with open(split_path) as f:
+        split = json.load(f)
+    split[key][index][1] = label
+    with open(split_path, "w") as f:
+        json.dump(split, f)
+    return split[key][index]
+
+
+@pytest.mark.parametrize("key, index, label", [("test", 3, 99), ("val", 0, -1), ("train", 7, 12)])
+def test_a_label_outside_the_train_classes_names_the_file_and_the_entry(caltech, key, index, label):
+    image_dir, split_path = caltech
+    entry = _edit_entry(split_path, key, index, label)
+    message = (f"{split_path}: {key}[{index}] {entry!r} has label {label}, but the labels must be 0..4, one per "
+               f"class of the train list (5 classes). Fix that entry or get the split file again.")
+    if key == "train":  # the label adds a sixth train class with a gap below it: 0..5 expected
+        message = message.replace("0..4", "0..5").replace("(5 classes)", "(6 classes)")
+    with pytest.raises(InvalidDatasetError) as raised:
+        read_split(split_path, image_dir)
+    assert str(raised.value) == message
+
+
+def test_an_empty_train_list_is_named(caltech):
+    image_dir, split_path = caltech
+    with open(split_path) as f:
+        split = json.load(f)
+    split["train"] = []
+    with open(split_path, "w") as f:
+        json.dump(split, f)
+    with pytest.raises(InvalidDatasetError, match=rf"^{split_path}: the train list is empty; "):
+        read_split(split_path, image_dir)
+
+
+def test_a_split_file_this_user_may_not_read_is_named(caltech, monkeypatch):
+    """As a user without read access sees it (the tests run as root, where chmod stops nothing)."""
+    from datasets import split_file
+    from datasets.errors import UnreadableFileError
+
+    image_dir, split_path = caltech
+
+    def unreadable(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(split_file, "open", unreadable, raising=False)
+    with pytest.raises(UnreadableFileError, match=rf"^cannot read {split_path} \(Permission denied\): give your user"):
+        read_split(split_path, image_dir)

@@ -18,8 +18,9 @@ from tools import synthetic_data
 pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -m slow or -m "not gpu"
 
 HEAVY = ("torch", "torchvision", "dassl", "clip")
-LIGHT_MODULES = ("datasets", "datasets.catalog", "datasets.prepare", "datasets.check", "datasets.preflight",
-                 "datasets.fewshot", "datasets.errors")
+LIGHT_MODULES = ("datasets", "datasets.catalog", "datasets.layout", "datasets.errors", "datasets.prepare",
+                 "datasets.prepare.cli", "datasets.prepare.check", "datasets.prepare.preflight",
+                 "datasets.prepare.builders", "datasets.prepare.ensure")
 
 REPORT = f"""
 import json, sys, time
@@ -61,9 +62,26 @@ def test_prepare_help_and_check_run_without_dassl_or_torch(tmp_path):
         assert ("usage: python -m datasets.prepare" if argv == ["--help"] else "Summary:") in result.stdout
 
 
+def test_build_split_runs_without_dassl_or_torch(tmp_path):
+    root = str(tmp_path / "data")
+    dataset_dir = synthetic_data.make("dtd", root, num_classes=2, train_per_class=2, val_per_class=1, test_per_class=1)
+    os.remove(os.path.join(dataset_dir, "split_zhou_DescribableTextures.json"))
+    body = (
+        "import runpy\n"
+        f"sys.argv = ['prepare', 'dtd', '--build-split', '--no-gdrive', '--root', {root!r}]\n"
+        "try:\n"
+        "    runpy.run_module('datasets.prepare', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+    )
+    result, report = run_python(body)
+    assert report["heavy"] == [] and "building split_zhou_DescribableTextures.json" in result.stdout
+    assert os.path.isfile(os.path.join(dataset_dir, "split_zhou_DescribableTextures.json"))
+
+
 def test_preflight_runs_without_dassl_or_torch(tmp_path):
     body = (
-        "from datasets.preflight import check_dataset_ready\n"
+        "from datasets.prepare.preflight import check_dataset_ready\n"
         "from datasets.errors import DatasetNotReadyError\n"
         "try:\n"
         f"    check_dataset_ready('Caltech101', {str(tmp_path)!r})\n"
@@ -80,6 +98,14 @@ def test_prepare_typo_is_one_error_line_with_a_suggestion():
     assert result.returncode == 2
     assert result.stderr == "error: unknown command or dataset 'chek'; did you mean 'check'?\n"
     assert result.stdout == ""
+
+
+def test_prepare_into_a_closed_pipe_ends_quietly():
+    """``... | head``: the reader may close the pipe before everything is written (here ``true`` reads
+    nothing and exits at once); no BrokenPipeError traceback, the exit status of SIGPIPE."""
+    command = f"{sys.executable} -m datasets.prepare list | true; echo \"rc=${{PIPESTATUS[0]}}\""
+    result = subprocess.run(["bash", "-c", command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "rc=141" and result.stderr == ""
 
 
 def test_the_run_record_imports_without_torch_or_dassl():

@@ -102,7 +102,7 @@ def test_an_imagenet_model_scores_imagenet_a_with_its_own_labels(imagenet_root, 
     target = build_trainer(train.setup_cfg(train_args(imagenet_root, tmp_path / "a", config=config,
                                                       dataset_config="configs/datasets/imagenet_a.yaml", opts=opts)))
     target.load_model(str(tmp_path / "src"))
-    indices = target.dm.dataset.imagenet_class_indices
+    indices = target.dm.dataset.class_ids
     assert list(indices) == synthetic_data.IMAGENET_A_INDICES
     with torch.no_grad():
         torch.testing.assert_close(target.model.prompt_learner()[0], imagenet.model.prompt_learner()[0][indices])

@@ -1,4 +1,4 @@
-"""tools/export: the README's plain-CLIP recipe on the exported file gives predict.py's answers."""
+"""tools/export: the plain-CLIP recipe of docs/USAGE.md on the exported file gives predict.py's answers."""
 import json
 import re
 import shutil
@@ -15,9 +15,9 @@ from tools.export import main as export_main
 
 
 def readme_recipe() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "USAGE.md").read_text()
     match = re.search(r"<!-- tests/tools/test_export.py runs the next block -->\n```python\n(.*?)```", readme, re.S)
-    assert match, "the recipe block is missing from the README"
+    assert match, "the recipe block is missing from docs/USAGE.md"
     return match.group(1)
 
 

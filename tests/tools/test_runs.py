@@ -1,11 +1,12 @@
-"""tools/runs.py names every run of every protocol and builds its train.py call; tools/prepare_data.py
-prepares missing datasets before anything runs. Everything here is in-process and needs no data."""
+"""tools/runs.py names every run of every protocol and builds its train.py call; the sweep stops before
+anything runs when a dataset is missing. Everything here is in-process and needs no data."""
 import json
 import os
 
 import pytest
 
-from tools import prepare_data, sweep
+from datasets.prepare import ensure as prepare_data
+from tools import sweep
 from tools.runs import METHODS, VARIANTS, Grid, RunError, expand, read_record, script_argv, stages, tag_suffix
 from tools.sweep_grid import FINISHED, UNFINISHED, run_status
 
@@ -210,27 +211,6 @@ def fake_prepare(monkeypatch):
     return state
 
 
-def test_a_missing_dataset_that_prepare_can_fetch_is_prepared_once(fake_prepare, capsys):
-    prepare_data.ensure_datasets(["caltech101", "caltech101", "my_own_dataset"], "/data")
-    assert fake_prepare["prepared"] == ["caltech101"]  # unknown names are left to train.py
-    assert "caltech101 is missing under /data: preparing it now" in capsys.readouterr().out
-    prepare_data.ensure_datasets(["caltech101"], "/data")
-    assert fake_prepare["prepared"] == ["caltech101"]
-
-
-def test_no_download_names_the_prepare_command(fake_prepare):
-    with pytest.raises(prepare_data.DatasetNotReady,
-                       match=r"python -m datasets.prepare dtd --root /data` \(downloads are off: --no-download"):
-        prepare_data.ensure_datasets(["dtd"], "/data", download=False)
-    assert fake_prepare["prepared"] == []
-
-
-def test_a_dataset_with_manual_steps_prints_them_and_stops(fake_prepare, capsys):
-    with pytest.raises(prepare_data.DatasetNotReady, match="ImageNet is not ready .* manual steps printed above"):
-        prepare_data.ensure_datasets(["imagenet"], "/data")
-    assert "needs steps by hand:\n    1. register" in capsys.readouterr().out and fake_prepare["prepared"] == []
-
-
 @pytest.mark.parametrize("how", [["--no-download"], []])
 def test_the_sweep_stops_before_any_run_folder_when_data_is_missing(how, fake_prepare, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
@@ -242,15 +222,6 @@ def test_the_sweep_stops_before_any_run_folder_when_data_is_missing(how, fake_pr
     assert not out.exists() and fake_prepare["prepared"] == []
     monkeypatch.setenv(prepare_data.NO_DOWNLOAD_ENV, "1")
     assert prepare_data.no_download_from_env()
-
-
-def test_the_real_check_finds_a_dataset_ready_or_missing(caltech_root, tmp_path):
-    from datasets.catalog import lookup
-
-    assert prepare_data._check(lookup("caltech101"), caltech_root) is None
-    assert "python -m datasets.prepare caltech101 --root" in prepare_data._check(lookup("caltech101"), str(tmp_path))
-    with pytest.raises(prepare_data.DatasetNotReady, match="downloads are off"):
-        prepare_data.ensure_datasets(["caltech101"], str(tmp_path), download=False)
 
 
 def test_tag_suffix_is_the_scripts_rule():

@@ -1,0 +1,14 @@
+"""Describable Textures (Cimpoi et al., 2014) with CoOp's split: 47 classes, 2820/1128/1692 images.
+
+The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
+builds a missing one without Dassl (``datasets/prepare/builders.py``).
+"""
+from dassl.data.datasets import DATASET_REGISTRY
+
+from ..catalog import CATALOG
+from .common import SplitFileDataset
+
+
+@DATASET_REGISTRY.register()
+class DescribableTextures(SplitFileDataset):
+    info = CATALOG["dtd"]

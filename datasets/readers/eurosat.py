@@ -1,0 +1,14 @@
+"""EuroSAT RGB (Helber et al., 2019) with CoOp's split: 10 classes, 13500/5400/8100 images.
+
+The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
+builds a missing one without Dassl (``datasets/prepare/builders.py``).
+"""
+from dassl.data.datasets import DATASET_REGISTRY
+
+from ..catalog import CATALOG
+from .common import SplitFileDataset
+
+
+@DATASET_REGISTRY.register()
+class EuroSAT(SplitFileDataset):
+    info = CATALOG["eurosat"]

@@ -1,0 +1,14 @@
+"""Oxford-IIIT Pets (Parkhi et al., 2012) with CoOp's split: 37 breeds, 2944/736/3669 images.
+
+The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
+builds a missing one without Dassl (``datasets/prepare/builders.py``).
+"""
+from dassl.data.datasets import DATASET_REGISTRY
+
+from ..catalog import CATALOG
+from .common import SplitFileDataset
+
+
+@DATASET_REGISTRY.register()
+class OxfordPets(SplitFileDataset):
+    info = CATALOG["oxford_pets"]
