@@ -7,7 +7,7 @@ import yaml
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
-from lamm.run_record import lambda_wc_in_force
+from trainers.record import lambda_wc_in_force
 
 
 def add_coop_config(cfg):
@@ -94,7 +94,7 @@ def add_dataset_config(cfg):
 
 def add_run_config(cfg):
     """What the run is, for its record (``results.json``): labels only, never read by the
-    computation, and left out of the config fingerprint (``lamm/run_record.py``)."""
+    computation, and left out of the config fingerprint (``trainers/record.py``)."""
     cfg.RUN = CN()
     # fewshot, base2new, cross_dataset, dg or incremental; "" derives it: SUBSAMPLE_CLASSES
     # base/new -> base2new, TRAIN_CLASSES other than all -> incremental, else fewshot.

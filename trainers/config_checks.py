@@ -19,7 +19,7 @@ from yacs.config import CfgNode as CN
 from lamm.errors import ConfigError
 from lamm.memory import MODES as MEMORY_MODES
 from lamm.precision import check_precision
-from lamm.run_record import PROTOCOLS
+from trainers.record import PROTOCOLS
 from lamm.text_encoder import CHECKPOINTING_MODES
 
 BASE_KEY = "_BASE_"

@@ -23,7 +23,7 @@ import datasets.readers  # noqa: F401  (registers the readers)
 from datasets import prepare
 from datasets.catalog import CATALOG, Source
 from tests.fixtures import REPO_ROOT
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 
 @pytest.fixture
