@@ -57,6 +57,11 @@ class Row:
     texts: Dict[str, str] = field(default_factory=dict)  # fixed text (check marks)
     paper: Dict[str, PaperValue] = field(default_factory=dict)
 
+    def publish(self, column: str, value: Optional[PaperValue]) -> None:
+        """Show the published number beside the cell, if there is one."""
+        if value is not None:
+            self.paper[column] = value
+
 
 @dataclass
 class Table:
@@ -77,6 +82,23 @@ class Options:
     shots: Optional[Tuple[int, ...]] = None  # per-dataset / ablation tables (None: see each table)
     paper: Optional[PaperResults] = None
 
+    def published(self, *key, **kw) -> Optional[PaperValue]:
+        """``PaperResults.get``, or None without --paper."""
+        return self.paper.get(*key, **kw) if self.paper is not None else None
+
+
+def _scope(runs: Sequence[Entry], opts: Options):
+    """The seeds every cell should have, the datasets found, and those every average should cover."""
+    found = sorted({e.dataset for e in runs}, key=dataset_sort_key)
+    return expected_seeds(runs, opts), found, expected_datasets(found, opts)
+
+
+def _method_names(keys: Iterable[Tuple[Method, Optional[int]]]) -> Dict[Tuple[Method, Optional[int]], str]:
+    """Rows of (method, shots) in the paper's order, named as the paper does; the shots said when they differ."""
+    keys = sorted(keys, key=lambda mk: (method_sort_key(mk[0]), mk[1] or 0))
+    labels = method_labels([m for m, _ in keys])
+    several = len({k for _, k in keys if k is not None}) > 1
+    return {(m, k): labels[m] + (f" {k}-shot" if several and k is not None else "") for m, k in keys}
 
 
 def expected_seeds(entries: Iterable[Entry], opts: Options) -> Tuple[str, ...]:
@@ -190,9 +212,7 @@ def build(spec: TableSpec, entries: Sequence[Entry], opts: Options, k: Optional[
     rows = spec.rows(runs, opts) if spec.rows is not None else None
     if not columns or rows == {}:
         return None
-    seeds = expected_seeds(runs, opts)
-    found = sorted({e.dataset for e in runs}, key=dataset_sort_key)
-    expected = expected_datasets(found, opts)
+    seeds, found, expected = _scope(runs, opts)
     by = group_by(runs, lambda e: (*spec.key(e), e.dataset))
 
     def stat(row, column, dataset):
@@ -201,9 +221,7 @@ def build(spec: TableSpec, entries: Sequence[Entry], opts: Options, k: Optional[
     def fill(row: Row, key, dataset, cell):
         for column, label in columns.items():
             row.cells[label] = cell(column)
-            published = spec.paper(opts.paper, key, column, k, dataset) if opts.paper and spec.paper else None
-            if published is not None:
-                row.paper[label] = published
+            row.publish(label, spec.paper(opts.paper, key, column, k, dataset) if opts.paper and spec.paper else None)
         return row
 
     def average(key):
@@ -411,22 +429,11 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
     inc = [e for e in entries if e.kind == "incremental"]
     if not inc:
         return None
-    seeds = expected_seeds(inc, opts)
-
-    def key(e: Entry):
-        return (e.method, e.shots)
-
-    found = sorted({e.dataset for e in inc}, key=dataset_sort_key)
-    expected = expected_datasets(found, opts)
-    methods = sorted({key(e) for e in inc}, key=lambda mk: (method_sort_key(mk[0]), mk[1] or 0))
-    labels = method_labels([m for m, _ in methods])
-    multi_shots = len({k for _, k in methods if k is not None}) > 1
+    seeds, found, expected = _scope(inc, opts)
     columns = [dataset_label(d) for d in found] + ["Average"]
     rows = []
-    for mk in methods:
-        m, k = mk
-        name = labels[m] + (f" {k}-shot" if multi_shots and k is not None else "")
-        mine = [e for e in inc if key(e) == mk]
+    for (m, k), name in _method_names({(e.method, e.shots) for e in inc}).items():
+        mine = [e for e in inc if (e.method, e.shots) == (m, k)]
 
         def stats(stage: int, eval_set: int) -> Dict[str, Optional[Stat]]:
             out = {}
@@ -451,11 +458,9 @@ def table_incremental(entries: Sequence[Entry], opts: Options) -> Optional[Table
             for d in found:
                 row.cells[dataset_label(d)] = by_ds[d]
             row.cells["Average"] = average_stat(by_ds, expected)
-            if opts.paper is not None and metric is not None:
-                for d in list(found) + ["average"]:
-                    pv = opts.paper.get("incremental", m, d, k, metric)
-                    if pv is not None:
-                        row.paper["Average" if d == "average" else dataset_label(d)] = pv
+            for d in (list(found) + ["average"]) if metric is not None else []:
+                row.publish("Average" if d == "average" else dataset_label(d),
+                            opts.published("incremental", m, d, k, metric))
             rows.append(row)
     table = Table("incremental", "Class-incremental learning: accuracy (%) on Set 1 (base classes) and Set 2 "
                                  "(new classes) after training on Set 1 then Set 2 (paper Table 2)",
@@ -486,17 +491,13 @@ def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     if not targets:
         return None
     seeds = expected_seeds(targets, opts)
-    keys = sorted({_dg_key(e.method, e.shots) for e in targets}, key=lambda mk: (method_sort_key(mk[0]), mk[1] or 0))
-    labels = method_labels([m for m, _ in keys])
-    multi_shots = len({k for _, k in keys if k is not None}) > 1
     found_targets = [d for d in DG_TARGET_NAMES if any(e.dataset == d for e in targets)]
     found_targets += sorted({e.dataset for e in targets} - set(DG_TARGET_NAMES))
     avg_t, avg_p = "Avg targets", "Avg (ImageNet, -V2, -Sketch)"
     columns = [dataset_label(DG_SOURCE)] + [dataset_label(d) for d in found_targets] + [avg_t, avg_p]
     rows, notes = [], []
-    for mk in keys:
+    for mk, name in _method_names({_dg_key(e.method, e.shots) for e in targets}).items():
         m, k = mk
-        name = labels[m] + (f" {k}-shot" if multi_shots and k is not None else "")
         row = Row(name)
         by_ds = {DG_SOURCE: stat_from_entries(_sources(entries, "dg", DG_SOURCE, mk), seeds)}
         if by_ds[DG_SOURCE] is None and not m.untrained:
@@ -510,14 +511,9 @@ def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         row.cells[avg_t] = average_stat({d: by_ds.get(d) for d in DG_TARGET_NAMES}, DG_TARGET_NAMES)
         row.cells[avg_p] = average_stat({d: by_ds.get(d) for d in (DG_SOURCE, "ImageNetV2", "ImageNetSketch")},
                                         (DG_SOURCE, "ImageNetV2", "ImageNetSketch"))
-        if opts.paper is not None:
-            for d in (DG_SOURCE,) + DG_TARGET_NAMES:
-                pv = opts.paper.get("dg", m, d, k)
-                if pv is not None:
-                    row.paper[dataset_label(d)] = pv
-            pv = opts.paper.get("dg", m, "average", k)
-            if pv is not None:
-                row.paper[avg_p] = pv
+        for d in (DG_SOURCE,) + DG_TARGET_NAMES:
+            row.publish(dataset_label(d), opts.published("dg", m, d, k))
+        row.publish(avg_p, opts.published("dg", m, "average", k))
         rows.append(row)
     table = Table("dg", "Domain generalisation: trained on ImageNet, tested on its variants, accuracy (%) "
                         "(paper Table 1)", "method", columns, rows,
@@ -539,9 +535,7 @@ def _paper_only_rows(opts: Options, experiment: str, shown: Iterable[str], datas
         m = Method(trainer)
         row = Row(prefix + TRAINER_LABELS.get(trainer, trainer))
         for metric, col in zip(metrics, columns):
-            pv = opts.paper.get(experiment, m, dataset, 16 if not m.shot_free else None, metric)
-            if pv is not None:
-                row.paper[col] = pv
+            row.publish(col, opts.paper.get(experiment, m, dataset, 16 if not m.shot_free else None, metric))
         if row.paper:
             rows.append(row)
     return sorted(rows, key=lambda r: r.label)
@@ -558,12 +552,8 @@ def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     b2n = [e for e in entries if e.kind == "base2new"]
     if not b2n:
         return None
-    seeds = expected_seeds(b2n, opts)
-    found = sorted({e.dataset for e in b2n}, key=dataset_sort_key)
-    expected = expected_datasets(found, opts)
-    keys = sorted({_dg_key(e.method, e.shots) for e in b2n}, key=lambda mk: (method_sort_key(mk[0]), mk[1] or 0))
-    labels = method_labels([m for m, _ in keys])
-    multi_shots = len({k for _, k in keys if k is not None}) > 1
+    seeds, found, expected = _scope(b2n, opts)
+    names = _method_names({_dg_key(e.method, e.shots) for e in b2n})
 
     def split_stat(mk, d, split):
         es = [e for e in b2n if _dg_key(e.method, e.shots) == mk and e.dataset == d and e.eval_set == split]
@@ -575,9 +565,8 @@ def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
 
     columns = ["Base", "New", "HM"]
     average_rows, dataset_rows = [], {d: [] for d in found}
-    for mk in keys:
+    for mk, name in names.items():
         m, k = mk
-        name = labels[m] + (f" {k}-shot" if multi_shots and k is not None else "")
         by_split = {}
         for split, col in (("base", "Base"), ("new", "New")):
             by_split[col] = {d: split_stat(mk, d, split) for d in found}
@@ -590,13 +579,10 @@ def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         row.cells["Base"] = average_stat(by_split["Base"], expected)
         row.cells["New"] = average_stat(by_split["New"], expected)
         row.cells["HM"] = harmonic_mean_stat(row.cells["Base"], row.cells["New"])
-        if opts.paper is not None:
-            for metric, col in (("base", "Base"), ("new", "New"), ("hm", "HM")):
-                pv = opts.paper.get("base2new", m, "average", k, metric)
-                if pv is not None:
-                    row.paper[col] = pv
+        for metric, col in (("base", "Base"), ("new", "New"), ("hm", "HM")):
+            row.publish(col, opts.published("base2new", m, "average", k, metric))
         average_rows.append(row)
-    shown = {m.trainer for m, _ in keys if (m.variant, m.loss, m.preset, m.untrained) == ("", "", "default", False)}
+    shown = {m.trainer for m, _ in names if (m.variant, m.loss, m.preset, m.untrained) == ("", "", "default", False)}
     average_rows += _paper_only_rows(opts, "base2new", shown, "average", ("base", "new", "hm"), columns)
     rows = average_rows + [r for d in found for r in dataset_rows[d]]
     table = Table("base2new", f"Base-to-new generalisation at 16 shots, accuracy (%): rows without a dataset are "
