@@ -15,14 +15,10 @@ table            rows x columns                                                p
 ``cross``        method x (source, each target, average over targets)          MaPLe Table 2
 ===============  ============================================================  ===============
 
-The first five are grids: each is a ``TableSpec`` (which runs, what a row and a column are,
-which published number sits beside a cell) over one ``build``, which does what they share:
-expected seeds and datasets, grouping, the means over datasets, the published numbers and
-the notes. The other four have code of their own on the same helpers. Incomplete cells say
-so: ``[k/N]`` marks an average over k of the N expected datasets, ``*`` a cell with absent,
-unfinished, foreign or repeated seeds; the notes under each table list them. Untrained runs,
-eval-only runs of the few-shot protocol and runs of a preset other than the default are rows
-of their own, labelled so. Everything here is pure (no printing).
+The first five are grids, each a ``TableSpec`` over one ``build`` that does what they share
+(seeds, datasets, grouping, averages, published numbers, notes); the other four have code of
+their own on the same helpers. ``[k/N]`` marks an average over k of the N expected datasets,
+``*`` a cell with absent, unfinished, foreign or repeated seeds; the notes say which. Pure.
 """
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -283,25 +279,17 @@ def _family(m: Method) -> Method:
     return replace(m, variant="", loss="")
 
 
-def _shot_free_everywhere(method: Method, shots):
-    return (method, None if method.shot_free else shots)
-
-
 def _fewshot_notes(entries, opts, expected):
     return _other_backbones_note(entries) + _paper_scope_note(opts, expected)
-
-
-def _select_fewshot(entries, opts, k):
-    runs = fewshot_runs(entries)
-    return (runs, None) if runs else None
 
 
 FEWSHOT = TableSpec(
     "fewshot", lambda k, n, runs: f"Few-shot accuracy (%) by number of shots, mean over {n} datasets "
                                   f"(paper Table 3 / Fig. 3 'Average')", "method",
-    select=_select_fewshot, key=lambda e: (e.method, e.shots),
+    select=lambda entries, opts, k: (fewshot_runs(entries), None) if fewshot_runs(entries) else None,
+    key=lambda e: (e.method, e.shots),
     rows=lambda runs, opts: _methods(runs), columns=lambda runs, k: {s: str(s) for s in _sweep_shots(runs)} or {None: "zero-shot"},
-    cell_key=_shot_free_everywhere, notes=_fewshot_notes,
+    cell_key=lambda m, shots: (m, None if m.shot_free else shots), notes=_fewshot_notes,
     paper=lambda paper, m, shots, k, dataset: paper.get("fewshot", m, dataset, shots))
 
 
@@ -485,6 +473,13 @@ def _sources(entries: Sequence[Entry], kind: str, source: str, mk) -> List[Entry
                    and _dg_key(e.method, e.shots) == mk]
 
 
+def _no_source_note(stat: Optional[Stat], name: str, m: Method, source: str) -> List[str]:
+    if stat is not None or m.untrained:
+        return []
+    return [f"{name}: no {source} {'evaluation' if m.shot_free else 'training run'} with the same method, "
+            f"variant and shots"]
+
+
 def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
     """ImageNet -> ImageNetV2/Sketch/A/R with the same checkpoint (paper Table 1)."""
     targets = [e for e in entries if e.kind == "dg" and e.dataset != DG_SOURCE]
@@ -500,9 +495,7 @@ def table_dg(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         m, k = mk
         row = Row(name)
         by_ds = {DG_SOURCE: stat_from_entries(_sources(entries, "dg", DG_SOURCE, mk), seeds)}
-        if by_ds[DG_SOURCE] is None and not m.untrained:
-            what = "evaluation" if m.shot_free else "training run"
-            notes.append(f"{name}: no {DG_SOURCE} {what} with the same method, variant and shots")
+        notes += _no_source_note(by_ds[DG_SOURCE], name, m, DG_SOURCE)
         for d in found_targets:
             by_ds[d] = stat_from_entries([e for e in targets if _dg_key(e.method, e.shots) == mk and e.dataset == d],
                                          seeds)
@@ -619,9 +612,7 @@ def table_cross(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
         name = labels[m] + (f" ({dataset_label(src)} →)" if len(sources) > 1 else "")
         row = Row(name)
         row.cells["Source"] = stat_from_entries(_sources(entries, "cross_dataset", src, mk), seeds)
-        if row.cells["Source"] is None and not m.untrained:
-            what = "evaluation" if m.shot_free else "training run"
-            notes.append(f"{name}: no {src} {what} with the same method, variant and shots")
+        notes += _no_source_note(row.cells["Source"], name, m, src)
         by_ds = {d: stat_from_entries([e for e in targets if _dg_key(e.method, e.shots) == mk and e.dataset == d
                                        and e.source_dataset == src], seeds) for d in found}
         for d in found:
