@@ -40,10 +40,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.results.classify import PAPER_DATASETS, classify, dataset_key
+from tools.results.classify import classify, datasets_to_cover
 from tools.results.collect import aggregate, find_runs, is_run_dir, mean_std, natural_key, nothing_found_message, read_run
 from tools.results.paper import PAPER_RESULTS, PaperResults
-from tools.results.render import TABLE_FORMATS, render, render_machine, render_text
+from tools.results.render import TABLE_FORMATS, render, render_machine, render_text, resolve_table_names
 from tools.results.tables import PAPER_TABLES, TABLE_NAMES, Options, build_tables, used_experiments
 
 
@@ -169,7 +169,7 @@ def main(argv=None):
     except ValueError as e:
         parser.error(str(e))
     opts = Options(
-        expected_datasets=expected_datasets(args.datasets),
+        expected_datasets=datasets_to_cover(args.datasets),
         expected_seeds=tuple(str(s) for s in args.seeds) if args.seeds else None,
         shots=tuple(args.shots) if args.shots else None,
         paper=PaperResults.load(args.paper_file or PAPER_RESULTS) if (args.paper or args.paper_file) else None,
@@ -213,31 +213,6 @@ def main(argv=None):
         plot_fewshot(grid, args.plot, paper=opts.paper, title=args.title)
         _warn(f"wrote {args.plot}")
     return 0
-
-
-def resolve_table_names(value, fmt):
-    """--table: auto (default), all, or a comma/space separated list of table names."""
-    names = (value or "auto").replace(",", " ").split()
-    out = []
-    for name in names:
-        if name == "auto":
-            out += list(PAPER_TABLES) + ["runs"] if fmt in TABLE_FORMATS else ["runs"]
-        elif name == "all":
-            out += list(PAPER_TABLES) + ["runs"]
-        elif name in TABLE_NAMES:
-            out.append(name)
-        else:
-            raise ValueError(f"--table: unknown table {name!r} (choose from auto, all, {', '.join(TABLE_NAMES)})")
-    return [n for i, n in enumerate(out) if n not in out[:i]]
-
-
-def expected_datasets(names):
-    """--datasets: the datasets every average should cover; 'found' = the datasets present."""
-    if not names:
-        return PAPER_DATASETS
-    if names == ["found"]:
-        return None
-    return tuple(dataset_key(n) for n in names)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,15 @@ def dataset_key(name: Optional[str]) -> Optional[str]:
     return _LABEL_KEYS.get(str(name).lower(), str(name))
 
 
+def datasets_to_cover(names):
+    """--datasets: the datasets every average should cover; 'found' = the datasets present."""
+    if not names:
+        return PAPER_DATASETS
+    if names == ["found"]:
+        return None
+    return tuple(dataset_key(n) for n in names)
+
+
 def dataset_label(name: str) -> str:
     return _PAPER_LABELS.get(name, name)
 

@@ -11,7 +11,7 @@ from tabulate import tabulate
 from tools.results.collect import ExperimentResult, experiment_to_dict
 from tools.results.paper import PaperValue
 from tools.results.stats import Stat
-from tools.results.tables import Table
+from tools.results.tables import PAPER_TABLES, TABLE_NAMES, Table
 
 TABLE_FORMATS = {"table": "github", "markdown": "pipe"}
 # --cost: the record's cost fields as columns, with their headers and formats.
@@ -50,6 +50,22 @@ def render(experiments: Sequence[ExperimentResult], fmt: str, keyword: str, ci95
     align = ("left", "right", "left", "right") + ("right",) * (len(headers) - 4) + ("left",)
     return tabulate(rows, headers=headers + ["flags"], tablefmt=TABLE_FORMATS[fmt], disable_numparse=True,
                     colalign=align)
+
+
+def resolve_table_names(value, fmt):
+    """--table: auto (default), all, or a comma/space separated list of table names."""
+    names = (value or "auto").replace(",", " ").split()
+    out = []
+    for name in names:
+        if name == "auto":
+            out += list(PAPER_TABLES) + ["runs"] if fmt in TABLE_FORMATS else ["runs"]
+        elif name == "all":
+            out += list(PAPER_TABLES) + ["runs"]
+        elif name in TABLE_NAMES:
+            out.append(name)
+        else:
+            raise ValueError(f"--table: unknown table {name!r} (choose from auto, all, {', '.join(TABLE_NAMES)})")
+    return [n for i, n in enumerate(out) if n not in out[:i]]
 
 
 def _cost_text(value: Optional[float], form: str) -> str:
