@@ -143,3 +143,9 @@ def test_keys_the_schema_does_not_know_are_dropped_on_reading(tmp_path):
     assert Record.read(str(tmp_path)) == Record(method="CoOp", dataset="EuroSAT", accuracy=50.0)
     (tmp_path / RECORD_FILE).write_text('{"trainer": "CoOp"}')  # no accuracy: not finished
     assert Record.read(str(tmp_path)) is None
+
+
+def test_the_sweeps_run_exactly_the_protocols_a_record_may_state():
+    from tools.runs import PROTOCOLS as RUNNABLE  # merge: tools.runs.protocols
+
+    assert set(RUNNABLE) == set(PROTOCOLS)

@@ -5,6 +5,7 @@ from tools.results.classify import (
     PAPER_DATASETS,
     TRAINER_ORDER,
     Method,
+    describe,
     dataset_key,
     dataset_label,
     method_labels,
@@ -30,3 +31,19 @@ def test_rows_that_would_read_alike_are_told_apart():
     assert set(method_labels(two_backbones).values()) == {"CoOp RN50", "CoOp ViT-B/16"}
     labels = method_labels([Method("LAMM", loss="ce"), Method("LAMM", variant="woHL"), Method("LAMM", untrained=True)])
     assert sorted(labels.values()) == ["LAMM (untrained)", "LAMM (w/o HL) #1", "LAMM (w/o HL) #2"]
+
+
+def test_every_protocol_a_record_may_state_has_a_table(tmp_path):
+    from tools.results.collect import find_experiments
+    from trainers.record import PROTOCOLS, Record
+
+    fields = {"incremental": dict(stage=2, eval_set="set1"), "base2new": dict(eval_set="new"),
+              "dg": dict(eval_only=True, source_dataset="ImageNet"),
+              "cross_dataset": dict(eval_only=True, source_dataset="ImageNet")}
+    for protocol in PROTOCOLS:
+        run = tmp_path / protocol / "seed1"
+        run.mkdir(parents=True)
+        Record(method="CoOp", dataset="Caltech101", accuracy=50.0, num_shots=16, protocol=protocol,
+               **fields.get(protocol, {})).write(str(run))
+    kinds = {e.experiment: describe(e).kind for e in find_experiments(tmp_path)}
+    assert kinds == {p: p for p in PROTOCOLS}
