@@ -176,8 +176,8 @@ class TableSpec:
     """A grid-shaped table: what its runs are, what a row and a column are, and its published numbers.
 
     ``select(entries, opts, k)`` returns the table's runs and its shot count (None: no table).
-    ``key(e)`` is the run's (row, column); ``cell_key`` maps a cell to the key its runs have
-    (a shot-free method fills every shot column). ``rows(runs, opts)`` orders and labels the row keys;
+    ``key(e)`` is the run's (row, column); ``cell_key(row, column, k)`` is the key of a cell's runs
+    (a shot-free method fills every shot column). ``name`` may hold ``{shots}`` (``_<k>shots``). ``rows(runs, opts)`` orders and labels the row keys;
     None makes one row per dataset and an ``Average`` row, else a cell is the mean over datasets.
     ``paper(published, row, column, k, dataset)`` is the published number beside a cell.
     """
@@ -189,7 +189,7 @@ class TableSpec:
     key: Callable[[Entry], Tuple[Any, Any]]
     columns: Callable[[List[Entry], Optional[int]], Dict[Any, str]]
     rows: Optional[Callable[[List[Entry], Options], Dict[Any, str]]] = None
-    cell_key: Callable[[Any, Any], Tuple[Any, Any]] = lambda row, column: (row, column)
+    cell_key: Callable[[Any, Any, Optional[int]], Tuple[Any, Any]] = lambda row, column, k: (row, column)
     paper: Optional[Callable[..., Optional[PaperValue]]] = None
     texts: Callable[[Any], Dict[str, str]] = lambda row: {}
     text_columns: Tuple[str, ...] = ()
@@ -212,7 +212,7 @@ def build(spec: TableSpec, entries: Sequence[Entry], opts: Options, k: Optional[
     by = group_by(runs, lambda e: (*spec.key(e), e.dataset))
 
     def stat(row, column, dataset):
-        return stat_from_entries(by.get((*spec.cell_key(row, column), dataset), []), seeds)
+        return stat_from_entries(by.get((*spec.cell_key(row, column, k), dataset), []), seeds)
 
     def fill(row: Row, key, dataset, cell):
         for column, label in columns.items():
@@ -229,7 +229,7 @@ def build(spec: TableSpec, entries: Sequence[Entry], opts: Options, k: Optional[
     else:
         table_rows = [fill(Row(label, texts=spec.texts(key)), key, "average", average(key))
                       for key, label in rows.items()]
-    table = Table(spec.name.format(k=k), spec.title(k, len(expected), runs), spec.row_header,
+    table = Table(spec.name.format(shots=f"_{k}shots" if k is not None else ""), spec.title(k, len(expected), runs), spec.row_header,
                   list(spec.text_columns) + list(columns.values()), table_rows, paper_layout=spec.paper_layout,
                   text_columns=spec.text_columns,
                   notes=_out_of_average_note(found, expected) + spec.notes(entries, opts, expected))
@@ -289,7 +289,7 @@ FEWSHOT = TableSpec(
     select=lambda entries, opts, k: (fewshot_runs(entries), None) if fewshot_runs(entries) else None,
     key=lambda e: (e.method, e.shots),
     rows=lambda runs, opts: _methods(runs), columns=lambda runs, k: {s: str(s) for s in _sweep_shots(runs)} or {None: "zero-shot"},
-    cell_key=lambda m, shots: (m, None if m.shot_free else shots), notes=_fewshot_notes,
+    cell_key=lambda m, shots, k: (m, None if m.shot_free else shots), notes=_fewshot_notes,
     paper=lambda paper, m, shots, k, dataset: paper.get("fewshot", m, dataset, shots))
 
 
@@ -302,11 +302,11 @@ def _select_datasets(entries, opts, k):
 
 
 DATASETS = TableSpec(
-    "datasets_{k}shots", lambda k, n, runs: f"Accuracy (%) per dataset at {f'{k} shots' if k is not None else 'zero-shot'}"
+    "datasets{shots}", lambda k, n, runs: f"Accuracy (%) per dataset at {f'{k} shots' if k is not None else 'zero-shot'}"
                                             f" (paper Fig. 3 panels)", "dataset",
-    select=_select_datasets, key=lambda e: (None, e.method), paper_layout="columns",
+    select=_select_datasets, key=lambda e: (None, (e.method, e.shots)), paper_layout="columns",
     columns=lambda runs, k: _methods(runs, lambda m: m.shot_free or any(e.method == m and e.shots == k for e in runs)),
-    cell_key=lambda row, m: (None, m), notes=_fewshot_notes,
+    cell_key=lambda row, m, k: (None, (m, None if m.shot_free else k)), notes=_fewshot_notes,
     paper=lambda paper, row, m, k, dataset: paper.get("fewshot", m, dataset, k))
 
 
@@ -314,15 +314,8 @@ def tables_datasets(entries: Sequence[Entry], opts: Options) -> List[Table]:
     """Dataset x method at one shot count (Fig. 3's per-dataset panels), with the average row: per shot count."""
     shots = _sweep_shots(fewshot_runs(entries))
     chosen = (list(opts.shots) if opts.shots else [max(shots)]) if shots else [None]
-    out = []
-    for k in chosen:
-        # The runs of every shot count make the table (seeds, datasets); its columns are those at k.
-        spec = replace(DATASETS, key=lambda e, k=k: (None, e.method) if e.shots == k or e.method.shot_free else
-                       (None, None), name="datasets_{k}shots" if k is not None else "datasets")
-        table = build(spec, entries, opts, k)
-        if table is not None:
-            out.append(table)
-    return out
+    # The runs of every shot count make each table (its seeds and datasets); its columns are those at k.
+    return [t for t in (build(DATASETS, entries, opts, k) for k in chosen) if t is not None]
 
 
 def _select_hl(entries, opts, k):
