@@ -118,7 +118,11 @@ class Record:
 
     @classmethod
     def from_dict(cls, content: Dict[str, Any]) -> "Record":
-        """A record from a parsed ``results.json``; keys the schema does not know are dropped."""
+        """A record from a parsed ``results.json``; keys the schema does not know are dropped.
+        A ValueError names the required keys it lacks (a file some other code wrote)."""
+        missing = [name for name in REQUIRED_FIELDS if name not in content]
+        if missing:
+            raise ValueError(f"not a run record of this project: no {', '.join(missing)}")
         return cls(**{k: v for k, v in content.items() if k in FIELD_NAMES})
 
     def write(self, run_dir: str) -> str:
@@ -129,7 +133,7 @@ class Record:
 
     @classmethod
     def read(cls, run_dir: str) -> Optional["Record"]:
-        """The record of a finished run (see ``read_record``), or None."""
+        """The record of a finished run (see ``read_record``), or None; ValueError as ``from_dict``."""
         content = read_record(run_dir)
         return None if content is None else cls.from_dict(content)
 
@@ -138,6 +142,8 @@ class Record:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Record))
+REQUIRED_FIELDS = tuple(f.name for f in dataclasses.fields(Record)
+                        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 # What a record says a run is; two runs are averaged together only when all of these agree.
 IDENTITY_FIELDS = tuple(f.name for f in dataclasses.fields(Record) if f.metadata.get("identity"))
 

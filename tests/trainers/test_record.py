@@ -143,6 +143,9 @@ def test_keys_the_schema_does_not_know_are_dropped_on_reading(tmp_path):
     assert Record.read(str(tmp_path)) == Record(method="CoOp", dataset="EuroSAT", accuracy=50.0)
     (tmp_path / RECORD_FILE).write_text('{"trainer": "CoOp"}')  # no accuracy: not finished
     assert Record.read(str(tmp_path)) is None
+    (tmp_path / RECORD_FILE).write_text('{"accuracy": 50.0, "trainer": "CoOp"}')  # some other code's file
+    with pytest.raises(ValueError, match="not a run record of this project: no method, dataset"):
+        Record.read(str(tmp_path))
 
 
 def test_the_sweeps_run_exactly_the_protocols_a_record_may_state():
