@@ -30,45 +30,21 @@ Drop-in for CoOp's ``parse_test_res.py``: the same flags (``--ci95``, ``--test-l
 same printed lines; folders written by CoOp, MaPLe or the official code (``log.txt`` only)
 give CoOp's summary. Unlike CoOp, stray files and folders that are not runs are skipped, and
 when nothing is found it exits with status 1 and says what it searched. It needs neither
-torch nor Dassl, so it starts in well under a second. Parsing lives in
-``tools/run_results.py``, the tables in ``tools/paper_tables.py``, the plot in ``tools/plots.py``.
+torch nor Dassl, so it starts in well under a second. ``--cost`` adds what each experiment's
+runs cost (wall time, peak host and GPU memory, trainable parameters, training images per
+second; means over seeds, from the records). The work is done in ``tools/results/``: finding
+runs (``collect``), what they are (``classify``), the tables (``tables``), text (``render``) and
+the plot (``plots``).
 """
 import argparse
-import csv
-import io
-import json
 import sys
 from pathlib import Path
 
-from tabulate import tabulate
-
-from tools.paper_tables import (
-    PAPER_DATASETS,
-    PAPER_RESULTS,
-    PAPER_TABLES,
-    TABLE_NAMES,
-    Options,
-    PaperResults,
-    build_tables,
-    classify,
-    dataset_key,
-    fewshot_grid,
-    render_machine,
-    render_text,
-    used_experiments,
-)
-from tools.run_results import (
-    aggregate,
-    experiment_to_dict,
-    find_runs,
-    is_run_dir,
-    mean_std,
-    natural_key,
-    nothing_found_message,
-    read_run,
-)
-
-TABLE_FORMATS = {"table": "github", "markdown": "pipe"}
+from tools.results.classify import classify, datasets_to_cover
+from tools.results.collect import aggregate, find_runs, is_run_dir, mean_std, natural_key, nothing_found_message, read_run
+from tools.results.paper import PAPER_RESULTS, PaperResults
+from tools.results.render import TABLE_FORMATS, render, render_machine, render_text, resolve_table_names
+from tools.results.tables import PAPER_TABLES, TABLE_NAMES, Options, build_tables, used_experiments
 
 
 def _warn(msg):
@@ -128,37 +104,6 @@ def run_multi_exp(args):
     return 0
 
 
-def render(experiments, fmt, keyword, ci95=False):
-    """The all-experiments table as a string in one of table, markdown, csv, json."""
-    if fmt == "json":
-        return json.dumps([experiment_to_dict(e) for e in experiments], indent=2)
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["experiment", "n", "seeds", "mean", "std", "ci95", "values", "flags", "labels"])
-        for e in experiments:
-            writer.writerow([
-                e.experiment, e.n, " ".join(e.seeds),
-                _num(e.mean), _num(e.std), _num(e.ci95),
-                " ".join(repr(v) for v in e.values), "; ".join(e.flags), "; ".join(e.labels),
-            ])
-        return buf.getvalue().rstrip("\n")
-    spread_name = "ci95" if ci95 else "std"
-    rows = []
-    for e in experiments:
-        spread = e.ci95 if ci95 else e.std
-        summary = "-" if e.mean is None else f"{e.mean:.2f} ± {spread:.2f}"
-        name = e.experiment + (f" ({', '.join(e.labels)})" if e.labels else "")
-        rows.append([name, e.n, ",".join(e.seeds), summary, "; ".join(e.flags)])
-    headers = ["experiment", "n", "seeds", f"{keyword} (mean ± {spread_name})", "flags"]
-    return tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True,
-                    colalign=("left", "right", "left", "right", "left"))
-
-
-def _num(x):
-    return "" if x is None else repr(x)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", type=str,
@@ -176,6 +121,9 @@ def main(argv=None):
                              "folder prints CoOp's summary unless --format is given)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="seeds every experiment should have; absent ones are flagged")
+    parser.add_argument("--cost", action="store_true",
+                        help="add what the runs cost to the per-experiment list: wall time, peak host and GPU "
+                             "memory, trainable parameters, training images per second (means over seeds)")
     tables = parser.add_argument_group("paper-shaped tables and plots")
     tables.add_argument("--table", default=None, metavar="NAMES",
                         help="tables to print, comma separated: " + ", ".join(TABLE_NAMES)
@@ -221,7 +169,7 @@ def main(argv=None):
     except ValueError as e:
         parser.error(str(e))
     opts = Options(
-        expected_datasets=expected_datasets(args.datasets),
+        expected_datasets=datasets_to_cover(args.datasets),
         expected_seeds=tuple(str(s) for s in args.seeds) if args.seeds else None,
         shots=tuple(args.shots) if args.shots else None,
         paper=PaperResults.load(args.paper_file or PAPER_RESULTS) if (args.paper or args.paper_file) else None,
@@ -236,11 +184,11 @@ def main(argv=None):
 
     # Seeds without a result are in the flags column, so nothing goes to stderr here.
     if names == ["runs"]:
-        print(render(experiments, fmt, args.keyword, args.ci95))
+        print(render(experiments, fmt, args.keyword, args.ci95, args.cost))
     elif fmt in TABLE_FORMATS:
         chunks = []
         if "runs" in names:  # first, so that the summaries end up at the bottom of the terminal
-            chunks.append(render(experiments, fmt, args.keyword, args.ci95))
+            chunks.append(render(experiments, fmt, args.keyword, args.ci95, args.cost))
         if tables:
             chunks.append(render_text(tables, fmt, paper, args.ci95))
             used = used_experiments(tables)
@@ -254,7 +202,7 @@ def main(argv=None):
 
     if args.plot:
         try:
-            from tools.plots import plot_fewshot
+            from tools.results.plots import fewshot_grid, plot_fewshot
         except ImportError as e:
             _warn(f"--plot needs matplotlib ({e}): pip install matplotlib")
             return 1
@@ -265,31 +213,6 @@ def main(argv=None):
         plot_fewshot(grid, args.plot, paper=opts.paper, title=args.title)
         _warn(f"wrote {args.plot}")
     return 0
-
-
-def resolve_table_names(value, fmt):
-    """--table: auto (default), all, or a comma/space separated list of table names."""
-    names = (value or "auto").replace(",", " ").split()
-    out = []
-    for name in names:
-        if name == "auto":
-            out += list(PAPER_TABLES) + ["runs"] if fmt in TABLE_FORMATS else ["runs"]
-        elif name == "all":
-            out += list(PAPER_TABLES) + ["runs"]
-        elif name in TABLE_NAMES:
-            out.append(name)
-        else:
-            raise ValueError(f"--table: unknown table {name!r} (choose from auto, all, {', '.join(TABLE_NAMES)})")
-    return [n for i, n in enumerate(out) if n not in out[:i]]
-
-
-def expected_datasets(names):
-    """--datasets: the datasets every average should cover; 'found' = the datasets present."""
-    if not names:
-        return PAPER_DATASETS
-    if names == ["found"]:
-        return None
-    return tuple(dataset_key(n) for n in names)
 
 
 if __name__ == "__main__":

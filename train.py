@@ -20,12 +20,12 @@ from dassl.engine import TRAINER_REGISTRY, build_trainer
 from dassl.utils import collect_env_info, set_random_seed, setup_logger
 
 import datasets.readers  # noqa: F401  (registers the readers)
-import trainers  # noqa: F401  (registers the trainers)
+import trainers.registered  # noqa: F401  (registers the trainers)
 from datasets.prepare.preflight import check_dataset_ready
 from lamm.clip_loader import ensure_backbone
 from lamm.errors import ConfigError, LammError
 from lamm.files import RunLock, atomic_write_text
-from lamm.run_record import NOT_IN_FINGERPRINT, RECORD_FILE, config_differences, describe_differences, read_record
+from trainers.record import NOT_IN_FINGERPRINT, RECORD_FILE, config_differences, describe_differences, read_record
 from trainers.checkpoints import check_model_dir, model_folders_in
 from trainers.config import config_dict, extend_cfg
 from trainers.config import check_config_file, check_registered, check_values, merge_checked

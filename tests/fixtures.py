@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tools.runs import METHODS
-from tools.synthetic_data import make_caltech101
-from tools.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
+from tools.synthetic.data import make_caltech101
+from tools.synthetic.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

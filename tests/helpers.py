@@ -3,7 +3,7 @@ import clip
 import torch
 import torch.nn.functional as F
 
-from tools.tiny_clip import build_tiny_clip
+from tools.synthetic.tiny_clip import build_tiny_clip
 
 CLASSNAMES = ["airplane", "face", "leopard", "2000 AM General Hummer SUV", "motor_bike"]
 

@@ -1,9 +1,11 @@
-"""Synthetic output folders for the tests of parse_test_res.py and tools/run_results.py: Dassl's
+"""Synthetic output folders for the tests of parse_test_res.py and tools/results/collect.py: Dassl's
 log lines, results.json records, and a folder of three experiments (the ``output`` fixture)."""
 import json
 from pathlib import Path
 
 import pytest
+
+from trainers.record import Record
 
 LAMM_EXPS = {
     "caltech101/LAMM/vit_b16_ep50_ctxv1_16shots": [95.1, 95.6, 94.8],
@@ -80,12 +82,8 @@ def output(tmp_path):
 
 # --------------------------------------------------------------------------- runs grouped by their records
 def record(trainer="LAMM", seed=1, acc=80.0, **kw):
-    """A record of the current schema (the fields that say what a run is)."""
-    out = {"record_version": 2, "accuracy": acc, "split": "test", "seed": seed, "trainer": trainer,
-           "method": trainer, "dataset": "Caltech101", "num_shots": 16, "subsample_classes": "all",
-           "backbone": "ViT-B/16", "eval_only": False, "untrained": False, "protocol": "fewshot", "variant": "",
-           "preset": "default", "stage": None, "eval_set": None, "source_dataset": None, "train_classes": "all",
-           "loss": {"ce": 1.0, "wc": 0.0625, "cos": 1.0, "kd": 1.0}, "labels": {"tokens": 1, "init": "word"},
-           "config_fingerprint": "0123456789abcdef"}
-    out.update(kw)
-    return out
+    """The record a 16-shot few-shot run of ``trainer`` on Caltech101 writes, with ``kw`` changed."""
+    fields = dict(method=kw.pop("method", trainer), dataset="Caltech101", num_shots=16, accuracy=acc, seed=seed,
+                  loss={"ce": 1.0, "wc": 0.0625, "cos": 1.0, "kd": 1.0}, labels={"tokens": 1, "init": "word"},
+                  config_fingerprint="0123456789abcdef")
+    return Record(**{**fields, **kw}).to_dict()

@@ -1,4 +1,4 @@
-"""parse_test_res.py and tools/run_results.py on synthetic output folders.
+"""parse_test_res.py and tools/results/collect.py on synthetic output folders.
 
 Logs are written in Dassl 0.6.3's format (stdout tee in ``log.txt``); expected numbers are
 computed here from the inputs with numpy, never copied from the program's output.
@@ -13,7 +13,7 @@ import pytest
 import parse_test_res
 from tests.run_folders import EXP, LAMM_EXPS, eval_log, record, train_log, write_run
 from tests.run_folders import output  # noqa: F401  (a fixture)
-from tools.run_results import aggregate, find_experiments, find_runs
+from tools.results.collect import aggregate, find_experiments, find_runs
 
 
 def run_cli(*argv, capsys):
@@ -360,3 +360,31 @@ def test_multi_exp_leaves_foreign_runs_out(tmp_path, capsys):
     assert code == 0 and "* accuracy: 71.00% +- 1.00%" in out.splitlines()
     assert out.splitlines()[-1] == "* accuracy: 71.00%"
     assert str(odd) in err and "left out of the summary" in err
+
+
+# --------------------------------------------------------------------------- --cost
+def test_cost_columns_on_request(tmp_path, capsys):
+    """--cost adds the records' cost fields, averaged over seeds, beside the accuracy; without it, nothing."""
+    costs = [dict(wall_s=100.0, host_peak_gb=3.0, gpu_peak_gb=5.5, trainable_params=8192, train_images_per_s=40.0),
+             dict(wall_s=300.0, host_peak_gb=4.0, gpu_peak_gb=6.5, trainable_params=8192, train_images_per_s=60.0)]
+    for s, cost in enumerate(costs, start=1):
+        write_run(tmp_path, EXP, s, results=record(seed=s, acc=90.0 + s, cost=cost))
+    write_run(tmp_path, "no_cost", 1, log=train_log(50.0))  # CoOp's runs have no record: no cost
+
+    code, out, _ = run_cli(tmp_path, "--table", "runs", "--cost", capsys=capsys)
+    header = [c.strip() for c in out.splitlines()[0].strip("|").split("|")]
+    assert header == ["experiment", "n", "seeds", "accuracy (mean ± std)", "wall (s)", "host GB", "GPU GB", "params",
+                      "img/s", "flags"]
+    (line,) = [l for l in out.splitlines() if l.startswith(f"| {EXP} ")]
+    assert [c.strip() for c in line.strip("|").split("|")][4:9] == ["200", "3.50", "6.00", "8,192", "50.0"]
+    (line,) = [l for l in out.splitlines() if l.startswith("| no_cost ")]
+    assert [c.strip() for c in line.strip("|").split("|")][4:9] == ["-"] * 5
+
+    code, out, _ = run_cli(tmp_path, "--format", "csv", "--cost", capsys=capsys)
+    rows = {r["experiment"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert float(rows[EXP]["wall_s"]) == 200.0 and float(rows[EXP]["train_images_per_s"]) == 50.0
+    assert rows["no_cost"]["gpu_peak_gb"] == ""
+    code, out, _ = run_cli(tmp_path, "--table", "runs", capsys=capsys)
+    assert "wall (s)" not in out and "img/s" not in out
+    code, out, _ = run_cli(tmp_path, "--format", "json", capsys=capsys)
+    assert {e["experiment"]: e["cost"]["wall_s"] for e in json.loads(out)} == {EXP: 200.0, "no_cost": None}

@@ -11,7 +11,7 @@ from dassl.engine import TRAINER_REGISTRY, build_trainer
 
 import train
 from lamm.errors import CheckpointNotFoundError, ConfigError
-from lamm.run_record import config_fingerprint, read_record
+from trainers.record import RECORD_VERSION, config_fingerprint, read_record
 from tests.fixtures import MAPLE_TINY, REPO_ROOT, run_train, tiny_opts, train_args, trainer_config
 
 CONFIG = "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml"
@@ -34,7 +34,7 @@ def preflight(*args, **kwargs):
 
 def test_the_record_says_what_the_run_is(lamm_run, tiny_clip_file):
     record = read_record(str(lamm_run))
-    assert record["record_version"] == 2 and record["method"] == record["trainer"] == "LAMM"
+    assert record["record_version"] == RECORD_VERSION and record["method"] == record["trainer"] == "LAMM"
     assert record["protocol"] == "fewshot" and record["variant"] == "" and record["stage"] is None
     assert record["eval_set"] is None and record["source_dataset"] is None and record["train_classes"] == "all"
     assert record["eval_only"] is False and record["untrained"] is False and record["checkpoint"] is None

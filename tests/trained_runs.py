@@ -27,7 +27,7 @@ def make_run(trainer, root, clip_file, output, *extra):
 @pytest.fixture(scope="session")
 def predict_data(tmp_path_factory):
     """5 classes, 8 test images each: accuracy steps of 2.5 %."""
-    from tools.synthetic_data import make_caltech101
+    from tools.synthetic.data import make_caltech101
 
     if "root" not in _DATA:
         root = tmp_path_factory.mktemp("predict_data")
@@ -44,7 +44,7 @@ def save_tiny_clip_archive(path) -> str:
     import clip
     import torch
 
-    from tools.tiny_clip import TINY_IMAGE_SIZE, build_tiny_clip
+    from tools.synthetic.tiny_clip import TINY_IMAGE_SIZE, build_tiny_clip
 
     inputs = (torch.zeros(1, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE), clip.tokenize(["a photo"]))
     with warnings.catch_warnings():

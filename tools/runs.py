@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from lamm.errors import LammError
-from lamm.run_record import read_record
+from trainers.record import read_record
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASET_CONFIG_DIR = REPO_ROOT / "configs" / "datasets"

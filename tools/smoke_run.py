@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.synthetic_data import make_caltech101
-from tools.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
+from tools.synthetic.data import make_caltech101
+from tools.synthetic.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -121,9 +121,9 @@ def print_status(runs: Sequence[Run], statuses: Dict[Run, tuple], verbose: bool 
 
 def grid_table(runs: Sequence[Run]) -> Optional[str]:
     """parse_test_res.py's table for the experiments of these runs (seeds absent are flagged)."""
-    from parse_test_res import render
+    from tools.results.render import render
 
-    from tools.run_results import aggregate, is_run_dir, natural_key, read_run
+    from tools.results.collect import aggregate, is_run_dir, natural_key, read_run
 
     groups: Dict[str, tuple] = {}
     for run in runs:

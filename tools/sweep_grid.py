@@ -10,7 +10,7 @@ import re
 from typing import Optional, Tuple
 
 from lamm.files import RunLock
-from lamm.run_record import RECORD_FILE, read_record
+from trainers.record import RECORD_FILE, read_record
 
 # Status of a run, read from its folder.
 FINISHED = "finished"

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Set
 
-from lamm.run_record import RECORD_FILE, read_record
+from trainers.record import RECORD_FILE, read_record
 from tools.runs import REPO_ROOT, Run
 from tools.sweep_grid import lock_holder
 

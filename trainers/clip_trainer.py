@@ -1,8 +1,8 @@
 """What every CLIP trainer here shares: loading CLIP for the config, and the run's record.
 
-Each run folder gets ``results.json`` after every test on the test split: the accuracy and what
-the run was (schema in ``docs/EXPERIMENTS.md``, readers in ``lamm/run_record.py``), written
-atomically, so a file that parses means a finished run.
+Each run folder gets ``results.json`` after every test on the test split: the accuracy, what
+the run was and what it cost (the schema is ``trainers/record.Record``, described in
+``docs/EXPERIMENTS.md``), written atomically, so a file that parses means a finished run.
 """
 import os.path as osp
 import resource
@@ -16,9 +16,8 @@ from dassl.engine import TrainerX
 from datasets.readers.image_check import CheckedDatasetWrapper
 
 from lamm.clip_loader import check_input_size, load_clip
-from lamm.files import atomic_write_json
 from lamm.precision import resolve_precision
-from lamm.run_record import RECORD_FILE, RECORD_VERSION, code_version, config_fingerprint, resolve_protocol
+from trainers.record import Record, code_version, config_fingerprint, resolve_protocol
 
 from .config import config_dict
 
@@ -28,13 +27,18 @@ def reset_peak_memory(device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def peak_memory_gb(device) -> float:
-    """Peak memory in GB (1e9 bytes): CUDA's allocated peak since the last reset, or on the CPU the
-    process's peak resident memory so far (it cannot be reset, so a test's peak includes training's)."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 1e9
+def host_peak_gb() -> float:
+    """The process's peak resident memory so far, in GB (1e9 bytes); it cannot be reset."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return peak * (1 if sys.platform == "darwin" else 1024) / 1e9
+
+
+def peak_memory_gb(device) -> float:
+    """Peak memory in GB: CUDA's allocated peak since the last reset, or on the CPU the process's
+    peak resident memory so far (so a test's peak includes training's)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 1e9
+    return host_peak_gb()
 
 
 class ClipTrainer(TrainerX):
@@ -45,6 +49,11 @@ class ClipTrainer(TrainerX):
     trains_nothing = False  # ZeroshotCLIP: an eval-only run of it is not "untrained prompts"
     # Set by train.py (``set_run_args``); these defaults serve trainers built in tests.
     run_args = {"eval_only": None, "model_dir": "", "overrides": []}
+
+    def __init__(self, cfg):
+        self._built = time.time()  # the record's wall time starts before data and CLIP are loaded
+        self._train_images = 0
+        super().__init__(cfg)
 
     @property
     def options(self):
@@ -75,6 +84,7 @@ class ClipTrainer(TrainerX):
         return clip_model
 
     def parse_batch_train(self, batch):
+        self._train_images += len(batch["label"])  # for the record's training images per second
         return batch["img"].to(self.device), batch["label"].to(self.device)
 
     # ------------------------------------------------------------ time and memory of the run
@@ -90,7 +100,9 @@ class ClipTrainer(TrainerX):
         super().before_train()
 
     def after_train(self):
-        self.train_stats = {"time_s": self.train_time_so_far(), "peak_memory_gb": peak_memory_gb(self.device)}
+        seconds = time.time() - self._train_started  # this process's training (a resume counts its own)
+        self.train_stats = {"time_s": self.train_time_so_far(), "peak_memory_gb": peak_memory_gb(self.device),
+                            "images_per_s": self._train_images / seconds if seconds > 0 else None}
         print("Finished training")  # the line MaPLe's and LAMM's parse_test_res.py wait for
         super().after_train()
 
@@ -133,6 +145,22 @@ class ClipTrainer(TrainerX):
             return None
         return {"tokens": self.cfg.TRAINER.LAMM.LABEL_TOKENS, "init": self.cfg.TRAINER.LAMM.LABEL_INIT}
 
+    def trainable_parameters(self) -> int:
+        """Parameters the optimisers update: those of the registered models that need a gradient."""
+        return sum(p.numel() for name in self.get_model_names() for p in self._models[name].parameters()
+                   if p.requires_grad)
+
+    def cost(self, train, test_stats) -> dict:
+        """What the run cost, for the record (``trainers.record.COST_FIELDS``)."""
+        gpu = [s["peak_memory_gb"] for s in (train, test_stats) if s and s["peak_memory_gb"] is not None]
+        return {
+            "wall_s": time.time() - self._built,
+            "host_peak_gb": host_peak_gb(),
+            "gpu_peak_gb": max(gpu) if gpu and self.device.type == "cuda" else None,
+            "trainable_params": self.trainable_parameters(),
+            "train_images_per_s": train.get("images_per_s") if train else None,
+        }
+
     def write_results(self, accuracy, test_stats=None):
         cfg = self.cfg
         backbone = cfg.MODEL.BACKBONE.NAME
@@ -140,37 +168,36 @@ class ClipTrainer(TrainerX):
         train = getattr(self, "train_stats", None) if not eval_only else None
         test_stats = test_stats or {"time_s": None, "peak_memory_gb": None}
         run = cfg.RUN
-        atomic_write_json(osp.join(self.output_dir, RECORD_FILE), {
-            "accuracy": float(accuracy),
-            "split": cfg.TEST.SPLIT,
-            "trainer": cfg.TRAINER.NAME,
-            "dataset": cfg.DATASET.NAME,
-            "num_shots": cfg.DATASET.NUM_SHOTS,
-            "subsample_classes": cfg.DATASET.SUBSAMPLE_CLASSES,
-            "seed": cfg.SEED,
-            "backbone": osp.basename(backbone) if osp.isfile(backbone) else backbone,
-            "epoch": self.evaluated_epoch(),
-            "eval_only": eval_only,
-            "num_classes": self.num_classes,
-            "num_test": len(self.dm.dataset.test),
-            "record_version": RECORD_VERSION,
-            "method": cfg.TRAINER.NAME,
-            "protocol": resolve_protocol(cfg),
-            "variant": run.VARIANT,
-            "stage": run.STAGE or None,
-            "eval_set": run.EVAL_SET or None,
-            "source_dataset": run.SOURCE_DATASET or None,
-            "train_classes": cfg.DATASET.TRAIN_CLASSES,
-            "preset": cfg.TRAINER.LAMM.get("PRESET", "") or "default",
-            "untrained": self.is_untrained(),
-            "loss": self.loss_weights(),
-            "labels": self.label_record(),
-            "checkpoint": getattr(self, "loaded_checkpoint", None) if eval_only else None,
-            "config_fingerprint": config_fingerprint(config_dict(cfg)),
-            "overrides": list(self.run_args.get("overrides") or []),
-            "code_version": code_version(),
-            "time_s": {"train": train["time_s"] if train else None, "test": test_stats["time_s"]},
-            "peak_memory_gb": {"train": train["peak_memory_gb"] if train else None,
-                               "test": test_stats["peak_memory_gb"], "device": self.device.type},
-            "classnames": list(self.dm.dataset.classnames),
-        })
+        Record(
+            accuracy=float(accuracy),
+            split=cfg.TEST.SPLIT,
+            method=cfg.TRAINER.NAME,
+            dataset=cfg.DATASET.NAME,
+            num_shots=cfg.DATASET.NUM_SHOTS,
+            subsample_classes=cfg.DATASET.SUBSAMPLE_CLASSES,
+            seed=cfg.SEED,
+            backbone=osp.basename(backbone) if osp.isfile(backbone) else backbone,
+            epoch=self.evaluated_epoch(),
+            eval_only=eval_only,
+            num_classes=self.num_classes,
+            num_test=len(self.dm.dataset.test),
+            protocol=resolve_protocol(cfg),
+            variant=run.VARIANT,
+            stage=run.STAGE or None,
+            eval_set=run.EVAL_SET or None,
+            source_dataset=run.SOURCE_DATASET or None,
+            train_classes=cfg.DATASET.TRAIN_CLASSES,
+            preset=cfg.TRAINER.LAMM.get("PRESET", "") or "default",
+            untrained=self.is_untrained(),
+            loss=self.loss_weights(),
+            labels=self.label_record(),
+            checkpoint=getattr(self, "loaded_checkpoint", None) if eval_only else None,
+            config_fingerprint=config_fingerprint(config_dict(cfg)),
+            overrides=list(self.run_args.get("overrides") or []),
+            code_version=code_version(),
+            time_s={"train": train["time_s"] if train else None, "test": test_stats["time_s"]},
+            peak_memory_gb={"train": train["peak_memory_gb"] if train else None,
+                            "test": test_stats["peak_memory_gb"], "device": self.device.type},
+            cost=self.cost(train, test_stats),
+            classnames=list(self.dm.dataset.classnames),
+        ).write(self.output_dir)

@@ -24,7 +24,7 @@ from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
 from lamm.precision import check_precision
-from lamm.run_record import PROTOCOLS, lambda_wc_in_force
+from trainers.record import PROTOCOLS, lambda_wc_in_force
 
 from .memory import MODES as MEMORY_MODES
 
@@ -267,7 +267,7 @@ DATASET_RULES = {"DATASET.SUBSAMPLE_CLASSES": (_subsample_classes,)}
 
 def add_run_config(cfg):
     """What the run is, for its record (``results.json``): labels only, never read by the
-    computation, and left out of the config fingerprint (``lamm/run_record.py``)."""
+    computation, and left out of the config fingerprint (``trainers/record.py``)."""
     cfg.RUN = CN()
     # fewshot, base2new, cross_dataset, dg or incremental; "" derives it: SUBSAMPLE_CLASSES
     # base/new -> base2new, TRAIN_CLASSES other than all -> incremental, else fewshot.

@@ -26,7 +26,8 @@ from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
 from .config import extend_cfg
 from .prompt_trainer import PromptTrainer
 
-from lamm.run_record import read_record
+from . import registered  # noqa: F401  (a trained run names its trainer: every one must be registered)
+from .record import read_record
 
 
 def load_run_config(run_dir: str):

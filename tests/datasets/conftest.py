@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from datasets.prepare import download
-from tools.synthetic_data import make_caltech101
+from tools.synthetic.data import make_caltech101
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.fixtures import REPO_ROOT
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -m slow or -m "not gpu"
 
@@ -109,7 +109,7 @@ def test_prepare_into_a_closed_pipe_ends_quietly():
 
 
 def test_the_run_record_imports_without_torch_or_dassl():
-    code = "import sys, lamm.run_record; sys.exit(int(any(m in sys.modules for m in ('torch', 'dassl'))))"
+    code = "import sys, trainers.record; sys.exit(int(any(m in sys.modules for m in ('torch', 'dassl'))))"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0
 
 

@@ -8,7 +8,7 @@ from dassl.engine import build_trainer
 
 import train
 from tests.fixtures import run_command, tiny_opts, train_args
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -m slow or -m "not gpu"
 

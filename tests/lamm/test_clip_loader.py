@@ -14,7 +14,7 @@ from lamm import clip_loader
 from lamm.clip_loader import BackboneError, check_input_size, download_checkpoint, ensure_backbone, load_clip
 from lamm.errors import ConfigError, LammError
 from tests.helpers import tiny_clip
-from tools.tiny_clip import save_tiny_clip
+from tools.synthetic.tiny_clip import save_tiny_clip
 
 PAYLOAD = os.urandom(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

@@ -11,7 +11,7 @@ from dassl.engine import build_trainer
 import train
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError
 from lamm.prompt_learner import PromptLearner
-from lamm.run_record import read_record
+from trainers.record import read_record
 from tests.fixtures import tiny_opts, tiny_trainer, train_args
 from tests.helpers import tiny_clip
 from trainers.checkpoints import (

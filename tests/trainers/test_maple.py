@@ -3,7 +3,7 @@ import pytest
 
 from lamm.errors import ConfigError
 from tests.fixtures import tiny_trainer
-from tools.tiny_clip import save_tiny_clip
+from tools.synthetic.tiny_clip import save_tiny_clip
 
 
 def test_maple_with_a_resnet_backbone_is_a_clear_error(caltech_root, tmp_path):

@@ -18,7 +18,7 @@ from dassl.data.datasets import DATASET_REGISTRY
 import datasets.readers  # noqa: F401  (registers the readers)
 from datasets.catalog import CATALOG
 from datasets.prepare.builders import build_split
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 TRAIN, VAL, TEST = 8, 4, 4
 # Class names of labels 0..3 as CoOp stores them.

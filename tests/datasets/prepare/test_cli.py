@@ -24,7 +24,7 @@ import datasets.readers  # noqa: F401  (registers the readers)
 from datasets.prepare import cli as prepare
 from datasets.catalog import CATALOG, Source
 from tests.fixtures import REPO_ROOT
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 
 @pytest.fixture

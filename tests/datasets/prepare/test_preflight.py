@@ -14,7 +14,7 @@ from datasets.catalog import CATALOG, can_auto_download
 from datasets.errors import DatasetNotReadyError
 from datasets.prepare.preflight import check_dataset_ready
 from lamm.errors import LammError
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 
 def make(key, root):

@@ -20,7 +20,7 @@ from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 import datasets.readers  # noqa: F401  (registers the readers)
 from lamm.errors import LammError
 from tests.fixtures import REPO_ROOT, dataset_cfg
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 # key: (registered name, image folder under DATASET.ROOT, what split paths are relative to,
 #       the file that lists the images, class names of labels 0..3)

@@ -13,7 +13,7 @@ from datasets.split_file import (
 )
 from lamm.errors import ConfigError
 from tests.fixtures import dataset_cfg
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 TEST_SETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 TRAINABLE = sorted(key for key in CATALOG if key not in TEST_SETS)

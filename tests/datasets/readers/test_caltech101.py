@@ -13,7 +13,7 @@ from dassl.data.datasets import DATASET_REGISTRY
 from datasets.readers.caltech101 import Caltech101
 from lamm.errors import LammError
 from tests.fixtures import dataset_cfg
-from tools.synthetic_data import make_caltech101
+from tools.synthetic.data import make_caltech101
 
 # make_caltech101 sorts its first four folders (airplanes, Faces, Leopards, Motorbikes) and
 # stores CoOp's renamed class names.

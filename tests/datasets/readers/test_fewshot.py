@@ -25,7 +25,7 @@ from datasets.split_file import (
     read_split,
 )
 from tests.fixtures import dataset_cfg
-from tools import synthetic_data
+from tools.synthetic import data as synthetic_data
 
 TEST_SETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 

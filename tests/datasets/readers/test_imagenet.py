@@ -11,7 +11,7 @@ from dassl.data.datasets import DATASET_REGISTRY, DatasetBase
 import datasets.readers  # noqa: F401  (registers the readers)
 from datasets.official_lists import fix_flat_val, imagenet_class_indices, read_classnames
 from tests.fixtures import dataset_cfg
-from tools.synthetic_data import (
+from tools.synthetic.data import (
     IMAGENET_A_INDICES,
     IMAGENET_CLASSES,
     IMAGENET_R_INDICES,

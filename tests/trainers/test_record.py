@@ -1,11 +1,16 @@
-"""lamm/run_record.py: reading records, the config fingerprint, differences, protocol, code version."""
+"""trainers/record.py: the Record schema, reading records, the config fingerprint, differences, protocol, code version."""
 import json
 
 import pytest
 
-from lamm.run_record import (
+from trainers.record import (
+    COST_FIELDS,
+    IDENTITY_FIELDS,
     NOT_IN_FINGERPRINT,
+    PROTOCOLS,
     RECORD_FILE,
+    RECORD_VERSION,
+    Record,
     code_version,
     config_differences,
     config_fingerprint,
@@ -107,3 +112,43 @@ def test_code_version_in_a_git_checkout_and_outside_one(tmp_path):
     if (REPO_ROOT / ".git").exists():
         assert len(version["commit"]) == 40 and isinstance(version["dirty"], bool)
     assert code_version(str(tmp_path)) is None  # not a repository: no version, no failure
+
+
+# --------------------------------------------------------------------------- the schema
+def test_a_record_round_trips_through_its_file(tmp_path):
+    record = Record(method="CoOpLAMM", dataset="Caltech101", accuracy=91.25, num_shots=4, seed=3,
+                    loss={"ce": 1.0, "wc": 0.25}, labels={"tokens": 1, "init": "word"},
+                    cost={**dict.fromkeys(COST_FIELDS), "trainable_params": 8192})
+    path = record.write(str(tmp_path))
+    assert path == str(tmp_path / RECORD_FILE)
+    content = json.loads((tmp_path / RECORD_FILE).read_text())
+    assert content["trainer"] == content["method"] == "CoOpLAMM"  # the CoOp-era key, kept
+    assert content["record_version"] == RECORD_VERSION and set(content["cost"]) == set(COST_FIELDS)
+    assert Record.read(str(tmp_path)) == record
+    assert read_record(str(tmp_path)) == content
+
+
+def test_the_identity_fields_are_the_records_own_and_say_what_a_run_is():
+    keys = set(Record(method="LAMM", dataset="DescribableTextures", accuracy=1.0).to_dict())
+    assert set(IDENTITY_FIELDS) <= keys and IDENTITY_FIELDS[:2] == ("method", "dataset")
+    assert not {"accuracy", "seed", "time_s", "cost", "classnames"} & set(IDENTITY_FIELDS)
+    a = Record(method="LAMM", dataset="DescribableTextures", accuracy=1.0, seed=1)
+    b = Record(method="LAMM", dataset="DescribableTextures", accuracy=2.0, seed=2)
+    assert a.identity() == b.identity() and a.identity()["protocol"] in PROTOCOLS
+
+
+def test_keys_the_schema_does_not_know_are_dropped_on_reading(tmp_path):
+    content = {**Record(method="CoOp", dataset="EuroSAT", accuracy=50.0).to_dict(), "from_the_future": 1}
+    (tmp_path / RECORD_FILE).write_text(json.dumps(content))
+    assert Record.read(str(tmp_path)) == Record(method="CoOp", dataset="EuroSAT", accuracy=50.0)
+    (tmp_path / RECORD_FILE).write_text('{"trainer": "CoOp"}')  # no accuracy: not finished
+    assert Record.read(str(tmp_path)) is None
+    (tmp_path / RECORD_FILE).write_text('{"accuracy": 50.0, "trainer": "CoOp"}')  # some other code's file
+    with pytest.raises(ValueError, match="not a run record of this project: no method, dataset"):
+        Record.read(str(tmp_path))
+
+
+def test_the_sweeps_run_exactly_the_protocols_a_record_may_state():
+    from tools.runs import PROTOCOLS as RUNNABLE  # merge: tools.runs.protocols
+
+    assert set(RUNNABLE) == set(PROTOCOLS)

@@ -1,9 +1,9 @@
-"""The paper-shaped tables of parse_test_res.py (tools/paper_tables.py) on synthetic output folders.
+"""The paper-shaped tables of parse_test_res.py (tools/results/tables.py) on synthetic output folders.
 
 Every expected number is computed here with numpy from the accuracies the test writes; the
 published numbers are read from docs/paper_results.csv, never typed in. Runs are written as
-the trainers write them (a record per run, schema in docs/EXPERIMENTS.md); the tables read
-the records only, so the folder names here are arbitrary where a test says so.
+the trainers write them (a ``trainers.record.Record`` per run); the tables read the records
+only, so the folder names here are arbitrary where a test says so.
 """
 import csv
 import hashlib
@@ -15,60 +15,49 @@ import numpy as np
 import pytest
 
 import parse_test_res
+from datasets.catalog import CATALOG, FEWSHOT_BENCHMARKS
 from tests.fixtures import REPO_ROOT
-from tools.paper_tables import (
-    ALL_TERMS,
-    CE_ONLY,
-    PAPER_DATASETS,
-    PAPER_RESULTS,
-    Options,
-    PaperResults,
-    classify,
-    describe,
-    fewshot_grid,
-)
-from tools.run_results import find_experiments
+from tools.results.classify import ALL_TERMS, CE_ONLY, PAPER_DATASETS, classify, describe
+from tools.results.collect import find_experiments
+from tools.results.paper import PAPER_RESULTS, PaperResults
+from tools.results.plots import fewshot_grid
+from tools.results.tables import Options
+from tools.runs import Run
+from tools.synthetic.results import variant_loss_terms
+from trainers.record import Record, resolve_protocol
 
-FOLDER = {"ImageNet": "imagenet", "Caltech101": "caltech101", "OxfordPets": "oxford_pets",
-          "DescribableTextures": "dtd", "EuroSAT": "eurosat", "ImageNetV2": "imagenetv2",
-          "ImageNetSketch": "imagenet_sketch", "ImageNetA": "imagenet_a", "ImageNetR": "imagenet_r",
-          "UCF101": "ucf101"}
-CFG = {"CoOp": "vit_b16_ep50_ctxv1", "LAMM": "vit_b16_ep50_ctxv1", "CoOpLAMM": "vit_b16_ep50_ctxv1",
-       "MaPLe": "vit_b16_c2_ep5_batch4_2ctx", "MaPLeLAMM": "vit_b16_c2_ep5_batch4_2ctx"}
-# The loss terms a LAMM run of each variant has in force (what its record's "loss" holds).
-VARIANT_TERMS = {"woHL": ("ce",), "ce_wc": ("ce", "wc"), "ce_cos_kd": ("ce", "cos", "kd")}
+FOLDER = {info.name: key for key, info in CATALOG.items()}  # Dassl NAME -> config key, as the scripts name folders
+N = len(FEWSHOT_BENCHMARKS)  # the paper's datasets, which every average should cover by default
 # --------------------------------------------------------------------------- a complete few-shot sweep
 SHOTS = (1, 4, 16)
 SEEDS = (1, 2, 3)
 DATASETS = ("Caltech101", "OxfordPets", "EuroSAT")
-# --------------------------------------------------------------------------- reading records
-OLD = {"record_version": None, "protocol": None, "variant": None, "preset": None, "untrained": None, "loss": None,
-       "labels": None, "config_fingerprint": None}  # keys a record of the older code lacks
 
 
 # --------------------------------------------------------------------------- helpers
+def config(trainer, shots):
+    """The config part of a run folder's name, as the scripts write it (``vit_b16_ep50_ctxv1_16shots``)."""
+    return Run(trainer, "", shots, 1, "", "").experiment
+
+
 def _record(seed, acc, meta):
-    content = {"accuracy": acc, "split": "test", "seed": seed, "subsample_classes": "all",
-               "backbone": "ViT-B/16", "eval_only": False, "epoch": 50, **meta}
-    trainer = content.get("trainer")
-    if trainer is None:  # a record that says nothing about the run
-        return content
-    shots = content.get("num_shots", 16)
-    variant = content.get("variant", "")
-    lamm = trainer.endswith("LAMM")
-    terms = VARIANT_TERMS.get(variant, ("ce", "wc", "cos", "kd")) if lamm else ("ce",)
+    """The record a run of these fields writes; ``trainer`` absent: a record that says nothing about the run."""
+    if meta.get("trainer") is None:
+        return {"accuracy": acc, "seed": seed, **meta}
+    meta = dict(meta, method=meta.pop("trainer"))
+    lamm = meta["method"].endswith("LAMM")
+    variant, shots = meta.get("variant", ""), meta.get("num_shots", 16)
     weights = {"ce": 1.0, "wc": 1.0 / max(shots, 1), "cos": 1.0, "kd": 1.0}
-    # RUN.PROTOCOL's rule when the run does not set it
-    protocol = "base2new" if content["subsample_classes"] in ("base", "new") else "fewshot"
-    full = {"record_version": 2, "method": trainer, "protocol": protocol, "variant": variant, "preset": "default",
-            "untrained": False, "stage": None, "eval_set": None, "source_dataset": None, "train_classes": "all",
-            "loss": {t: weights[t] for t in terms},
-            "labels": {"tokens": 1, "init": "random" if variant == "random_init" else "word"} if lamm else None}
-    full.update(content)
-    ident = {k: full.get(k) for k in ("method", "dataset", "num_shots", "variant", "backbone", "subsample_classes",
-                                      "eval_set", "stage", "protocol", "preset", "untrained", "eval_only")}
-    full.setdefault("config_fingerprint", hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16])
-    return full
+    dataset_keys = {"SUBSAMPLE_CLASSES": meta.get("subsample_classes", "all")}
+    fields = {"seed": seed, "accuracy": acc, "epoch": 50, "variant": variant,
+              "protocol": resolve_protocol({"RUN": {"PROTOCOL": ""}, "DATASET": dataset_keys}),
+              "loss": {t: weights[t] for t in (variant_loss_terms(variant) if lamm else ("ce",))},
+              "labels": {"tokens": 1, "init": "random" if variant == "random_init" else "word"} if lamm else None}
+    fields.update(meta)
+    ident = {k: fields.get(k) for k in ("method", "dataset", "num_shots", "variant", "backbone", "subsample_classes",
+                                        "eval_set", "stage", "protocol", "preset", "untrained", "eval_only")}
+    fields.setdefault("config_fingerprint", hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16])
+    return Record(**fields).to_dict()
 
 
 def put(root, rel, seed, acc, **meta):
@@ -80,7 +69,7 @@ def put(root, rel, seed, acc, **meta):
 
 
 def fewshot(root, trainer, dataset, shots, seed, acc, tag="", **meta):
-    rel = f"{FOLDER[dataset]}/{trainer}/{CFG[trainer]}_{shots}shots" + (f"_{tag}" if tag else "")
+    rel = f"{FOLDER[dataset]}/{trainer}/{config(trainer, shots)}" + (f"_{tag}" if tag else "")
     return put(root, rel, seed, acc, trainer=trainer, dataset=dataset, num_shots=shots, variant=tag, **meta)
 
 
@@ -165,14 +154,14 @@ def test_fewshot_average_over_incomplete_datasets_is_flagged(sweep, capsys):
     assert code == 0
     (lamm16,) = [l for l in out.splitlines() if l.startswith("|") and l.split("|")[1].strip() == "LAMM"]
     expected = np.mean([mean_over_seeds(acc, "LAMM", d, 16) for d in DATASETS])
-    assert f"{expected:.2f}" in lamm16 and "[3/11]" in lamm16
-    n_cells = 4 * len(SHOTS)  # every cell misses the same 8 datasets: one note for all
+    assert f"{expected:.2f}" in lamm16 and f"[3/{N}]" in lamm16
+    n_cells = 4 * len(SHOTS)  # every cell misses the same datasets: one note for all
     missing = [l for l in PAPER_DATASETS if l not in DATASETS]
-    assert f"{n_cells} cells: average over 3 of 11 datasets (missing: ImageNet, StanfordCars" in out
-    assert len(missing) == 8
+    assert f"{n_cells} cells: average over 3 of {N} datasets (missing: ImageNet, StanfordCars" in out
+    assert len(missing) == N - len(DATASETS)
     tables = json_tables(root, "--table", "fewshot", capsys=capsys)
     cell = cells(tables["fewshot"])["LAMM"]["16"]
-    assert cell["coverage"] == [3, 11] and len(cell["missing_datasets"]) == 8
+    assert cell["coverage"] == [3, N] and len(cell["missing_datasets"]) == N - len(DATASETS)
 
 
 def test_missing_seed_and_dataset_flags(sweep, capsys):
@@ -249,7 +238,7 @@ def test_markdown_and_csv(sweep, capsys):
     assert float(r["mean"]) == pytest.approx(mean_over_seeds(acc, "CoOp", "OxfordPets", 16))
     assert r["seeds"] == "1 2 3" and r["n"] == "3"
     r = got[("fewshot", "LAMM", "4")]
-    assert r["datasets"] == "3/11" and r["missing_datasets"].startswith("ImageNet")
+    assert r["datasets"] == f"3/{N}" and r["missing_datasets"].startswith("ImageNet")
     runs = [r for r in rows if r["table"] == "runs"]  # the per-experiment list in the same shape
     assert len(runs) == len(find_experiments(root))
 
@@ -353,7 +342,7 @@ def test_paper_file_is_consistent():
     for tr in ("CoOp", "MaPLe", "LAMM", "CoOpLAMM", "MaPLeLAMM"):
         vals = [float(r["value"]) for r in rows if r["table"] == "Fig. 3" and r["trainer"] == tr
                 and r["shots"] == "16" and r["dataset"] != "average"]
-        assert len(vals) == 11
+        assert len(vals) == N
         assert np.mean(vals) == pytest.approx(paper_value("fewshot", tr, "average", 16), abs=0.6)
 
 
@@ -363,7 +352,7 @@ def test_incremental_table(tmp_path, capsys):
     acc = {}
     for d in ("Caltech101", "DescribableTextures"):
         for tr in ("ZeroshotCLIP", "CoOp", "LAMM"):
-            cfg = "vit_b16" if tr == "ZeroshotCLIP" else f"{CFG[tr]}_16shots"
+            cfg = config(tr, 16)
             for s in ((1,) if tr == "ZeroshotCLIP" else SEEDS):
                 # the folders of scripts/incremental.sh; zero-shot has nothing to train: stage 1 only
                 folders = ("stage1_set1", "stage1_set2") if tr == "ZeroshotCLIP" else \
@@ -413,10 +402,10 @@ def test_incremental_from_results_json_keys(tmp_path):
     put(tmp_path, "cil/whatever/b", 1, 80.0, trainer="LAMM", dataset="Caltech101", num_shots=16, stage=2,
         eval_set="set1", variant="a", protocol="incremental")
     put(tmp_path, "old/style", 1, 80.0, trainer="LAMM", dataset="Caltech101", num_shots=16, stage=1,
-        eval_set="set2", record_version=None, protocol=None)  # protocol derived from stage / eval_set
+        eval_set="set2", record_version=None, protocol=None)  # older code: no protocol, no table
     (e, old) = classify(find_experiments(tmp_path))  # sorted by folder: cil/ before old/
     assert (e.kind, e.stage, e.eval_set, e.method.variant) == ("incremental", 2, 1, "a")
-    assert (old.kind, old.stage, old.eval_set) == ("incremental", 1, 2)
+    assert (old.kind, old.method) == (None, None)
 
 
 def test_dg_table(tmp_path, capsys):
@@ -428,7 +417,7 @@ def test_dg_table(tmp_path, capsys):
             fewshot(tmp_path, tr, "ImageNet", 16, s, a)
             for d in ("ImageNetV2", "ImageNetSketch", "ImageNetA"):  # -R not run
                 acc[(tr, d, s)] = a = round(float(rng.uniform(40, 70)), 2)
-                put(tmp_path, f"evaluation/{tr}/{CFG[tr]}_16shots/{FOLDER[d]}", s, a, trainer=tr, dataset=d,
+                put(tmp_path, f"evaluation/{tr}/{config(tr, 16)}/{FOLDER[d]}", s, a, trainer=tr, dataset=d,
                     num_shots=16, eval_only=True, protocol="dg", source_dataset="ImageNet", eval_set=FOLDER[d])
     acc[("ZeroshotCLIP", "ImageNet", 1)] = 66.5
     zeroshot(tmp_path, "ImageNet", 66.5)
@@ -574,7 +563,7 @@ def _strip(meta):
     (dict(trainer="LAMM", dataset="MyData", num_shots=2), ("fewshot", "LAMM", "", "MyData", 2, "ViT-B/16", None)),
     (dict(trainer="LAMM", dataset="EuroSAT", num_shots=16, protocol="base2new", subsample_classes="new",
           eval_set="new", eval_only=True), ("base2new", "LAMM", "", "EuroSAT", 16, "ViT-B/16", "new")),
-    (dict(trainer="CoOp", dataset="Caltech101", num_shots=16, subsample_classes="base", **OLD),  # older record
+    (dict(trainer="CoOp", dataset="Caltech101", num_shots=16, subsample_classes="base"),  # RUN.PROTOCOL's rule
      ("base2new", "CoOp", "", "Caltech101", 16, "ViT-B/16", "base")),
     (dict(trainer="CoOp", dataset="OxfordPets", num_shots=16, protocol="cross_dataset", eval_set="oxford_pets",
           source_dataset="imagenet", eval_only=True),
@@ -595,7 +584,7 @@ def test_dataset_names_match_the_configs():
     """Folder names (config files) and results.json names (their DATASET.NAME) map to one key."""
     import yaml
 
-    from tools.paper_tables import DG_TARGET_NAMES, dataset_key
+    from tools.results.classify import DG_TARGET_NAMES, dataset_key
 
     configs = sorted((REPO_ROOT / "configs" / "datasets").glob("*.yaml"))
     for path in configs:
@@ -610,21 +599,18 @@ def test_unrecognised_experiments(tmp_path):
     assert [describe(e).kind for e in find_experiments(tmp_path)] == [None, None]
 
 
-def test_loss_terms_of_older_records_from_config_yaml(tmp_path):
-    """Records older than "loss"/"labels": the run's config.yaml (not its folder name) says what was on."""
+def test_records_older_than_protocol_and_loss_are_in_no_table(tmp_path, capsys):
+    """Records of older code (no protocol, loss, labels) are not guessed from config.yaml: rerun them."""
     run = put(tmp_path, "caltech101/CoOpLAMM/cfg_16shots_myrun", 1, 80.0, trainer="CoOpLAMM", dataset="Caltech101",
               num_shots=16)
     content = json.loads((run / "results.json").read_text())
-    (run / "results.json").write_text(json.dumps({k: v for k, v in content.items() if k not in OLD}))
+    older = ("record_version", "protocol", "variant", "preset", "untrained", "loss", "labels", "config_fingerprint")
+    (run / "results.json").write_text(json.dumps({k: v for k, v in content.items() if k not in older}))
     (run / "config.yaml").write_text("TRAINER:\n  LAMM:\n    HIERARCHICAL_LOSS: false\n    LABEL_INIT: random\n")
     (e,) = classify(find_experiments(tmp_path))
-    assert e.loss_terms == CE_ONLY and e.label_init == "random" and e.ablation_only
-    # A record's own fields win over config.yaml.
-    fewshot(tmp_path, "LAMM", "Caltech101", 16, 1, 80.0, tag="myrun")
-    (run2,) = [p for p in tmp_path.rglob("seed1") if "LAMM/vit" in str(p)]
-    (run2 / "config.yaml").write_text("TRAINER:\n  LAMM:\n    HIERARCHICAL_LOSS: false\n")
-    e2 = [e for e in classify(find_experiments(tmp_path)) if e.method.trainer == "LAMM"][0]
-    assert e2.loss_terms == ALL_TERMS and e2.label_init == "word"
+    assert (e.kind, e.method, e.loss_terms, e.label_init) == (None, None, None, None)
+    code, _, err = cli(tmp_path, "--table", "fewshot", capsys=capsys)
+    assert code == 0 and "no results for the 'fewshot' table" in err
 
 
 # --------------------------------------------------------------------------- plot
@@ -655,7 +641,7 @@ def test_plot_writes_png(sweep, tmp_path_factory, capsys):
 
 def test_plot_panels_and_values(sweep, tmp_path_factory):
     """The figure has an average panel plus one per dataset, and the lines carry the table's numbers."""
-    from tools.plots import plot_fewshot
+    from tools.results.plots import plot_fewshot
 
     root, acc = sweep
     grid = fewshot_grid(classify(find_experiments(root)), Options(expected_datasets=None))
@@ -690,7 +676,7 @@ def test_plot_without_fewshot_runs_fails(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- the generator, end to end
 def test_synthetic_generator_round_trip(tmp_path, capsys):
-    from tools.synthetic_results import make_output
+    from tools.synthetic.results import make_output
 
     written = make_output(tmp_path, datasets=["ImageNet", "Caltech101", "EuroSAT"], shots=(2, 16), seeds=(1, 2))
     tables = json_tables(tmp_path, "--table", "all", "--datasets", "found", capsys=capsys)
@@ -784,7 +770,7 @@ def test_base2new_per_dataset_hm_and_average(tmp_path, capsys):
     assert "In no table above" not in out  # the training run beside its own evaluation counts as used
     # Without --datasets found the average is over the paper's 11 and says so.
     rows = cells(json_tables(tmp_path, "--table", "base2new", capsys=capsys)["base2new"])
-    assert rows["LAMM"]["Base"]["coverage"] == [3, 11]
+    assert rows["LAMM"]["Base"]["coverage"] == [3, N]
 
 
 def test_cross_dataset_table(tmp_path, capsys):
@@ -824,7 +810,7 @@ def test_cross_dataset_table(tmp_path, capsys):
     for d in targets:
         assert rows["CoOp"][d]["mean"] == pytest.approx(m(d))
     assert rows["CoOp"]["Average"]["mean"] == pytest.approx(np.mean([m(d) for d in targets]))
-    assert rows["CoOp"]["Average"]["coverage"] == [3, 10]  # the 11 benchmarks less the source
+    assert rows["CoOp"]["Average"]["coverage"] == [3, N - 1]  # the benchmarks less the source
     per_seed = [np.mean([acc[(d, s)] for d in targets]) for s in SEEDS]
     assert rows["CoOp"]["Average"]["std"] == pytest.approx(np.std(per_seed))
     assert rows["CoOp (untrained)"]["Caltech101"]["mean"] == 33.0

@@ -14,8 +14,8 @@ the expected side of the tests, and this tool runs without Dassl. Output depends
 arguments; the global ``random`` is never touched, so generating data does not shift a seeded
 run.
 
-    python -m tools.synthetic_data caltech101 --root DIR    # prints DIR/caltech-101
-    python -m tools.synthetic_data all --root DIR           # every dataset
+    python -m tools.synthetic.data caltech101 --root DIR    # prints DIR/caltech-101
+    python -m tools.synthetic.data all --root DIR           # every dataset
 """
 import argparse
 import colorsys

@@ -1,9 +1,9 @@
 """Find finished runs under an output folder and aggregate their test accuracy over seeds.
 
-This is the library behind ``parse_test_res.py``. A *run* is a folder named ``seed*``
+This is the first step of ``parse_test_res.py``. A *seed run* is a folder named ``seed*``
 that holds Dassl's ``log.txt`` (its stdout tee) and, for runs of this project, the run's
-record ``results.json`` (schema: docs/EXPERIMENTS.md). Runs are grouped by the folder
-that holds them *and* by the identity their records state (``IDENTITY_FIELDS``: method,
+record ``results.json`` (``trainers/record.py``). Runs are grouped by the folder that holds
+them *and* by the identity their records state (``IDENTITY_FIELDS``: method,
 dataset, protocol, variant, shots, fingerprint, ...): runs that differ in anything but the
 seed are never averaged together. A run whose identity differs from its siblings' is a
 *foreign* run: it becomes an experiment of its own and both are flagged, naming its path.
@@ -20,7 +20,6 @@ repeated into the same folder are ignored, as CoOp does.
 Everything here is a pure function of the files on disk (no printing); it imports neither
 torch nor Dassl, so that ``parse_test_res.py`` starts fast.
 """
-import json
 import math
 import os
 import re
@@ -30,20 +29,11 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from lamm.run_record import RECORD_FILE as RESULTS_NAME
-from lamm.run_record import read_record
+from trainers.record import RECORD_FILE as RESULTS_NAME
+from trainers.record import COST_FIELDS, identity_differences, read_record, record_identity
 
 LOG_NAME = "log.txt"
 SEED_PREFIX = "seed"
-
-# What a record says a run is; two runs are averaged together only when all of these agree.
-# ``method`` falls back to today's ``trainer`` key; records without ``record_version`` (older
-# code) lack most of them, and a field a record lacks never makes it differ from another.
-IDENTITY_FIELDS = (
-    "method", "dataset", "protocol", "variant", "preset", "num_shots", "backbone",
-    "subsample_classes", "eval_set", "stage", "source_dataset", "train_classes", "loss",
-    "labels", "config_fingerprint", "untrained", "eval_only",
-)
 
 # Dassl >= 0.6.1 prints "Finish training"; older Dassl printed "Finished training", which
 # is what the MaPLe and LAMM parsers wait for. Accepting both reads logs of either era.
@@ -70,7 +60,7 @@ class LogParse:
 
 
 @dataclass(frozen=True)
-class RunRecord:
+class SeedRun:
     """One seed folder.
 
     ``value`` is the metric (``keyword``, in percent) or None when the run has no result
@@ -99,35 +89,9 @@ class RunRecord:
         return str(self.seed) if self.seed is not None else self.seed_dir
 
     @property
-    def versioned(self) -> bool:
-        """A record of the current schema (older records hold today's keys only)."""
-        return "record_version" in self.metadata
-
-    @property
     def identity(self) -> Dict[str, Any]:
         """The ``IDENTITY_FIELDS`` this run's record states ({} without a record)."""
         return record_identity(self.metadata)
-
-
-def record_identity(record: Dict[str, Any]) -> Dict[str, Any]:
-    out = {}
-    for key in IDENTITY_FIELDS:
-        if key == "method":
-            value = record.get("method", record.get("trainer"))
-            if value is not None:
-                out[key] = value
-        elif key in record:
-            out[key] = record[key]
-    return out
-
-
-def identity_differences(a: Dict[str, Any], b: Dict[str, Any]) -> List[str]:
-    """Fields both identities state with different values (a field one lacks never differs)."""
-    return [k for k in IDENTITY_FIELDS if k in a and k in b and _canon(a[k]) != _canon(b[k])]
-
-
-def _canon(value) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _show(value) -> str:
@@ -150,18 +114,18 @@ class ExperimentResult:
     parts: Tuple[str, ...]
     path: str  # the experiment folder
     keyword: str
-    runs: Tuple[RunRecord, ...]  # seed folders whose values count (plus unfinished ones), sorted by seed
+    runs: Tuple[SeedRun, ...]  # seed folders whose values count (plus unfinished ones), sorted by seed
     missing_seeds: Tuple[int, ...] = ()  # expected seeds with no folder at all
-    excluded: Tuple[Tuple[RunRecord, str], ...] = ()
+    excluded: Tuple[Tuple[SeedRun, str], ...] = ()
     notes: Tuple[str, ...] = ()
     folder: str = ""  # the folder relative to the searched root ("" = experiment)
 
     @property
-    def finished(self) -> Tuple[RunRecord, ...]:
+    def finished(self) -> Tuple[SeedRun, ...]:
         return tuple(r for r in self.runs if r.finished)
 
     @property
-    def unfinished(self) -> Tuple[RunRecord, ...]:
+    def unfinished(self) -> Tuple[SeedRun, ...]:
         return tuple(r for r in self.runs if not r.finished)
 
     @property
@@ -193,6 +157,17 @@ class ExperimentResult:
     def metadata(self) -> Dict[str, Any]:
         """Record entries shared by every finished run (seed, accuracy, ... drop out)."""
         return common_metadata(r.metadata for r in self.finished)
+
+    @property
+    def cost(self) -> Dict[str, Optional[float]]:
+        """Each of the record's ``cost`` fields, averaged over the finished runs that state it."""
+        out = {}
+        for name in COST_FIELDS:
+            values = [r.metadata.get("cost", {}).get(name) for r in self.finished
+                      if isinstance(r.metadata.get("cost"), dict)]
+            values = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            out[name] = float(np.mean(values)) if values else None
+        return out
 
     @property
     def labels(self) -> List[str]:
@@ -291,7 +266,7 @@ def is_run_dir(path) -> bool:
 
 def read_run(
     run_dir, root=None, keyword: str = "accuracy", test_log: bool = False
-) -> RunRecord:
+) -> SeedRun:
     """Read one seed folder: its record when it has one, else (CoOp's runs) log.txt."""
     run_dir = Path(run_dir)
     exp_dir = run_dir.parent
@@ -313,22 +288,22 @@ def read_run(
         seed = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else folder_seed
         common.update(seed=seed, metadata=metadata)
         if problem:  # a record that does not parse is an unfinished run, whatever the log says
-            return RunRecord(value=None, source=None, note=problem, **common)
+            return SeedRun(value=None, source=None, note=problem, **common)
         value = _json_value(metadata, keyword)
         if value is not None:
-            return RunRecord(value=value, source=str(json_path), **common)
+            return SeedRun(value=value, source=str(json_path), **common)
         if not log_path.is_file():  # e.g. macro_f1, which the record does not hold
-            return RunRecord(value=None, source=None, note=f"no numeric {keyword!r} in {RESULTS_NAME} "
+            return SeedRun(value=None, source=None, note=f"no numeric {keyword!r} in {RESULTS_NAME} "
                              f"and no {LOG_NAME}", **common)
     else:
         common.update(seed=folder_seed)
         if not log_path.is_file():
-            return RunRecord(value=None, source=None, note=f"no {LOG_NAME}", **common)
+            return SeedRun(value=None, source=None, note=f"no {LOG_NAME}", **common)
 
     parsed = parse_log(log_path, keyword, test_log)
     if parsed.value is not None:
-        return RunRecord(value=parsed.value, source=str(log_path), **common)
-    return RunRecord(value=None, source=None, note=_log_problem(parsed, keyword, test_log), **common)
+        return SeedRun(value=parsed.value, source=str(log_path), **common)
+    return SeedRun(value=None, source=None, note=_log_problem(parsed, keyword, test_log), **common)
 
 
 def _log_problem(parsed: LogParse, keyword: str, test_log: bool) -> str:
@@ -359,14 +334,14 @@ def iter_run_dirs(root) -> Iterator[Path]:
         dirnames[:] = [d for d in dirnames if d not in runs]
 
 
-def find_runs(root, keyword: str = "accuracy", test_log: bool = False) -> List[RunRecord]:
+def find_runs(root, keyword: str = "accuracy", test_log: bool = False) -> List[SeedRun]:
     """Every run under ``root``, sorted by experiment path then seed."""
     runs = [read_run(d, root, keyword, test_log) for d in iter_run_dirs(root)]
     return sorted(runs, key=_run_sort_key)
 
 
 def aggregate(
-    runs: Iterable[RunRecord], expected_seeds: Optional[Sequence[int]] = None
+    runs: Iterable[SeedRun], expected_seeds: Optional[Sequence[int]] = None
 ) -> List[ExperimentResult]:
     """Group runs by folder, then by recorded identity; flag foreign runs and repeated seeds.
 
@@ -375,7 +350,7 @@ def aggregate(
     named ``<folder> [<field>=<value> ...]``. Runs without a record (or with an unreadable
     one) join the folder's own experiment. Expected seeds that are absent are flagged.
     """
-    folders: Dict[str, List[RunRecord]] = {}
+    folders: Dict[str, List[SeedRun]] = {}
     for r in runs:
         folders.setdefault(r.experiment, []).append(r)
     out = []
@@ -385,8 +360,8 @@ def aggregate(
     return sorted(out, key=lambda e: (natural_key(e.folder), e.experiment != e.folder, natural_key(e.experiment)))
 
 
-def _split_folder(folder: str, members: List[RunRecord], expected_seeds) -> List[ExperimentResult]:
-    groups: List[Tuple[Dict[str, Any], List[RunRecord]]] = []
+def _split_folder(folder: str, members: List[SeedRun], expected_seeds) -> List[ExperimentResult]:
+    groups: List[Tuple[Dict[str, Any], List[SeedRun]]] = []
     anonymous = []
     for r in members:
         ident = r.identity
@@ -505,11 +480,12 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
         "missing_seeds": list(exp.missing_seeds),
         "flags": exp.flags,
         "metadata": exp.metadata,
+        "cost": exp.cost,
     }
 
 
 def nothing_found_message(
-    root, runs: Sequence[RunRecord], keyword: str = "accuracy", test_log: bool = False
+    root, runs: Sequence[SeedRun], keyword: str = "accuracy", test_log: bool = False
 ) -> str:
     """Say what was searched and what probably went wrong, for a search that found no value."""
     root = Path(root)
@@ -552,7 +528,7 @@ def natural_key(text: str):
     return [(0, int(c), "") if c.isdigit() else (1, 0, c) for c in _NATURAL_CHUNK.split(text) if c]
 
 
-def _run_sort_key(r: RunRecord):
+def _run_sort_key(r: SeedRun):
     seed_key = (0, r.seed, "") if r.seed is not None else (1, 0, r.seed_dir)
     return (natural_key(r.experiment), seed_key)
 

@@ -1,13 +1,13 @@
 """Write a synthetic ``output/`` folder with every kind of experiment, for tests and docs.
 
-    python -m tools.synthetic_results /tmp/synthetic_output
+    python -m tools.synthetic.results /tmp/synthetic_output
     python parse_test_res.py /tmp/synthetic_output --plot docs/fewshot_curves.png
 
 The numbers are made up by a smooth formula plus noise (accuracy rises from a per-dataset
 zero-shot value towards a ceiling as the shot count grows); they are NOT results of any
-training and say nothing about LAMM. Each run gets a full record (``results.json``, the schema
-of docs/EXPERIMENTS.md: method, protocol, variant, loss, labels, fingerprint, ...), because the
-tables read records only; folder names follow ``scripts/<method>/main.sh`` for people to read.
+training and say nothing about LAMM. Each run gets a full record (a ``trainers.record.Record``:
+method, protocol, variant, loss, labels, fingerprint, cost, ...), because the tables read
+records only; folders are named by ``tools.runs.Run`` as the scripts name them, for people.
 The output is a pure function of the arguments (same files, same numbers, every time).
 """
 import argparse
@@ -15,18 +15,15 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS
+from tools.runs import VARIANTS, Run  # merge: VARIANTS from tools.runs.variants
+from trainers.record import Record
 
-RECORD_VERSION = 2
 KEY_OF = {CATALOG[k].name: k for k in FEWSHOT_BENCHMARKS + DG_TARGETS}  # Dassl NAME -> config key
-CONFIGS = {
-    "CoOp": "vit_b16_ep50_ctxv1", "LAMM": "vit_b16_ep50_ctxv1", "CoOpLAMM": "vit_b16_ep50_ctxv1",
-    "MaPLe": "vit_b16_c2_ep5_batch4_2ctx", "MaPLeLAMM": "vit_b16_c2_ep5_batch4_2ctx",
-}
 EPOCHS = {"MaPLe": 5, "MaPLeLAMM": 5}
 # Share of the gap between zero-shot and the dataset's ceiling that each method closes.
 GAIN = {"CoOp": 0.70, "LAMM": 0.80, "CoOpLAMM": 0.85, "MaPLe": 0.75, "MaPLeLAMM": 0.82}
@@ -34,10 +31,6 @@ GAIN = {"CoOp": 0.70, "LAMM": 0.80, "CoOpLAMM": 0.85, "MaPLe": 0.75, "MaPLeLAMM"
 # the new classes' word embeddings and CLIP's template, so its new accuracy IS zero-shot CLIP's.
 NEW_SHIFT = {"CoOp": -8.0, "LAMM": 0.0, "CoOpLAMM": -6.0, "MaPLe": 1.0, "MaPLeLAMM": 0.5}
 BACKBONE_SHIFT = {"RN50": -9.0, "RN101": -7.0, "ViT-B/32": -4.5, "ViT-B/16": 0.0}
-BACKBONE_CONFIG = {"RN50": "rn50", "RN101": "rn101", "ViT-B/32": "vit_b32", "ViT-B/16": "vit_b16"}
-# Table 4's variants: the loss terms each keeps in force.
-LOSS_VARIANTS = {"ce_wc": ("ce", "wc"), "ce_cos": ("ce", "cos"), "ce_kd": ("ce", "kd"),
-                 "ce_wc_cos": ("ce", "wc", "cos"), "ce_wc_kd": ("ce", "wc", "kd"), "ce_cos_kd": ("ce", "cos", "kd")}
 ALL_TERMS = ("ce", "wc", "cos", "kd")
 KINDS = ("fewshot", "woHL", "hl", "init", "backbones", "incremental", "dg", "base2new", "cross_dataset")
 
@@ -46,11 +39,27 @@ def _lamm(trainer: str) -> bool:
     return trainer.endswith("LAMM")
 
 
+def variant_loss_terms(name: str) -> Tuple[str, ...]:
+    """The loss terms a LAMM run of the named variant keeps in force, read from its overrides."""
+    opts = VARIANTS[name].opts if name in VARIANTS else ()
+    values = dict(zip(opts[::2], opts[1::2]))
+    if values.get("TRAINER.LAMM.HIERARCHICAL_LOSS") == "False":
+        return ("ce",)
+    return ("ce",) + tuple(t for t in ALL_TERMS[1:] if values.get(f"TRAINER.LAMM.LAMBDA_{t.upper()}") != "0.0")
+
+
+# Table 4's variants: the named variants that turn loss terms off, one at a time or two.
+LOSS_VARIANTS = {name: variant_loss_terms(name) for name in VARIANTS
+                 if len(variant_loss_terms(name)) in (2, 3) and name.startswith("ce_")}
+# Fig. 4's variants: the named variants that set the backbone.
+BACKBONE_VARIANTS = {VARIANTS[name].opts[1]: name for name in VARIANTS if VARIANTS[name].opts[:1] == ("MODEL.BACKBONE.NAME",)}
+
+
 def record(trainer: str, dataset: str, seed: int, accuracy: float, *, shots: int, protocol: str = "fewshot",
            variant: str = "", subsample: str = "all", eval_set: Optional[str] = None, stage: Optional[int] = None,
            source: Optional[str] = None, train_classes: str = "all", eval_only: bool = False,
            untrained: bool = False, backbone: str = "ViT-B/16", terms: Sequence[str] = ALL_TERMS,
-           label_init: str = "word", preset: str = "default", model_dir: Optional[str] = None) -> dict:
+           label_init: str = "word", preset: str = "default", model_dir: Optional[str] = None) -> Record:
     """A full record as the trainers write it (made-up times and memory)."""
     info = CATALOG.get(KEY_OF.get(dataset, ""))
     n_all = info.num_classes if info else 10
@@ -68,30 +77,40 @@ def record(trainer: str, dataset: str, seed: int, accuracy: float, *, shots: int
     fingerprint = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
     rng = np.random.default_rng(int(fingerprint[:8], 16) + seed)  # times: deterministic per run
     train_s = None if eval_only else round(float(rng.uniform(60, 600)), 1)
+    test_s = round(float(rng.uniform(5, 60)), 1)
     checkpoint = None
     if eval_only and not untrained and model_dir is not None:
         checkpoint = {"run_dir": model_dir, "epoch": epochs, "file": f"{model_dir}/prompt_learner/model.pth.tar-{epochs}"}
-    return {
-        "accuracy": accuracy, "split": "test", "trainer": trainer, "dataset": dataset, "num_shots": shots,
-        "subsample_classes": subsample, "seed": seed, "backbone": backbone, "epoch": epochs, "eval_only": eval_only,
-        "num_classes": n, "num_test": (info.sizes[2] if info else 1000) * n // max(n_all, 1),
-        "record_version": RECORD_VERSION, "method": trainer, "protocol": protocol, "variant": variant,
-        "stage": stage, "eval_set": eval_set, "source_dataset": source, "train_classes": train_classes,
-        "preset": preset, "untrained": untrained, "loss": loss, "labels": labels, "checkpoint": checkpoint,
-        "config_fingerprint": fingerprint, "overrides": overrides, "code_version": None,
-        "time_s": {"train": train_s, "test": round(float(rng.uniform(5, 60)), 1)},
-        "peak_memory_gb": {"train": None if eval_only else round(float(rng.uniform(2, 12)), 2),
-                           "test": round(float(rng.uniform(1, 4)), 2), "device": "cuda"},
-        "classnames": [f"class_{i:04d}" for i in range(n)],
-    }
+    memory = {"train": None if eval_only else round(float(rng.uniform(2, 12)), 2),
+              "test": round(float(rng.uniform(1, 4)), 2), "device": "cuda"}
+    num_test = (info.sizes[2] if info else 1000) * n // max(n_all, 1)
+    cost = {"wall_s": round((train_s or 0.0) + test_s + float(rng.uniform(10, 30)), 1),
+            "host_peak_gb": round(float(rng.uniform(3, 8)), 2),
+            "gpu_peak_gb": max(v for v in (memory["train"], memory["test"]) if v is not None),
+            "trainable_params": 0 if trainer == "ZeroshotCLIP" else 2048 * (4 if lamm else 1),
+            "train_images_per_s": None if eval_only else round(shots * n * epochs / train_s, 1)}
+    return Record(
+        accuracy=accuracy, method=trainer, dataset=dataset, num_shots=shots, subsample_classes=subsample, seed=seed,
+        backbone=backbone, epoch=epochs, eval_only=eval_only, num_classes=n, num_test=num_test, protocol=protocol,
+        variant=variant, stage=stage, eval_set=eval_set, source_dataset=source, train_classes=train_classes,
+        preset=preset, untrained=untrained, loss=loss, labels=labels, checkpoint=checkpoint,
+        config_fingerprint=fingerprint, overrides=overrides, time_s={"train": train_s, "test": test_s},
+        peak_memory_gb=memory, cost=cost, classnames=[f"class_{i:04d}" for i in range(n)])
 
 
-def write_result(root, rel: str, content: dict) -> Path:
+def write_result(root, rel: str, content: Record) -> Path:
     """``<root>/<rel>/seed<seed>/results.json``."""
-    run = Path(root) / rel / f"seed{content['seed']}"
+    run = Path(root) / rel / f"seed{content.seed}"
     run.mkdir(parents=True, exist_ok=True)
-    (run / "results.json").write_text(json.dumps(content, indent=2, sort_keys=True))
+    content.write(str(run))
     return run
+
+
+def experiment(trainer: str, key: str, shots: Optional[int] = 16, before: Tuple[str, ...] = (),
+               variants: Tuple[str, ...] = ()) -> str:
+    """The experiment folder the scripts give a run (``Run``): ``<before or key/trainer>/<config>[_<variant>]``."""
+    run = Run(trainer, key, shots, 1, "", "", variants=variants, place=(before, ()))
+    return run.name.rsplit("/", 1)[0]
 
 
 class _Model:
@@ -131,41 +150,41 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
         written[f"{rel}/seed{seed}"] = acc
 
     for d in datasets:
-        put(f"{folder(d)}/ZeroshotCLIP/vit_b16", "ZeroshotCLIP", d, 1, model.acc("ZeroshotCLIP", d, 0),
+        put(experiment("ZeroshotCLIP", folder(d), None), "ZeroshotCLIP", d, 1, model.acc("ZeroshotCLIP", d, 0),
             shots=-1, eval_only=True)
         for tr in trainers:
             for k in shots:
                 for s in seeds:
-                    base = f"{folder(d)}/{tr}/{CONFIGS[tr]}_{k}shots"
                     if "fewshot" in kinds:
-                        put(base, tr, d, s, model.acc(tr, d, k), shots=k)
+                        put(experiment(tr, folder(d), k), tr, d, s, model.acc(tr, d, k), shots=k)
                     if "woHL" in kinds and _lamm(tr):
-                        put(f"{base}_woHL", tr, d, s, model.acc(tr, d, k, gain_scale=0.95, one_shot_penalty=8.0),
-                            shots=k, variant="woHL", terms=("ce",))
+                        put(experiment(tr, folder(d), k, variants=("woHL",)), tr, d, s,
+                            model.acc(tr, d, k, gain_scale=0.95, one_shot_penalty=8.0),
+                            shots=k, variant="woHL", terms=variant_loss_terms("woHL"))
                     if "init" in kinds and tr == "LAMM":
-                        put(f"{base}_random_init", tr, d, s,
+                        put(experiment(tr, folder(d), k, variants=("random_init",)), tr, d, s,
                             model.acc(tr, d, k, gain_scale=0.9, one_shot_penalty=6.0), shots=k,
                             variant="random_init", label_init="random")
                     if "hl" in kinds and tr == "LAMM" and k == 16:
                         for i, (tag, terms) in enumerate(LOSS_VARIANTS.items()):
-                            put(f"{base}_{tag}", tr, d, s, model.acc(tr, d, k, gain_scale=0.96 + 0.005 * i),
-                                shots=k, variant=tag, terms=terms)
+                            put(experiment(tr, folder(d), k, variants=(tag,)), tr, d, s,
+                                model.acc(tr, d, k, gain_scale=0.96 + 0.005 * i), shots=k, variant=tag, terms=terms)
                     if "backbones" in kinds and tr in ("CoOp", "CoOpLAMM") and k == 16:
                         for bb, shift in BACKBONE_SHIFT.items():
                             if bb == "ViT-B/16":
                                 continue
                             # the variant is named after the backbone, as the scripts name it
-                            put(f"{base}_{BACKBONE_CONFIG[bb]}", tr, d, s, model.acc(tr, d, k, shift=shift),
-                                shots=k, backbone=bb, variant=BACKBONE_CONFIG[bb])
+                            name = BACKBONE_VARIANTS[bb]
+                            put(experiment(tr, folder(d), k, variants=(name,)), tr, d, s,
+                                model.acc(tr, d, k, shift=shift), shots=k, backbone=bb, variant=name)
         if "incremental" in kinds:
             for tr in ["ZeroshotCLIP"] + [t for t in trainers if t in ("CoOp", "MaPLe", "LAMM")]:
-                cfg = "vit_b16" if tr == "ZeroshotCLIP" else f"{CONFIGS[tr]}_16shots"
                 forget = {"ZeroshotCLIP": 0.0, "CoOp": 12.0, "MaPLe": 6.0, "LAMM": 0.0}[tr]
                 k = -1 if tr == "ZeroshotCLIP" else 16
                 for s in ([1] if tr == "ZeroshotCLIP" else seeds):
                     set1 = model.acc(tr, d, 16, shift=3.0)
                     set2 = model.acc(tr, d, 16, shift=1.0)
-                    base = f"incremental/{folder(d)}/{tr}/{cfg}"
+                    base = experiment(tr, folder(d), 16, ("incremental", folder(d), tr))
                     common = dict(shots=k, protocol="incremental")
                     # stage 1 trains on Set 1 (base classes) and is tested on it, then evaluated on Set 2
                     put(f"{base}/stage1_set1", tr, d, s, set1, stage=1, eval_set="set1", subsample="base",
@@ -187,28 +206,28 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
         drop = {"ImageNetV2": 6.0, "ImageNetSketch": 22.0, "ImageNetA": 20.0, "ImageNetR": -6.0}
         for key in DG_TARGETS:
             target = CATALOG[key].name
-            put(f"evaluation/ZeroshotCLIP/vit_b16/{key}", "ZeroshotCLIP", target, 1,
+            put(experiment("ZeroshotCLIP", key, None, ("evaluation", "ZeroshotCLIP")) + f"/{key}", "ZeroshotCLIP", target, 1,
                 model.acc("ZeroshotCLIP", imagenet, 0, shift=-drop[target]), shots=-1, eval_only=True,
                 protocol="dg", eval_set=key)
             for tr in trainers:
                 for s in seeds:
-                    source_run = f"imagenet/{tr}/{CONFIGS[tr]}_16shots"
+                    source_run = experiment(tr, "imagenet")
                     source = written.get(f"{source_run}/seed{s}")
                     if source is None:
                         continue
                     acc = round(source - drop[target] - float(rng.uniform(0, 2)), 2)
-                    put(f"evaluation/{tr}/{CONFIGS[tr]}_16shots/{key}", tr, target, s, acc, shots=16,
+                    put(experiment(tr, key, 16, ("evaluation", tr)) + f"/{key}", tr, target, s, acc, shots=16,
                         protocol="dg", eval_set=key, source=imagenet, eval_only=True,
                         model_dir=str(Path(root) / source_run / f"seed{s}"))
     if "base2new" in kinds:
         for d in datasets:
             zs_base, zs_new = model.acc("ZeroshotCLIP", d, 0, shift=3.0), model.acc("ZeroshotCLIP", d, 0, shift=1.0)
-            rel = f"base2new/{folder(d)}/ZeroshotCLIP/vit_b16"
+            rel = experiment("ZeroshotCLIP", folder(d), None, ("base2new", folder(d), "ZeroshotCLIP"))
             for split, acc in (("base", zs_base), ("new", zs_new)):
                 put(f"{rel}/test_{split}", "ZeroshotCLIP", d, 1, acc, shots=-1, protocol="base2new", eval_set=split,
                     subsample=split, eval_only=True)
             for tr in trainers:
-                rel = f"base2new/{folder(d)}/{tr}/{CONFIGS[tr]}_16shots"
+                rel = experiment(tr, folder(d), 16, ("base2new", folder(d), tr))
                 for s in seeds:
                     base = model.acc(tr, d, 16, shift=3.0)
                     put(f"{rel}/train_base", tr, d, s, base, shots=16, protocol="base2new", subsample="base")
@@ -221,7 +240,7 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
                         subsample="new", eval_only=True, model_dir=str(Path(root) / rel / "train_base" / f"seed{s}"))
     if "cross_dataset" in kinds and imagenet in datasets:
         for tr in trainers:
-            source_run = f"imagenet/{tr}/{CONFIGS[tr]}_16shots"
+            source_run = experiment(tr, "imagenet")
             for d in datasets:
                 if d == imagenet:
                     continue
@@ -229,7 +248,7 @@ def make_output(root, datasets: Optional[Sequence[str]] = None, trainers: Sequen
                     if f"{source_run}/seed{s}" not in written:
                         continue
                     acc = round(max(0.0, model.zs[d] + NEW_SHIFT[tr] / 2 + float(rng.normal(0, 0.6))), 2)
-                    put(f"cross_dataset/{tr}/{CONFIGS[tr]}_16shots/{folder(d)}", tr, d, s, acc, shots=16,
+                    put(experiment(tr, folder(d), 16, ("cross_dataset", tr)) + f"/{folder(d)}", tr, d, s, acc, shots=16,
                         protocol="cross_dataset", eval_set=folder(d), source=imagenet, eval_only=True,
                         model_dir=str(Path(root) / source_run / f"seed{s}"))
     return written

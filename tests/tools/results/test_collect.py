@@ -1,8 +1,8 @@
-"""tools/run_results.py: what counts as a finished run's result in a log."""
+"""tools/results/collect.py: what counts as a finished run's result in a log."""
 import pytest
 
 from tests.run_folders import eval_log, result_block, train_log
-from tools.run_results import parse_log_lines
+from tools.results.collect import parse_log_lines
 
 
 # --------------------------------------------------------------------------- log parsing

@@ -8,9 +8,54 @@ crosses, in the method's colour. Matplotlib is imported here only, with the Agg 
 display needed); the file type follows the extension (png, pdf, svg).
 """
 import math
-from typing import Optional
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from tools.paper_tables import FewShotGrid, PaperResults, dataset_label
+from tools.results.classify import Entry, Method, dataset_label, dataset_sort_key, method_labels, method_sort_key
+from tools.results.paper import PaperResults
+from tools.results.stats import Stat, average_stat, stat_from_entries
+from tools.results.tables import Options, expected_datasets, expected_seeds, group_by, fewshot_runs
+
+
+@dataclass
+class FewShotGrid:
+    """Per method: per (dataset, shots) stats and per-shots averages over datasets."""
+
+    methods: List[Method]
+    labels: Dict[Method, str]
+    datasets: List[str]  # found, in the paper's order
+    shots: List[int]  # found among trained methods
+    expected: Tuple[str, ...]
+    cells: Dict[Tuple[Method, str, Optional[int]], Stat]  # shot-free methods use shots None
+    averages: Dict[Tuple[Method, Optional[int]], Stat]
+
+    def cell(self, method: Method, dataset: str, shots: Optional[int]) -> Optional[Stat]:
+        return self.cells.get((method, dataset, None if method.shot_free else shots))
+
+    def average(self, method: Method, shots: Optional[int]) -> Optional[Stat]:
+        return self.averages.get((method, None if method.shot_free else shots))
+
+
+def fewshot_grid(entries: Sequence[Entry], opts: Options, include_ablations: bool = False) -> Optional[FewShotGrid]:
+    """The few-shot runs of the main sweep: ablation-only variants and off-sweep backbones left out."""
+    chosen = fewshot_runs(entries, include_ablations)
+    if not chosen:
+        return None
+    seeds = expected_seeds(chosen, opts)
+    by_cell = group_by(chosen, lambda e: (e.method, e.dataset, e.shots))
+    cells = {k: stat_from_entries(v, seeds) for k, v in by_cell.items()}
+    methods = sorted({e.method for e in chosen}, key=method_sort_key)
+    datasets = sorted({e.dataset for e in chosen}, key=dataset_sort_key)
+    shots = sorted({e.shots for e in chosen if e.shots is not None})
+    expected = expected_datasets(datasets, opts)
+    averages = {}
+    for m in methods:
+        for k in ([None] if m.shot_free else shots):
+            by_ds = {d: cells.get((m, d, k)) for d in datasets}
+            avg = average_stat(by_ds, expected)
+            if avg is not None:
+                averages[(m, k)] = avg
+    return FewShotGrid(methods, method_labels(methods), datasets, shots, expected, cells, averages)
 
 
 def plot_fewshot(grid: FewShotGrid, path, paper: Optional[PaperResults] = None, title: Optional[str] = None,
