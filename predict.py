@@ -5,7 +5,9 @@
 Everything about the model comes from the run folder: the trainer, the backbone, the classes, the
 prompt shape and the test transform (config.yaml and the checkpoint), for every trainer of this
 project. Folders are searched recursively for images; files that cannot be read are named on
-stderr and skipped.
+stderr and skipped. ``--format json`` writes one object: the run (``run``, ``trainer``, ``epoch``,
+``max_epoch``, ``epochs_trained``, ``finished``) and ``images``, each with its ``predictions``. A
+run whose training stopped before OPTIM.MAX_EPOCH is named in a warning on stderr.
 """
 import argparse
 import contextlib

@@ -21,7 +21,7 @@ import os.path as osp
 import sys
 
 if not __package__:  # run as a file (python path/to/tools/x.py, from any folder): lamm/ is beside tools/
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    sys.path[0] = osp.dirname(osp.dirname(osp.abspath(__file__)))  # in place of tools/, whose names would shadow
 
 from lamm.errors import ConfigError, check_writable, run_command, write_error
 

@@ -18,7 +18,7 @@ import statistics
 import sys
 
 if not __package__:  # run as a file (python path/to/tools/x.py, from any folder): lamm/ is beside tools/
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    sys.path[0] = osp.dirname(osp.dirname(osp.abspath(__file__)))  # in place of tools/, whose names would shadow
 
 import torch
 import torch.nn.functional as F

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from dassl.engine import TRAINER_REGISTRY
 
-from lamm.errors import ConfigError, LammError
+from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError, LammError
 from lamm.model import PromptedCLIP
 from lamm.preprocess import test_preprocessing
 
@@ -107,8 +107,6 @@ def _missing_checkpoint_message(run_dir: str, trainer: str, path: str, epoch=Non
 
 def _read(path: str, run_dir: str) -> dict:
     """``read_checkpoint``, with advice for a reader of the run rather than for its training."""
-    from lamm.errors import CheckpointError, CheckpointNotFoundError
-
     try:
         return read_checkpoint(path)
     except CheckpointNotFoundError:
@@ -125,10 +123,8 @@ def _read(path: str, run_dir: str) -> dict:
 
 def _check_backbone_file(backbone: str, run_dir: str) -> None:
     """A run trained on a CLIP file (not a released name) needs that file, where it was."""
-    from lamm.clip_loader import _model_urls
-
-    if backbone not in _model_urls() and not osp.isfile(osp.expanduser(backbone)) \
-            and (os.sep in backbone or backbone.endswith((".pt", ".pth", ".bin"))):
+    looks_like_a_path = osp.isabs(backbone) or backbone.startswith(("~", ".")) or backbone.endswith((".pt", ".pth", ".bin"))
+    if looks_like_a_path and not osp.isfile(osp.expanduser(backbone)):  # "ViT-B/16" is a name, not a path
         raise ConfigError(f"{run_dir} was trained on the CLIP file {backbone} (MODEL.BACKBONE.NAME in its config.yaml), "
                           "which is not there any more: put the file back at that path to use this run.")
 
