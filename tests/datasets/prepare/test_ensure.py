@@ -56,7 +56,7 @@ def test_the_real_check_finds_a_dataset_ready_or_missing(caltech_root, tmp_path)
 
 def test_prepare_runs_in_this_process_with_prepares_defaults(tmp_path, capsys):
     """The real ``_prepare``: the prepare command's functions, not its command line."""
-    from tools import synthetic_data
+    from tools.synthetic import data as synthetic_data
 
     root = str(tmp_path / "data")
     synthetic_data.make("dtd", root)
