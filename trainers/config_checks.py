@@ -12,15 +12,12 @@ import os
 import os.path as osp
 
 import yaml
-from dassl.data.datasets import DATASET_REGISTRY
-from dassl.engine import TRAINER_REGISTRY
 from yacs.config import CfgNode as CN
 
 from lamm.errors import ConfigError
 from lamm.memory import MODES as MEMORY_MODES
 from lamm.precision import check_precision
 from lamm.run_record import PROTOCOLS
-from lamm.text_encoder import CHECKPOINTING_MODES
 
 BASE_KEY = "_BASE_"
 
@@ -160,6 +157,9 @@ def _check_name(kind: str, name: str, registry, flag: str, package: str) -> None
 
 
 def check_registered(cfg) -> None:
+    from dassl.data.datasets import DATASET_REGISTRY  # here: the other checks need neither Dassl nor torch
+    from dassl.engine import TRAINER_REGISTRY
+
     _check_name("trainer", cfg.TRAINER.NAME, TRAINER_REGISTRY, "--trainer", "trainers")
     _check_name("dataset", cfg.DATASET.NAME, DATASET_REGISTRY,
                 "--dataset-config-file configs/datasets/<name>.yaml (DATASET.NAME)", "datasets")
@@ -175,6 +175,7 @@ def _at_least(cfg, key: str, low, inclusive=True, hint=""):
 
 def check_values(cfg) -> None:
     """Values that yacs accepts by type but that cannot work, refused before anything runs."""
+    from lamm.text_encoder import CHECKPOINTING_MODES  # here: it imports torch
     if cfg.DATASET.NUM_SHOTS == 0 or cfg.DATASET.NUM_SHOTS < -1:
         raise ConfigError(
             f"DATASET.NUM_SHOTS must be a number of images per class (1, 2, 4, 8, 16, ...) or -1 for "
