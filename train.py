@@ -242,7 +242,7 @@ def cli(argv=None) -> None:
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
     except ModuleNotFoundError as error:
-        if error.name != "dassl":
+        if (error.name or "").split(".")[0] != "dassl":
             raise
         print("error: Dassl is not installed in this environment (bash install.sh installs it; "
               f"{sys.executable} is the interpreter that ran this).", file=sys.stderr)

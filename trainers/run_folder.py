@@ -17,6 +17,7 @@ import os
 import os.path as osp
 import re
 import shutil
+import tempfile
 from typing import Optional, Tuple
 
 import yaml
@@ -242,6 +243,11 @@ def check_output_dir(path: str) -> None:
     if len(full.encode()) >= path_max:
         raise ConfigError(f"--output-dir is {len(full.encode())} bytes long, more than the file system allows "
                           f"({path_max}). {hint}")
+    try:  # a real write: os.access says yes where mkdir then fails (root, or /sys)
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".lamm-write-check-"))
+    except OSError as error:
+        raise ConfigError(f"--output-dir {path}: cannot write in {existing} ({error.strerror}). Give a folder you can "
+                          "write to (the scripts: OUTPUT=<folder>).") from None
 
 
 def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> None:
