@@ -67,6 +67,13 @@ def reset_cfg(cfg, args):
         cfg.MODEL.HEAD.NAME = args.head
 
 
+def fit_to_machine(cfg):
+    """No more data-loader workers than the CPUs this process may use: more only slow the run down, and
+    torch warns about each loader (the shipped configs ask for 8). The key is one a rerun may change."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cfg.DATALOADER.NUM_WORKERS = min(cfg.DATALOADER.NUM_WORKERS, cpus)
+
+
 def register_project():
     """Dassl's registries with this project's dataset readers and trainers (imports torch and Dassl)."""
     import datasets.readers  # noqa: F401
@@ -90,6 +97,7 @@ def setup_cfg(args):
     merge_checked(cfg, args.opts)
     apply_preset(cfg, args.opts)
     check_values(cfg)
+    fit_to_machine(cfg)
     register_project()
     check_registered(cfg)
     cfg.freeze()

@@ -347,3 +347,15 @@ def test_without_dassl_train_py_says_how_to_install_it(caltech_root, tmp_path, m
         monkeypatch.setitem(sys.modules, name, None)  # as if not installed
     code, out, err = run_in_process(train.cli, *flags(caltech_root, tmp_path / "run"), check=False, streams=True)
     assert code == 2 and err.startswith("error: Dassl is not installed") and "install.sh" in err
+
+
+def test_no_more_loader_workers_than_cpus_and_no_warning_about_them(caltech_root, tiny_clip_file, tmp_path):
+    import warnings
+
+    cpus = len(os.sched_getaffinity(0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_train(*flags(caltech_root, tmp_path / "run"), "--eval-only",
+                  *tiny_opts(tiny_clip_file, "DATALOADER.NUM_WORKERS", "64"))
+    assert not [w for w in caught if "worker" in str(w.message)], [str(w.message) for w in caught]
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["DATALOADER"]["NUM_WORKERS"] == min(64, cpus)
