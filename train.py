@@ -129,9 +129,16 @@ def preflight(cfg, args=None) -> None:
 
     check_output_dir(cfg.OUTPUT_DIR)
     if cfg.RESUME and not osp.isdir(cfg.RESUME):
-        raise ConfigError(f"--resume {cfg.RESUME} does not exist (it is the folder of the run to continue).")
+        what = "is a file, not a folder" if osp.exists(cfg.RESUME) else "does not exist"
+        raise ConfigError(f"--resume {cfg.RESUME} {what} (it is the folder of the run to continue).")
     trainer_class = TRAINER_REGISTRY.get(cfg.TRAINER.NAME)
     eval_only = bool(getattr(args, "eval_only", False))
+    model_dir, load_epoch = getattr(args, "model_dir", ""), getattr(args, "load_epoch", None)
+    if not eval_only and (model_dir or load_epoch is not None):
+        raise ConfigError("--model-dir and --load-epoch choose what an --eval-only run evaluates; add --eval-only. "
+                          "(A training run continues from its own --output-dir: rerun the same command.)")
+    if load_epoch is not None and not model_dir:
+        raise ConfigError(f"--load-epoch {load_epoch} needs --model-dir, the training run whose checkpoint to evaluate.")
     if getattr(trainer_class, "trains_nothing", False) and not eval_only and not getattr(args, "no_train", False):
         raise ConfigError(f"{cfg.TRAINER.NAME} has nothing to train; run it with --eval-only.")
     model_name = getattr(trainer_class, "model_name", None)
@@ -186,6 +193,17 @@ def run(cfg, args, verbose=True):
         trainer.train()
 
 
+def epoch_value(text: str) -> int:
+    """--load-epoch: an epoch a checkpoint was saved at (1 or more)."""
+    try:
+        epoch = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if epoch < 1:
+        raise argparse.ArgumentTypeError(f"{epoch}: epochs count from 1")
+    return epoch
+
+
 def seed_value(text: str) -> int:
     """--seed: a fixed seed (0 included), or -1 for none."""
     try:
@@ -213,7 +231,7 @@ def build_parser():
     parser.add_argument("--head", type=str, default="", help="name of head")
     parser.add_argument("--eval-only", action="store_true", help="evaluation only")
     parser.add_argument("--model-dir", type=str, default="", help="load model from this directory for eval-only mode")
-    parser.add_argument("--load-epoch", type=int, help="load model weights at this epoch for evaluation")
+    parser.add_argument("--load-epoch", type=epoch_value, help="load model weights at this epoch for evaluation")
     parser.add_argument("--no-train", action="store_true", help="do not call trainer.train()")
     parser.add_argument("--restart", action="store_true",
                         help="start the run folder afresh: delete the checkpoints, results and logs an earlier run "

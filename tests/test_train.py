@@ -359,3 +359,18 @@ def test_no_more_loader_workers_than_cpus_and_no_warning_about_them(caltech_root
                   *tiny_opts(tiny_clip_file, "DATALOADER.NUM_WORKERS", "64"))
     assert not [w for w in caught if "worker" in str(w.message)], [str(w.message) for w in caught]
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["DATALOADER"]["NUM_WORKERS"] == min(64, cpus)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model-dir", "{run}"], r"--model-dir and --load-epoch choose what an --eval-only run evaluates; add --eval-only"),
+    (["--load-epoch", "2"], r"--model-dir and --load-epoch choose what an --eval-only run evaluates"),
+    (["--eval-only", "--load-epoch", "2"], r"--load-epoch 2 needs --model-dir, the training run"),
+    (["--eval-only", "--model-dir", "{run}", "--load-epoch", "0"], r"argument --load-epoch: 0: epochs count from 1"),
+    (["--resume", "{file}"], r"--resume .*config.yaml is a file, not a folder"),
+])
+def test_flags_that_would_be_ignored_or_misread_are_errors(extra, message, lamm_run, caltech_root, tiny_clip_file,
+                                                           tmp_path):
+    extra = [e.format(run=lamm_run, file=lamm_run / "config.yaml") for e in extra]
+    code, output = run_train(*flags(caltech_root, tmp_path / "run"), *extra, *tiny_opts(tiny_clip_file), check=False)
+    assert code == 2 and re.search(message, output), output[-2000:]
+    assert "Traceback" not in output and not (tmp_path / "run").exists()

@@ -20,6 +20,7 @@ CHATTER = re.compile("|".join([
     r"Setting fixed seed: ",
     r"Loading (trainer|dataset|evaluator): ",
     r"Reading split from ",
+    r"Creating a \d+-shot dataset$",
     r"(Loading|Saving) preprocessed few-shot data ",
     r"Building transform_(train|test)$",
     r"\+ ",  # the transforms, one per line
