@@ -17,7 +17,7 @@ def train_flags(root, output, *opts):
 
 
 def test_a_second_process_on_the_same_run_is_refused(caltech_root, tiny_clip_file, tmp_path):
-    from lamm.files import RunLock
+    from trainers.run_folder import RunLock
 
     output = tmp_path / "run"
     with RunLock(str(output)):
@@ -73,3 +73,19 @@ def test_a_run_behind_a_proxy_that_never_answers_ends_by_itself(silent_proxy, ca
     assert "accuracy" in done.stdout
     assert (tmp_path / "run" / "results.json").is_file()
     assert connections == [], "a run from local files opened a connection to the network"
+
+
+def test_the_scripts_show_the_run_its_progress_and_result_and_pass_lamm_verbose_on(caltech_root, tiny_clip_file,
+                                                                                  tmp_path):
+    from tests.fixtures import run_command
+
+    opts = [o for o in tiny_opts(tiny_clip_file) if o not in ("TRAINER.COOP.PREC", "fp32")]  # the config's fp16
+    env = {"DATA": caltech_root, "OUTPUT": str(tmp_path / "quiet"), "SEEDS": "1", "TAG": "tiny"}
+    _, quiet = run_command(["bash", "scripts/lamm/main.sh", "caltech101", "4", *opts], env=env)
+    lines = quiet.splitlines()
+    assert any(line.startswith("LAMM on Caltech101, 4 shots, seed 1: training") for line in lines)
+    assert "* accuracy: " in quiet and "epoch [2/2]" in quiet and len(lines) < 30, quiet
+    assert "** Config **" not in quiet and "Warning" not in quiet and "Precision fp16" not in quiet
+    env.update(OUTPUT=str(tmp_path / "verbose"), LAMM_VERBOSE="1")
+    _, verbose = run_command(["bash", "scripts/lamm/main.sh", "caltech101", "4", *opts], env=env)
+    assert "** Config **" in verbose and "** System info **" in verbose and "Loading trainer: LAMM" in verbose
