@@ -119,6 +119,15 @@ def clear_run_folder(folder: str) -> None:
         print(f"--restart: removed {', '.join(removed)} from {folder}")
 
 
+def check_eval_flags(eval_only: bool, model_dir: str, load_epoch) -> None:
+    """--model-dir and --load-epoch mean something only together with --eval-only (CoOp ignored them)."""
+    if not eval_only and (model_dir or load_epoch is not None):
+        raise ConfigError("--model-dir and --load-epoch choose what an --eval-only run evaluates; add --eval-only. "
+                          "(A training run continues from its own --output-dir: rerun the same command.)")
+    if load_epoch is not None and not model_dir:
+        raise ConfigError(f"--load-epoch {load_epoch} needs --model-dir, the training run whose checkpoint to evaluate.")
+
+
 def preflight(cfg, args=None) -> None:
     """Every check that needs no data, no model and no run folder; nothing is written before it passes."""
     from dassl.engine import TRAINER_REGISTRY
@@ -134,16 +143,12 @@ def preflight(cfg, args=None) -> None:
     trainer_class = TRAINER_REGISTRY.get(cfg.TRAINER.NAME)
     eval_only = bool(getattr(args, "eval_only", False))
     model_dir, load_epoch = getattr(args, "model_dir", ""), getattr(args, "load_epoch", None)
-    if not eval_only and (model_dir or load_epoch is not None):
-        raise ConfigError("--model-dir and --load-epoch choose what an --eval-only run evaluates; add --eval-only. "
-                          "(A training run continues from its own --output-dir: rerun the same command.)")
-    if load_epoch is not None and not model_dir:
-        raise ConfigError(f"--load-epoch {load_epoch} needs --model-dir, the training run whose checkpoint to evaluate.")
+    check_eval_flags(eval_only, model_dir, load_epoch)
     if getattr(trainer_class, "trains_nothing", False) and not eval_only and not getattr(args, "no_train", False):
         raise ConfigError(f"{cfg.TRAINER.NAME} has nothing to train; run it with --eval-only.")
     model_name = getattr(trainer_class, "model_name", None)
-    if eval_only and getattr(args, "model_dir", "") and model_name:
-        check_model_dir(args.model_dir, model_name, args.load_epoch)
+    if eval_only and model_dir and model_name:
+        check_model_dir(model_dir, model_name, load_epoch)
     check_run_folder(cfg, args)
     # Data and weights last: the dataset check is quick, the backbone may be downloaded once.
     check_dataset_ready(cfg.DATASET.NAME, cfg.DATASET.ROOT)
