@@ -39,6 +39,8 @@ for arg in "$@"; do
         *) die "unknown option '$arg' (options: --dev --cpu --cuda --no-dassl --system --help)" ;;
     esac
 done
+[[ " $* " == *" --cpu "* && " $* " == *" --cuda "* ]] \
+    && die "--cpu and --cuda exclude each other: give one (--cpu: PyTorch's CPU-only build; --cuda: its CUDA build)"
 
 # ---------------------------------------------------------------- which environment
 if [ -n "${LAMM_PYTHON:-}" ]; then
@@ -171,8 +173,51 @@ if [ "$SKIP_DASSL" != 1 ]; then
     fi
 fi
 
+# ---------------------------------------------------------------- can every source be reached?
+# Checked before anything is installed, so that behind a firewall the install fails in seconds with
+# one line, not after gigabytes. Each probe waits at most PROBE_TIMEOUT seconds (also behind a proxy
+# that never answers). PyTorch's CPU index is probed below: it is optional (the index serves torch too).
+PROBE_TIMEOUT=10
+answers() {  # URL: succeeds when a server answers (any HTTP status), else prints why and fails
+    "$PY" - "$1" "$PROBE_TIMEOUT" <<'EOF'
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).close()
+except urllib.error.HTTPError:
+    pass  # the server answered
+except Exception as error:
+    print(getattr(error, "reason", None) or error or type(error).__name__)
+    sys.exit(1)
+EOF
+}
+FILE_ARGS=()
+for f in "${REQ_FILES[@]}"; do FILE_ARGS+=("file:$f"); done
+TORCH_UNMET=$(unmet "${TORCH_SPECS[@]}")
+NEEDS_INDEX=$(unmet "${TORCH_SPECS[@]}" "${FILE_ARGS[@]}")
+case "${PIP_NO_INDEX:-}" in 1|true|yes|on) NEEDS_INDEX= ;; esac  # pip installs from --find-links only
+if [ -n "$NEEDS_INDEX" ]; then
+    INDEX=${PIP_INDEX_URL:-$("${PIP[@]}" config get global.index-url 2>/dev/null || true)}
+    INDEX=${INDEX:-https://pypi.org/simple}
+    WHY=$(answers "${INDEX%/}/") \
+        || die "cannot reach the package index $INDEX ($WHY); check the network or the proxy (HTTPS_PROXY), or set PIP_INDEX_URL to an index you can reach"
+fi
+if [ -n "$TARGET" ]; then
+    case "$SOURCE" in
+        http://*|https://*)
+            URL="${SOURCE%/}/info/refs?service=git-upload-pack"  # what git asks first
+            case "$SOURCE" in *.tar.gz|*.tgz|*.tar|*.zip) URL=$SOURCE ;; esac
+            WHY=$(answers "$URL") || true ;;
+        *://*|git@*)
+            WHY=$(GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="ssh -o BatchMode=yes -o ConnectTimeout=$PROBE_TIMEOUT" \
+                  git -c http.lowSpeedLimit=1 -c http.lowSpeedTime=$PROBE_TIMEOUT ls-remote "${SOURCE#git+}" HEAD \
+                  2>&1 >/dev/null) && WHY= || WHY=$(echo "${WHY:-no answer}" | tail -n 1) ;;
+        *) WHY= ;;  # a local clone, folder or archive
+    esac
+    [ -z "$WHY" ] || die "cannot reach Dassl's source $SOURCE ($WHY); set DASSL_SOURCE to a local clone or an archive (.tar.gz/.zip) of Dassl, or install without it (--no-dassl; the tests then use their Dassl double)"
+fi
+
 # ---------------------------------------------------------------- PyTorch
-if [ -z "$(unmet "${TORCH_SPECS[@]}")" ]; then
+if [ -z "$TORCH_UNMET" ]; then
     say "torch $("$PY" -c 'import importlib.metadata as m; print(m.version("torch"))') is already installed: keeping it"
 else
     if [ "$TORCH_BUILD" = auto ]; then
@@ -191,8 +236,6 @@ else
 fi
 
 # ---------------------------------------------------------------- requirements
-FILE_ARGS=()
-for f in "${REQ_FILES[@]}"; do FILE_ARGS+=("file:$f"); done
 if [ -z "$(unmet "${TORCH_SPECS[@]}" "${FILE_ARGS[@]}")" ]; then
     say "requirements (${REQ_FILES[*]}) are already satisfied"
 else

@@ -21,6 +21,8 @@ in ``trainers/`` are thin layers over these modules.
 """
 import warnings
 
+from . import startup  # noqa: F401  (first: no network wait at import or exit; see lamm/startup.py)
+
 # openai-clip imports setuptools' pkg_resources, which warns on every command; the pin
 # setuptools<81 keeps it working, so the notice says nothing a user can act on.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)

@@ -9,9 +9,6 @@ code, which trains them in fp16 without loss scaling; they are cast to CLIP's dt
 when the prompt is composed.
 """
 import contextlib
-import warnings
-
-import torch
 
 from .errors import ConfigError
 
@@ -26,25 +23,35 @@ def check_precision(precision: str) -> None:
         )
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """Return the precision actually used on ``device``.
+def resolve_precision(precision: str, device) -> str:
+    """Return the precision actually used on ``device`` (a torch.device or its type, "cpu", "cuda").
 
     Half-precision CLIP on the CPU is unsupported or very slow in PyTorch, so ``fp16`` and
-    ``amp`` fall back to ``fp32`` there, with a warning.
+    ``amp`` fall back to ``fp32`` there. Not a warning: the user has nothing to change (the
+    shipped configs say fp16 for the GPU); train.py's run block states the precision in force.
     """
     check_precision(precision)
-    if device.type == "cpu" and precision != "fp32":
-        warnings.warn(f"Precision {precision} is not supported on the CPU; using fp32 instead.")
+    if getattr(device, "type", device) == "cpu" and precision != "fp32":
         return "fp32"
     return precision
 
 
-def model_dtype(precision: str) -> torch.dtype:
+def describe_precision(precision: str, device) -> str:
+    """The precision in force on ``device``, and why when it is not the configured one."""
+    used = resolve_precision(precision, device)
+    return used if used == precision else f"{used} ({precision} is for the GPU; the CPU runs {used})"
+
+
+def model_dtype(precision: str):
+    import torch
+
     return torch.float16 if precision == "fp16" else torch.float32
 
 
-def autocast(precision: str, device: torch.device):
+def autocast(precision: str, device):
     """The context the forward pass runs in: autocast for ``amp``, nothing otherwise."""
     if precision == "amp":
+        import torch
+
         return torch.autocast(device_type=device.type)
     return contextlib.nullcontext()

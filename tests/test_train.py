@@ -4,6 +4,7 @@ tests/e2e run it as a process)."""
 import os
 import re
 import shutil
+import sys
 
 import pytest
 import yaml
@@ -12,7 +13,7 @@ from dassl.engine import TRAINER_REGISTRY, build_trainer
 import train
 from lamm.errors import CheckpointNotFoundError, ConfigError
 from trainers.record import RECORD_VERSION, config_fingerprint, read_record
-from tests.fixtures import MAPLE_TINY, REPO_ROOT, run_train, tiny_opts, train_args, trainer_config
+from tests.fixtures import MAPLE_TINY, REPO_ROOT, run_in_process, run_train, tiny_opts, train_args, trainer_config
 
 CONFIG = "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml"
 DATASET_CONFIG = "configs/datasets/caltech101.yaml"
@@ -282,3 +283,94 @@ def test_unknown_dataset_and_missing_split_file(caltech_root, tiny_clip_file, tm
     # Caught before anything is written, with the command that fetches the split file.
     assert code == 2 and "split_zhou_Caltech101.json" in output and "python -m datasets.prepare caltech101" in output
     assert "Traceback" not in output and not (tmp_path / "y").exists()
+
+
+# ---------------------------------------------------------------- what a run shows
+
+def test_the_terminal_shows_the_run_its_progress_and_result_and_log_txt_keeps_every_line(caltech_root,
+                                                                                       tiny_clip_file, tmp_path):
+    opts = [o for o in tiny_opts(tiny_clip_file) if o not in ("TRAINER.COOP.PREC", "fp32")]  # the config's fp16
+    code, out, err = run_in_process(train.cli, *flags(caltech_root, tmp_path / "run"), *opts, streams=True)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "LAMM on Caltech101, 4 shots, seed 1: training, 2 epochs"
+    assert "  backbone " in lines[2] and "on the CPU, precision fp32 (fp16 is for the GPU; the CPU runs fp32)" in lines[2]
+    assert sum(line.startswith("epoch [") for line in lines) == 4 and "* accuracy: " in out
+    assert len(lines) < 25, out
+    for noise in ("** Config **", "** Arguments **", "System info", "Loading trainer", "Building transform_train"):
+        assert noise not in out
+    assert "Precision" not in err and "Warning" not in err
+    log = (tmp_path / "run" / "log.txt").read_text()
+    for line in ("** Arguments **", "** Config **", "** System info **", "Loading trainer: LAMM", "Building transform_train",
+                 "# classes  4", "Finish training", "* accuracy: "):
+        assert line in log
+    assert (tmp_path / "run" / "env.txt").read_text().strip() in log
+
+
+@pytest.mark.parametrize("switch", ["--verbose", "LAMM_VERBOSE=1"])
+def test_verbose_shows_the_full_config_and_environment(switch, caltech_root, tiny_clip_file, tmp_path, monkeypatch):
+    if switch.startswith("LAMM_VERBOSE"):
+        monkeypatch.setenv("LAMM_VERBOSE", "1")
+    extra = ["--verbose"] if switch.startswith("--") else []
+    code, out = run_train(*flags(caltech_root, tmp_path / "run"), "--eval-only", *extra, *tiny_opts(tiny_clip_file))
+    assert "** Config **" in out and "** System info **" in out and "Loading trainer: LAMM" in out
+
+
+def test_seed_0_is_a_fixed_seed_and_recorded(caltech_root, tiny_clip_file, tmp_path):
+    argv = [a if a != "1" else "0" for a in flags(caltech_root, tmp_path / "run")]  # --seed 0
+    run_train(*argv, "--eval-only", *tiny_opts(tiny_clip_file))
+    assert read_record(str(tmp_path / "run"))["seed"] == 0
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["SEED"] == 0
+
+
+@pytest.mark.parametrize("seed", ["-2", "4294967296", "one"])
+def test_an_impossible_seed_is_a_usage_error(seed, caltech_root, tmp_path):
+    argv = flags(caltech_root, tmp_path / "run")
+    argv[argv.index("--seed") + 1] = seed
+    code, output = run_train(*argv, check=False)
+    assert code == 2 and "argument --seed:" in output and "Traceback" not in output
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_error_line(caltech_root, tiny_clip_file, tmp_path):
+    from tests.trainers.test_run_folder import read_only_folder
+
+    output = read_only_folder(tmp_path) / "caltech101" / "seed1"
+    code, out, err = run_in_process(train.cli, *flags(caltech_root, output), *tiny_opts(tiny_clip_file), check=False,
+                                    streams=True)
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(f"error: --output-dir {output}: cannot write in ") and len(err.splitlines()) == 1
+
+
+def test_without_dassl_train_py_says_how_to_install_it(caltech_root, tmp_path, monkeypatch):
+    for name in ("dassl", "dassl.config"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    code, out, err = run_in_process(train.cli, *flags(caltech_root, tmp_path / "run"), check=False, streams=True)
+    assert code == 2 and err.startswith("error: Dassl is not installed") and "install.sh" in err
+
+
+def test_no_more_loader_workers_than_cpus_and_no_warning_about_them(caltech_root, tiny_clip_file, tmp_path):
+    import warnings
+
+    cpus = len(os.sched_getaffinity(0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_train(*flags(caltech_root, tmp_path / "run"), "--eval-only",
+                  *tiny_opts(tiny_clip_file, "DATALOADER.NUM_WORKERS", "64"))
+    assert not [w for w in caught if "worker" in str(w.message)], [str(w.message) for w in caught]
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["DATALOADER"]["NUM_WORKERS"] == min(64, cpus)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model-dir", "{run}"], r"--model-dir and --load-epoch choose what an --eval-only run evaluates; add --eval-only"),
+    (["--load-epoch", "2"], r"--model-dir and --load-epoch choose what an --eval-only run evaluates"),
+    (["--eval-only", "--load-epoch", "2"], r"--load-epoch 2 needs --model-dir, the training run"),
+    (["--eval-only", "--model-dir", "{run}", "--load-epoch", "0"], r"argument --load-epoch: 0: epochs count from 1"),
+    (["--resume", "{file}"], r"--resume .*config.yaml is a file, not a folder"),
+])
+def test_flags_that_would_be_ignored_or_misread_are_errors(extra, message, lamm_run, caltech_root, tiny_clip_file,
+                                                           tmp_path):
+    extra = [e.format(run=lamm_run, file=lamm_run / "config.yaml") for e in extra]
+    code, output = run_train(*flags(caltech_root, tmp_path / "run"), *extra, *tiny_opts(tiny_clip_file), check=False)
+    assert code == 2 and re.search(message, output), output[-2000:]
+    assert "Traceback" not in output and not (tmp_path / "run").exists()

@@ -27,7 +27,6 @@ import os
 import os.path as osp
 import pickle
 import random
-import re
 import shutil
 from dataclasses import dataclass
 from typing import Tuple
@@ -38,67 +37,14 @@ import torch
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError
 from lamm.files import atomic_write, atomic_write_text
 
+# Where checkpoints are (their file names, the note, a run's model folders): the torch-free run_folder.
+from .run_folder import (  # noqa: F401  (part of this module's interface)
+    BEST_FILE, EPOCH_FILE, NOTE_FILE, checkpoint_file, epochs_present, is_checkpoint_folder, latest_checkpoint,
+    model_folders_in)
+
 # Buffers that CoOp, MaPLe and the official LAMM code save but that are recomputed here.
 REBUILT_KEYS = ("token_prefix", "token_suffix", "token_suffix_test", "fix_token")
 LABELS = "label_embeddings."
-EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
-BEST_FILE = "model-best.pth.tar"
-NOTE_FILE = "checkpoint"
-
-
-# ---------------------------------------------------------------- where checkpoints are
-
-def checkpoint_file(folder: str, epoch=None) -> str:
-    """``model.pth.tar-<epoch>``, else ``model-best.pth.tar``, else the latest one saved."""
-    if epoch is not None:
-        return osp.join(folder, f"model.pth.tar-{epoch}")
-    best = osp.join(folder, BEST_FILE)
-    latest_note = osp.join(folder, NOTE_FILE)
-    if not osp.exists(best) and osp.exists(latest_note):
-        with open(latest_note) as note:
-            return osp.join(folder, note.read().strip())
-    return best
-
-
-def epochs_present(folder: str):
-    """The epochs of the ``model.pth.tar-<epoch>`` files in ``folder``, sorted."""
-    if not osp.isdir(folder):
-        return []
-    return sorted(int(m.group(1)) for m in map(EPOCH_FILE.match, os.listdir(folder)) if m)
-
-
-def is_checkpoint_folder(folder: str) -> bool:
-    """A model folder (``<run>/prompt_learner``), not a run folder."""
-    return osp.isdir(folder) and (osp.isfile(osp.join(folder, NOTE_FILE)) or osp.isfile(osp.join(folder, BEST_FILE))
-                                  or bool(epochs_present(folder)))
-
-
-def model_folders_in(run: str):
-    """The model folders a run folder holds (``prompt_learner``, ``MultiModalPromptLearner``)."""
-    if not osp.isdir(run):
-        return []
-    return sorted(name for name in os.listdir(run) if is_checkpoint_folder(osp.join(run, name)))
-
-
-def latest_checkpoint(folder: str):
-    """The file the ``checkpoint`` note names; None when there is no note.
-
-    A note that names a missing file is an error: the run's checkpoints were moved or deleted,
-    and training from scratch in their place would pass for a resumed run.
-    """
-    note = osp.join(folder, NOTE_FILE)
-    if not osp.isfile(note):
-        return None
-    with open(note) as handle:
-        name = handle.read().strip()
-    path = osp.join(folder, name)
-    if not osp.isfile(path):
-        present = ", ".join(map(str, epochs_present(folder))) or "none"
-        raise CheckpointNotFoundError(
-            f"{note} names {name}, which is missing (epochs present: {present}). Restore the file, "
-            "or start the run afresh with --restart."
-        )
-    return path
 
 
 def check_model_dir(directory: str, model_name: str, epoch=None) -> str:

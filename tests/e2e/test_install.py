@@ -139,3 +139,36 @@ def test_without_an_environment_it_creates_venv_and_probes_the_cpu_wheel_index(t
     assert second.returncode == 1
     assert second.stderr.strip().splitlines()[-1].startswith(f"error: pip could not install torch>=2.5 torchvision "
                                                             f"from {index}")
+
+
+def test_cpu_and_cuda_together_is_an_error(tmp_path):
+    both = _run(["--cpu", "--dev", "--cuda"], _offline_env(tmp_path, LAMM_PYTHON=sys.executable))
+    assert both.returncode == 1 and both.stdout == ""
+    assert both.stderr.strip().splitlines() == ["error: --cpu and --cuda exclude each other: give one (--cpu: "
+                                                "PyTorch's CPU-only build; --cuda: its CUDA build)"]
+
+
+def test_an_unreachable_package_index_fails_first_in_one_line(silent_proxy, tmp_path):
+    # The index accepts the connection and never answers: the probe gives up in bounded time.
+    url, connections = silent_proxy
+    env = _offline_env(tmp_path, LAMM_PYTHON=sys.executable, LAMM_TORCH="torch==0.0.1",  # would need an install
+                       PIP_INDEX_URL=f"{url}/simple")
+    env.pop("PIP_NO_INDEX")
+    failed = _run(["--no-dassl"], env, timeout=120)
+    assert failed.returncode == 1 and connections
+    assert failed.stderr.strip().splitlines() == [
+        f"error: cannot reach the package index {url}/simple (timed out); check the network or the proxy "
+        "(HTTPS_PROXY), or set PIP_INDEX_URL to an index you can reach"]
+    assert "installing" not in failed.stdout.replace("installing into", "")  # nothing was attempted
+
+
+@pytest.mark.skipif(_dassl_installed(), reason="with Dassl installed, DASSL_SOURCE is not looked at")
+def test_an_unreachable_dassl_host_fails_before_anything_is_installed(tmp_path):
+    source = f"http://127.0.0.1:{_closed_port()}/KaiyangZhou/Dassl.pytorch"
+    env = _offline_env(tmp_path, LAMM_PYTHON=sys.executable, LAMM_TORCH="torch==0.0.1", DASSL_SOURCE=source)
+    failed = _run([], env, timeout=120)
+    assert failed.returncode == 1
+    (line,) = failed.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot reach Dassl's source {source} (") and "Connection refused" in line
+    assert "DASSL_SOURCE to a local clone or an archive" in line and "--no-dassl" in line
+    assert "installing" not in failed.stdout.replace("installing into", "")

@@ -81,7 +81,7 @@ def test_method_script_trains_resumes_and_evaluates(script, caltech_root, tiny_c
 
 
 def test_zeroshot_script_evaluates_without_training(caltech_root, tiny_clip_file, tmp_path):
-    env = {"DATA": caltech_root, "OUTPUT": str(tmp_path), "TAG": "tiny"}
+    env = {"DATA": caltech_root, "OUTPUT": str(tmp_path), "TAG": "tiny", "LAMM_VERBOSE": "1"}  # the prompts: set-up detail
     command = ["bash", "scripts/zsclip/zeroshot.sh", "caltech101", *tiny_opts(tiny_clip_file)]
     _, log = run_command(command, env=env)
     assert "a photo of a airplane." in log and "epoch [" not in log

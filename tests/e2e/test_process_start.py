@@ -122,3 +122,32 @@ def test_the_clip_download_timeout_can_be_set_from_the_environment():
         env={**os.environ, "LAMM_DOWNLOAD_TIMEOUT": "7"}, capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "7.0"
+
+
+def test_the_run_folder_module_imports_without_torch_or_dassl():
+    _, report = run_python("import trainers.run_folder, trainers.terminal, lamm.precision")
+    assert report["heavy"] == []
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--help"], "usage: train.py"),
+    (["--config-file", "configs/trainers/LAMM/vit_b16.yaml"], "error: Config file not found"),
+    (["--config-file", "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml", "TRAINER.LAMM.LAMDA_WC", "1.0"],
+     "error: Unknown config key TRAINER.LAMM.LAMDA_WC"),
+    (["--seed", "-2"], "argument --seed: -2 is out of range"),
+])
+def test_train_py_help_and_errors_before_the_model_import_no_torch_dassl_or_clip(argv, expected):
+    # Timing-free proxy for "under 2 s": torch, Dassl's engine and CLIP take seconds to import.
+    body = (
+        "import runpy\n"
+        f"sys.argv = ['train.py'] + {argv!r}\n"
+        "try:\n"
+        "    runpy.run_path('train.py', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, 2), e.code\n"
+        "print('dassl.engine imported:', 'dassl.engine' in sys.modules)\n"
+    )
+    result, report = run_python(body)
+    assert expected in result.stdout + result.stderr
+    assert report["heavy"] in ([], ["dassl"]), report  # dassl.config alone (yacs) is light; its engine is not
+    assert "dassl.engine imported: False" in result.stdout

@@ -32,7 +32,7 @@ def test_a_killed_run_resumes_and_matches_an_uninterrupted_run(caltech_root, tin
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     run_train_process(*train_command(caltech_root, tiny_clip_file, reference)[2:])
 
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", LAMM_VERBOSE="1")  # "Checkpoint saved" is set-up detail on screen
     process = subprocess.Popen(train_command(caltech_root, tiny_clip_file, interrupted), cwd=REPO_ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
