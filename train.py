@@ -20,7 +20,7 @@ from dassl.engine import TRAINER_REGISTRY, build_trainer
 from dassl.utils import collect_env_info, set_random_seed, setup_logger
 
 import datasets.readers  # noqa: F401  (registers the readers)
-import trainers  # noqa: F401  (registers the trainers)
+import trainers.registered  # noqa: F401  (registers the trainers)
 from datasets.preflight import check_dataset_ready
 from lamm.clip_loader import ensure_backbone
 from lamm.errors import ConfigError, LammError

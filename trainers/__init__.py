@@ -1,2 +1,6 @@
-"""Dassl trainers of this project; importing this package registers all of them."""
-from . import coop, lamm, maple, zsclip  # noqa: F401
+"""Dassl trainers of this project, and what a run of them is.
+
+Importing this package registers nothing and imports neither torch nor Dassl, so the method table
+(``trainers.methods``) serves sweeps and tables that start light. ``import trainers.registered``
+registers every trainer with Dassl (train.py and the commands on a trained run do).
+"""

@@ -23,6 +23,7 @@ from lamm.preprocess import test_preprocessing
 
 from .checkpoints import checkpoint_file, read_checkpoint
 from .config import extend_cfg
+from . import registered  # noqa: F401  (registers the trainers it looks up)
 from .prompt_trainer import PromptTrainer
 
 from lamm.run_record import read_record

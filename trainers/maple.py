@@ -12,12 +12,12 @@ from lamm.label_embeddings import LABEL_LAYOUTS
 from lamm.maple_prompts import MultiModalPromptLearner
 
 from .config import check_choice
+from .methods import flags_from_table
 from .prompt_trainer import PromptTrainer
 
 
 class _MaPLeBase(PromptTrainer):
-    options_node = "MAPLE"
-    model_name = "MultiModalPromptLearner"  # MaPLe's checkpoint folder
+    """MaPLe's prompt learner; options (TRAINER.MAPLE) and checkpoint folder come from the method table."""
 
     def check_cfg(self, cfg):
         super().check_cfg(cfg)
@@ -53,10 +53,12 @@ class _MaPLeBase(PromptTrainer):
 
 
 @TRAINER_REGISTRY.register()
+@flags_from_table
 class MaPLe(_MaPLeBase):
-    learn_labels = False
+    """MaPLe's deep prompts, the class names stay words."""
 
 
 @TRAINER_REGISTRY.register()
+@flags_from_table
 class MaPLeLAMM(_MaPLeBase):
-    learn_labels = True
+    """MaPLe's deep prompts plus LAMM's label embeddings."""
