@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.runs import METHODS
 from tools.synthetic_data import make_caltech101
 from tools.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
+from trainers.methods import METHODS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from PIL import Image
 import predict
 from tests.fixtures import run_tool
 from tests.trained_runs import predict_data, split_test_images, trained_run  # noqa: F401
-from tools.runs import METHODS
+from trainers.methods import METHODS
 
 
 def predict_json(capsys, run, paths, *flags):

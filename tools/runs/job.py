@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Optional, Set
 
 from lamm.run_record import RECORD_FILE, read_record
-from tools.runs import REPO_ROOT, Run
-from tools.sweep_grid import lock_holder
+from tools.runs.run import REPO_ROOT, Run
+from tools.runs.status import lock_holder  # merge: trainers.run_folder
 
 RAN = "ran"
 ALREADY_FINISHED = "already finished"

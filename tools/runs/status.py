@@ -1,4 +1,4 @@
-"""The status of a run, read from its folder (the grid itself is built by tools/runs.py).
+"""The status of a run, read from its folder (the grid itself is built by tools/runs/grid.py).
 
 A record that ``read_record`` accepts means finished (a corrupt ``results.json`` does not: the run
 is rerun and resumes); a held ``.lock`` (train.py's ``RunLock``) means another process is running
