@@ -18,6 +18,7 @@ class Method:
     """One trainer: what it learns, its configs, where its checkpoints and scripts live, its table row."""
 
     trainer: str  # the Dassl trainer name (--trainer), also the class name
+    module: str  # trainers/<module>.py defines the class (imported by trainers/registered.py)
     label: str  # as the paper names it in its tables
     config_prefix: str  # configs/trainers/<trainer>/<config_prefix>_<K>shots.yaml (few-shot) or <prefix>.yaml
     order: int  # the row order of the result tables (lower first)
@@ -41,14 +42,14 @@ _COOP = dict(config_prefix="vit_b16_ep50_ctxv1")
 
 # The order of the rows is the order of `--methods all` (runs); ``order`` is the tables' row order.
 METHODS: Dict[str, Method] = {m.trainer: m for m in (
-    Method("ZeroshotCLIP", "Zero-shot CLIP", "vit_b16", 0, few_shot=False, checkpoint_folder="",
+    Method("ZeroshotCLIP", "zsclip", "Zero-shot CLIP", "vit_b16", 0, few_shot=False, checkpoint_folder="",
            script_dir="zsclip"),
-    Method("CoOp", "CoOp", order=2, learns_context=True, script_dir="coop", **_COOP),
-    Method("LAMM", "LAMM", order=1, learns_labels=True, script_dir="lamm", **_COOP),
-    Method("CoOpLAMM", "CoOp+LAMM", order=3, learns_context=True, learns_labels=True, script_dir="coop_lamm",
-           **_COOP),
-    Method("MaPLe", "MaPLe", order=5, script_dir="maple", **_MAPLE),
-    Method("MaPLeLAMM", "MaPLe+LAMM", order=6, learns_labels=True, script_dir="maple_lamm", **_MAPLE),
+    Method("CoOp", "coop", "CoOp", order=2, learns_context=True, script_dir="coop", **_COOP),
+    Method("LAMM", "lamm", "LAMM", order=1, learns_labels=True, script_dir="lamm", **_COOP),
+    Method("CoOpLAMM", "coop", "CoOp+LAMM", order=3, learns_context=True, learns_labels=True,
+           script_dir="coop_lamm", **_COOP),
+    Method("MaPLe", "maple", "MaPLe", order=5, script_dir="maple", **_MAPLE),
+    Method("MaPLeLAMM", "maple", "MaPLe+LAMM", order=6, learns_labels=True, script_dir="maple_lamm", **_MAPLE),
 )}
 
 
