@@ -1,4 +1,5 @@
-"""tools/runs/sweep.py running real grids: a local pool, submitit's local executor, locks, failures, interrupts and resumes."""
+"""tools/runs/sweep.py running real grids: a local pool, submitit's local executor, locks, failures, interrupts,
+resumes; and what a sweep process does at its start and when its reader goes away."""
 import json
 import os
 import signal

@@ -46,6 +46,7 @@ def test_the_papers_methods_keep_its_order_and_labels():
 def test_checkpoint_folders_name_the_trainers_that_write_them():
     assert {"prompt_learner", "MultiModalPromptLearner"} <= set(checkpoint_folders())
     for folder in checkpoint_folders():
-        assert trainers_saving_to(folder) == tuple(sorted(t for t, m in METHODS.items() if m.checkpoint_folder == folder))
+        writers = sorted(t for t, m in METHODS.items() if m.checkpoint_folder == folder)
+        assert trainers_saving_to(folder) == tuple(writers)
     maple = set(trainers_saving_to("MultiModalPromptLearner"))
     assert {"MaPLe", "MaPLeLAMM"} <= maple and not maple & {"CoOp", "CoOpLAMM", "LAMM", "ZeroshotCLIP"}

@@ -35,19 +35,10 @@ from lamm.errors import LammError
 from lamm.files import atomic_write_json
 from tools.prepare_data import ensure_datasets, no_download_from_env
 from tools.runs.grid import Grid, expand, stages
+from tools.runs.job import ALREADY_FINISHED, FAILED, OUTCOMES, RAN, RUNNING_ELSEWHERE, Outcome, RunJob, stop_active_runs
 from tools.runs.protocols import PAPER_SEEDS, PROTOCOLS
 from tools.runs.run import REPO_ROOT, Run, RunError
 from tools.runs.status import FINISHED, NOT_STARTED, RUNNING, STATUSES, UNFINISHED, run_status
-from tools.runs.job import (
-    ALREADY_FINISHED,
-    FAILED,
-    OUTCOMES,
-    RAN,
-    RUNNING_ELSEWHERE,
-    Outcome,
-    RunJob,
-    stop_active_runs,
-)
 
 SWEEPS_DIRNAME = ".sweeps"  # under the output root; hidden, so parse_test_res.py skips it
 GRID_KEYS = ("protocol", "methods", "variants", "datasets", "shots", "seeds", "opts", "tag")

@@ -6,11 +6,9 @@ import time
 import pytest
 
 from tools.runs import job, sweep
-from tools.runs.grid import expand, Grid
+from tools.runs.grid import Grid, expand
 from tools.runs.job import RAN
 from tools.runs.run import RunError
-
-MAPLE_OPTS = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "2"]
 
 
 def script_call(flags, positional, words, env):
@@ -137,7 +135,7 @@ def test_an_output_that_cannot_be_written_is_one_error(tmp_path, capsys, monkeyp
     output = tmp_path / "output"
     output.mkdir()
     real_access = os.access
-    monkeypatch.setattr(sweep.os, "access", lambda path, mode: False if path == str(output) else real_access(path, mode))
+    monkeypatch.setattr(sweep.os, "access", lambda path, mode: path != str(output) and real_access(path, mode))
     grid = ["--methods", "LAMM", "--datasets", "dtd", "--shots", "1", "--seeds", "1", "--output", str(output)]
     err = one_error_line(capsys, [*grid, "--foreground"])
     assert f"cannot write in {output} (permission denied)" in err and not any(output.iterdir())
