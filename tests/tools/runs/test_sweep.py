@@ -54,7 +54,7 @@ def test_flags_win_over_the_environment(monkeypatch):
     assert (grid.seeds, grid.shots, grid.datasets) == (("3",), ("2",), ("dtd",))
 
 
-@pytest.mark.parametrize("flags,positional,words,env,message", [
+BAD_SCRIPT_CALLS = [
     (["--methods", "LAMM"], ["datasets", "shots"], ["caltech101", "4"], {"SEEDS": "0"},
      "SEEDS must be seed numbers of 1 or more"),
     (["--methods", "LAMM"], ["datasets", "shots"], ["caltech101", "4"], {"SEEDS": "1 -2"},
@@ -62,7 +62,11 @@ def test_flags_win_over_the_environment(monkeypatch):
     (["--methods", "LAMM"], ["datasets", "shots"], ["caltech101", "0"], {}, "SHOTS must be a positive number"),
     (["--methods", "LAMM"], ["datasets", "shots"], ["caltech101"], {}, "missing SHOTS"),
     (["--protocol", "base2new"], ["methods", "datasets"], ["LAMM", "dtd", "OPTIM.LR"], {}, "come in KEY VALUE pairs"),
-])
+]
+
+
+@pytest.mark.parametrize("flags,positional,words,env,message", BAD_SCRIPT_CALLS, ids=[  # the IDs they had
+    f"argv{i}-env{i}-{call[-1]}" for i, call in enumerate(BAD_SCRIPT_CALLS)])
 def test_bad_script_arguments_are_one_error(flags, positional, words, env, message):
     with pytest.raises(RunError, match=message):
         script_call(flags, positional, words, env)
