@@ -33,9 +33,9 @@ class Grid:
 
 def resolve_methods(names: Sequence[str]) -> List[str]:
     """Trainer names (case-insensitive) or "all", in the order given, without repeats."""
+    by_lower = {m.lower(): m for m in METHODS}
     out: List[str] = []
     for name in names:
-        by_lower = {m.lower(): m for m in METHODS}
         if name.lower() == "all":
             chosen = list(METHODS)
         elif name.lower() in by_lower:
