@@ -513,7 +513,8 @@ def read_script_words(args, words: Sequence[str]) -> None:
             given.append(word)
     if len(given) < len(needed):
         missing = " ".join(POSITIONAL_NAMES[n] for n in needed[len(given):])
-        raise SweepError(f"missing {missing}; usage: {usage} (scripts/<method>/*.sh give TRAINER themselves)")
+        hint = "" if "methods" in needed else " (scripts/<method>/*.sh give TRAINER themselves)"
+        raise SweepError(f"missing {missing}; usage: {usage}{hint}")
     for name, value in zip(needed, given):
         if name == "shots" and not re.fullmatch(r"[1-9][0-9]*", value):
             raise SweepError(f"SHOTS must be a positive number of images per class (1, 2, 4, 8 or 16), got {value!r}")
