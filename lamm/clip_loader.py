@@ -161,7 +161,7 @@ def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> st
     )
 
 
-resolve_checkpoint = ensure_backbone  # the earlier name, used by tools/sweep.py
+resolve_checkpoint = ensure_backbone  # the earlier name, used by tools/runs/sweep.py
 
 
 def _unreadable_message(path: str, error: Exception) -> str:

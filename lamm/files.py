@@ -71,13 +71,3 @@ class FileLock:
     def __exit__(self, *exc):
         self._handle.close()
         return False
-
-
-def __getattr__(name):
-    # RunLock moved to trainers/run_folder.py; tools/sweep_grid.py and the sweep's tests import it
-    # from here until they are switched over (then delete this).
-    if name in ("RunLock", "RunLockedError"):
-        from trainers import run_folder
-
-        return getattr(run_folder, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,9 @@
 #!/bin/bash
-# Shared by every script (run from the repository root): `python -m tools.runs ARGS` with the
-# project's interpreter: $PYTHON, else the active environment's, else the .venv that install.sh
-# creates when no environment is active (so it works without `source .venv/bin/activate`).
+# Shared by every script (run from the repository root): `python -m tools.runs.sweep --foreground ARGS`
+# (one run after another, output shown) with the project's interpreter: $PYTHON, else the active
+# environment's, else the .venv that install.sh creates when no environment is active (so it works
+# without `source .venv/bin/activate`). The sweep reads SEEDS, SHOTS, DATASETS, TARGETS, TAG,
+# OFFICIAL, DATA, OUTPUT, PYTHON and LAMM_NO_DOWNLOAD from the environment (docs/SWEEPS.md).
 set -euo pipefail
 if [ -z "${PYTHON:-}" ]; then
     if [ -z "${VIRTUAL_ENV:-}${CONDA_PREFIX:-}" ] && [ -x .venv/bin/python ]; then
@@ -12,4 +14,4 @@ if [ -z "${PYTHON:-}" ]; then
         PYTHON=python3  # Debian and Ubuntu ship no `python` command
     fi
 fi
-exec "$PYTHON" -m tools.runs "$@"
+exec "$PYTHON" -m tools.runs.sweep --foreground "$@"

@@ -7,4 +7,4 @@
 # BACKBONES (e.g. "RN50 ViT-B/16"), SHOTS (default 16), DATASETS, SEEDS narrow it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHOTS=${SHOTS:-16} exec bash scripts/_launch.sh fewshot --variant "${BACKBONES:-backbones}" "$@"
+SHOTS=${SHOTS:-16} exec bash scripts/_launch.sh --variants "${BACKBONES:-backbones}" --positional methods -- "$@"

@@ -10,4 +10,4 @@
 # DATA, OUTPUT, TAG, OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec bash scripts/_launch.sh base2new "$@"
+exec bash scripts/_launch.sh --protocol base2new --positional methods datasets -- "$@"

@@ -16,4 +16,4 @@
 # SEEDS, SHOTS (default 16), DATA, OUTPUT, TAG, OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec bash scripts/_launch.sh incremental "$@"
+exec bash scripts/_launch.sh --protocol incremental --positional methods datasets -- "$@"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.runs import METHODS
 from tools.synthetic.data import make_caltech101
 from tools.synthetic.tiny_clip import TINY_IMAGE_SIZE, save_tiny_clip
+from trainers.methods import METHODS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -161,3 +161,24 @@ def lamm_run(caltech_root, tiny_clip_file, tmp_path_factory):
               "--output-dir", str(run),
               *tiny_opts(tiny_clip_file))
     return run
+
+
+@pytest.fixture
+def fake_prepare(monkeypatch):
+    from datasets.prepare import ensure as prepare_data
+
+    """datasets.prepare and datasets.check replaced: nothing is fetched; records what was prepared."""
+    state = {"present": set(), "prepared": []}
+    monkeypatch.setattr(prepare_data, "_check", lambda info, root: None if info.key in state["present"] else
+                        f"{info.name} is not ready under {root}: its folder is missing. Get it with "
+                        f"`python -m datasets.prepare {info.key} --root {root}`.")
+
+    def prepare(key, root):
+        state["prepared"].append(key)
+        state["present"].add(key)
+        return 0
+
+    monkeypatch.setattr(prepare_data, "_prepare", prepare)
+    monkeypatch.setattr(prepare_data, "_manual_steps", lambda info, root: "    1. register and download by hand")
+    monkeypatch.delenv(prepare_data.NO_DOWNLOAD_ENV, raising=False)
+    return state

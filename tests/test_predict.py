@@ -12,7 +12,7 @@ import predict
 from lamm.errors import ConfigError
 from tests.fixtures import run_tool
 from tests.trained_runs import predict_data, split_test_images, trained_run, unfinished_copy  # noqa: F401
-from tools.runs import METHODS
+from trainers.methods import METHODS
 
 
 def predict_json(capsys, run, paths, *flags):

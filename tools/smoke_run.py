@@ -4,7 +4,7 @@
 
 It writes a tiny random CLIP and a synthetic dataset in Caltech101's layout under ./smoke,
 trains and tests LAMM on it through the real scripts/lamm/main.sh (3 seeds; the runs are named and
-launched by tools/runs.py and tools.sweep, as every script's), and prints
+launched by tools/runs, as every script's), and prints
 parse_test_res.py's table. The accuracy means nothing (random CLIP); the run proves that the
 installation, the data pipeline, training, checkpoints, evaluation and parsing work.
 """

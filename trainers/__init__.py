@@ -1,7 +1,7 @@
-"""Dassl trainers of this project, and what a run is.
+"""Dassl trainers of this project, and what a run of them is.
 
-Importing this package registers nothing and needs neither torch nor Dassl, so that the
-torch-free modules here (``record``: the run record) serve tools that only read results.
-``import trainers.registered`` registers every trainer with Dassl (train.py, the trained-run
-loaders).
+Importing this package registers nothing and imports neither torch nor Dassl, so its torch-free
+modules (``methods``: the method table; ``record``: the run record; ``run_folder``: a run's files)
+serve sweeps and tables that start light. ``import trainers.registered`` registers every trainer
+with Dassl (train.py and the commands on a trained run do).
 """

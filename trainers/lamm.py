@@ -12,10 +12,11 @@ method, piece by piece:
 """
 from dassl.engine import TRAINER_REGISTRY
 
+from .methods import flags_from_table
 from .prompt_trainer import PromptTrainer
 
 
 @TRAINER_REGISTRY.register()
+@flags_from_table
 class LAMM(PromptTrainer):
-    learn_context = False
-    learn_labels = True
+    """Label embeddings only; the flags are LAMM's row of trainers/methods.py."""

@@ -10,12 +10,12 @@ from dassl.engine import TRAINER_REGISTRY
 from lamm.errors import ConfigError
 from lamm.maple_prompts import MultiModalPromptLearner
 
+from .methods import flags_from_table
 from .prompt_trainer import PromptTrainer
 
 
 class _MaPLeBase(PromptTrainer):
-    options_node = "MAPLE"
-    model_name = "MultiModalPromptLearner"  # MaPLe's checkpoint folder
+    """MaPLe's prompt learner; options (TRAINER.MAPLE) and checkpoint folder come from the method table."""
 
     def build_prompt_learner(self, clip_model):
         visual = clip_model.visual
@@ -47,10 +47,12 @@ class _MaPLeBase(PromptTrainer):
 
 
 @TRAINER_REGISTRY.register()
+@flags_from_table
 class MaPLe(_MaPLeBase):
-    learn_labels = False
+    """MaPLe's deep prompts, the class names stay words."""
 
 
 @TRAINER_REGISTRY.register()
+@flags_from_table
 class MaPLeLAMM(_MaPLeBase):
-    learn_labels = True
+    """MaPLe's deep prompts plus LAMM's label embeddings."""

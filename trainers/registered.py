@@ -1,2 +1,8 @@
-"""Importing this module registers every trainer of the project with Dassl's TRAINER_REGISTRY."""
-from . import coop, lamm, maple, zsclip  # noqa: F401
+"""Importing this module registers every trainer of the method table with Dassl's TRAINER_REGISTRY:
+it imports the module each row names, so a new method needs no line here."""
+import importlib
+
+from .methods import METHODS
+
+for _module in dict.fromkeys(m.module for m in METHODS.values()):
+    importlib.import_module(f"{__package__}.{_module}")

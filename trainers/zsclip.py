@@ -8,13 +8,13 @@ from lamm.errors import ConfigError
 from lamm.prompt_layout import tokenize
 
 from .clip_trainer import ClipTrainer
+from .methods import flags_from_table
 
 
 @TRAINER_REGISTRY.register()
+@flags_from_table
 class ZeroshotCLIP(ClipTrainer):
-    """Nothing is trained: the text features of the templates are computed once."""
-
-    trains_nothing = True
+    """Nothing is trained (not few-shot in the method table): the templates' text features are computed once."""
 
     def build_model(self):
         clip_model = self.load_clip_model().to(self.device)

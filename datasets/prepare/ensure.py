@@ -1,6 +1,6 @@
 """Before a run trains: each dataset it needs is there, or prepared now, or one clear error.
 
-The scripts and ``tools.sweep`` call ``ensure_datasets`` before they start anything. A dataset
+The scripts and ``tools.runs.sweep`` call ``ensure_datasets`` before they start anything. A dataset
 that ``datasets.prepare`` can fetch by itself is prepared in place (the prepare command's own
 output: what is fetched and how large, a progress bar, resumed downloads); ``--no-download`` or
 ``LAMM_NO_DOWNLOAD=1`` turns that into an error naming the prepare command. A dataset with manual

@@ -6,4 +6,4 @@
 # Same interface and environment (DATA, OUTPUT, SEEDS, TAG, OFFICIAL) as scripts/lamm/main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/_launch.sh main CoOp "$@"
+exec bash scripts/_launch.sh --methods CoOp --positional datasets shots -- "$@"

@@ -6,4 +6,4 @@
 # DATASETS, SHOTS and SEEDS narrow the grid; DATA, OUTPUT, TAG and OFFICIAL as for main.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/_launch.sh fewshot CoOpLAMM "$@"
+exec bash scripts/_launch.sh --methods CoOpLAMM --positional -- "$@"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # CoOpLAMM without the hierarchical loss (cross-entropy only; paper Table 3, "w/o HL"), same grid as fewshot.sh,
-# in <config>_<K>shots_woHL (variant woHL in tools/runs.py).
+# in <config>_<K>shots_woHL (variant woHL in tools/runs/variants.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/_launch.sh fewshot --variant woHL CoOpLAMM "$@"
+exec bash scripts/_launch.sh --methods CoOpLAMM --variants woHL --positional -- "$@"

@@ -3,4 +3,4 @@
 # on the few-shot grid (SHOTS, DATASETS, SEEDS narrow it); folders <config>_<K>shots_random_init.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/_launch.sh fewshot --variant random_init LAMM "$@"
+exec bash scripts/_launch.sh --methods LAMM --variants random_init --positional -- "$@"

@@ -10,7 +10,7 @@
 # OFFICIAL=1 (the official code's settings, folder suffix _official), LAMM_NO_DOWNLOAD=1 or a
 # first argument --no-download (a missing dataset is an error instead of being prepared).
 # A finished run is skipped; an unfinished one resumes from its last checkpoint. Runs are named
-# and launched by tools/runs.py (python -m tools.sweep --foreground); --dry-run lists them.
+# and launched by tools/runs (python -m tools.runs.sweep --foreground); --dry-run lists them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/_launch.sh main LAMM "$@"
+exec bash scripts/_launch.sh --methods LAMM --positional datasets shots -- "$@"

@@ -7,4 +7,4 @@
 # the seed folder keeps the layout of the trained methods, so parse_test_res.py reads it alike).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash scripts/_launch.sh zeroshot "$@"
+exec bash scripts/_launch.sh --methods ZeroshotCLIP --run-dir "${DIR:-}" --positional datasets -- "$@"

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import REPO_ROOT, run_command, run_train_process, tiny_opts
-from tools.runs import METHODS, Grid, expand, tag_suffix
+from tools.runs.grid import Grid, expand
+from tools.runs.variants import tag_suffix
+from trainers.methods import METHODS
 
 pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -m slow or -m "not gpu"
 
@@ -21,7 +23,7 @@ SCRIPTS = {
     "maple_lamm": ("MaPLeLAMM", "vit_b16_c2_ep5_batch4_2ctx", "MultiModalPromptLearner",
                    ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "2"]),
 }
-# Every documented script and the grid of tools.runs it must mean (same folders, same order).
+# Every documented script and the grid of tools/runs it must mean (same folders, same order).
 SCRIPT_GRIDS = [
     (["scripts/lamm/main.sh", "dtd", "4", "OPTIM.LR", "0.1"], {},
      Grid(("LAMM",), ("dtd",), (4,), opts=("OPTIM.LR", "0.1"))),
@@ -46,6 +48,11 @@ SCRIPT_GRIDS = [
     (["scripts/base2new.sh", "MaPLe", "dtd"], {}, Grid(("MaPLe",), ("dtd",), protocol="base2new")),
     (["scripts/cross_dataset.sh", "CoOpLAMM"], {"TARGETS": "dtd eurosat"},
      Grid(("CoOpLAMM",), ("dtd", "eurosat"), protocol="cross_dataset")),
+    # DATASETS narrows any sweep, the transfer protocols' targets too (TARGETS, when set, wins).
+    (["scripts/cross_dataset.sh", "LAMM"], {"DATASETS": "dtd"}, Grid(("LAMM",), ("dtd",), protocol="cross_dataset")),
+    (["scripts/dg.sh", "CoOp"], {"DATASETS": "imagenet_r"}, Grid(("CoOp",), ("imagenet_r",), protocol="dg")),
+    (["scripts/main.sh", "CoOpLAMM", "dtd", "2", "OPTIM.LR", "0.1"], {},  # any method, without a script folder
+     Grid(("CoOpLAMM",), ("dtd",), (2,), opts=("OPTIM.LR", "0.1"))),
     (["scripts/zsclip/zeroshot.sh", "dtd"], {}, Grid(("ZeroshotCLIP",), ("dtd",))),
     (["scripts/zsclip/zeroshot_all.sh"], {"DATASETS": "dtd imagenet_a"},
      Grid(("ZeroshotCLIP",), ("dtd", "imagenet_a"))),
@@ -124,6 +131,34 @@ def test_scripts_hold_no_loops_and_no_naming():
         assert ("-m tools.runs" if launcher else "exec bash scripts/_launch.sh ") in text, script
 
 
+def test_scripts_refuse_the_source_dataset_as_a_target(tmp_path):
+    """TARGETS=imagenet would evaluate the ImageNet run on ImageNet, filed as a cross-dataset result."""
+    for script in ("cross_dataset.sh", "dg.sh"):
+        code, output = run_command(["bash", f"scripts/{script}", "LAMM"], env={"TARGETS": "imagenet",
+                                                                               "OUTPUT": str(tmp_path)}, check=False)
+        assert code == 2 and "error: imagenet is where" in output and "Traceback" not in output, output
+        assert len(output.strip().splitlines()) == 1 and not any(tmp_path.iterdir())
+
+
+def test_a_read_only_output_is_one_error_line(tmp_path):
+    """OUTPUT= a folder that cannot be written: one error line before any run. Root ignores
+    permissions, so as root the folder is made immutable (chattr +i) instead of read-only."""
+    output = tmp_path / "output"
+    output.mkdir()
+    lock = ["chattr", "+i", str(output)] if os.geteuid() == 0 else ["chmod", "555", str(output)]
+    if subprocess.run(lock, capture_output=True).returncode != 0:
+        pytest.skip(f"cannot make a read-only folder here ({' '.join(lock[:2])} failed)")
+    try:
+        env = {"OUTPUT": str(output), "DATA": str(tmp_path / "data"), "SEEDS": "1", "LAMM_NO_DOWNLOAD": "1"}
+        code, printed = run_command(["bash", "scripts/lamm/main.sh", "caltech101", "2"], env=env, check=False)
+    finally:
+        subprocess.run(["chattr", "-i", str(output)] if os.geteuid() == 0 else ["chmod", "755", str(output)])
+    assert code == 2 and "Traceback" not in printed, printed
+    assert len(printed.strip().splitlines()) == 1 and printed.startswith(
+        f"error: cannot write in {output} (permission denied)")
+    assert not any(output.iterdir())
+
+
 def test_script_rejects_non_positive_shots():
     code, output = run_command(["bash", "scripts/lamm/main.sh", "caltech101", "0"], check=False)
     assert code == 2 and "SHOTS must be a positive number" in output
@@ -147,12 +182,13 @@ def test_run_dir_is_the_folder_the_scripts_write(trainer, opts, tag, caltech_roo
     (run,) = expand(Grid((trainer,), ("caltech101",), (4,), (3,), opts, tag), str(tmp_path / "out"),
                     caltech_root, python=stub)
     m = METHODS[trainer]
-    script = f"scripts/{m.script_dir}/{'main.sh' if m.few_shot else 'zeroshot.sh'}"
+    own = f"scripts/{m.script_dir}/{'main.sh' if m.few_shot else 'zeroshot.sh'}"
+    script = [own] if m.script_dir else ["scripts/main.sh", trainer]  # a method without a script folder
     env = dict(os.environ, PYTHON=stub, DATA=caltech_root, OUTPUT=str(tmp_path / "out"), SEEDS="3", TAG=tag,
                LAMM_NO_DOWNLOAD="1")
     if trainer != "ZeroshotCLIP":
         env["DIR"] = str(tmp_path / "elsewhere")  # zeroshot.sh's folder override; no other script reads it
-    command = ["bash", script, "caltech101", *(["4"] if m.few_shot else []), *opts]
+    command = ["bash", *script, "caltech101", *(["4"] if m.few_shot or not m.script_dir else []), *opts]
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
     args = result.stdout.split("\n")
     assert f"Running {run.run_dir}" in args

@@ -1,4 +1,5 @@
-"""tools/sweep.py running real grids: a local pool, submitit's local executor, locks, failures, interrupts and resumes."""
+"""tools/runs/sweep.py running real grids: a local pool, submitit's local executor, locks, failures, interrupts,
+resumes; and what a sweep process does at its start and when its reader goes away."""
 import json
 import os
 import signal
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lamm.files import RunLock
 from tests.fixtures import REPO_ROOT, run_command, tiny_opts
-from tools import sweep_grid, sweep_job
-from tools.runs import Grid, expand
-from tools.sweep_job import RAN, RUNNING_ELSEWHERE, RunJob
+from tools.runs import job
+from trainers import run_folder as status
+from trainers.run_folder import RunLock
+from tools.runs.grid import Grid, expand
+from tools.runs.job import RAN, RUNNING_ELSEWHERE, RunJob
 
 pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -m slow or -m "not gpu"
 
@@ -24,7 +26,7 @@ GRID_RUNS = [f"caltech101/LAMM/vit_b16_ep50_ctxv1_{k}shots_tiny/seed{s}" for k i
 
 
 def sweep_command(data, output, *flags, opts=()):
-    command = [sys.executable, "-m", "tools.sweep", "--root", str(data), "--output", str(output), "--tag", "tiny",
+    command = [sys.executable, "-m", "tools.runs.sweep", "--root", str(data), "--output", str(output), "--tag", "tiny",
                *flags]
     return command + ["--opts", *opts] if opts else command
 
@@ -45,7 +47,7 @@ def test_a_run_locked_by_another_process_is_left_alone(caltech_root, tiny_clip_f
         assert os.listdir(run.run_dir) == [".lock"]
 
         # Two launches that both pass the probe: train.py's own lock turns the second one away.
-        monkeypatch.setattr(sweep_job, "lock_holder", lambda run_dir: None)
+        monkeypatch.setattr(job, "lock_holder", lambda run_dir: None)
         outcome = RunJob()(run, str(tmp_path / "raced.log"))
         assert outcome.status == RUNNING_ELSEWHERE and outcome.returncode == 2
         assert "is being run by another process" in Path(outcome.log).read_text()
@@ -134,7 +136,7 @@ def test_interrupting_the_sweep_stops_its_runs(caltech_root, tiny_clip_file, tmp
             process.kill()
     assert process.returncode == 130 and "interrupted: stopped 1 run(s)" in printed
     assert not (run_dir / "results.json").exists()
-    assert sweep_grid.lock_holder(str(run_dir)) is None  # train.py is gone, not orphaned
+    assert status.lock_holder(str(run_dir)) is None  # train.py is gone, not orphaned
 
 
 def test_a_killed_run_resumes_on_the_next_launch(caltech_root, tiny_clip_file, tmp_path):
@@ -187,3 +189,23 @@ def test_dry_run_lists_every_run_and_its_status(tmp_path):
     assert lines[3].startswith("running elsewhere") and f"(pid {os.getpid()} on" in lines[3]
     assert lines[4].split() == ["not", "started", runs[3].name]
     assert not (out / ".sweeps").exists()
+
+
+# --------------------------------------------------------------------------- a fresh process
+def test_the_sweep_and_the_method_table_import_neither_torch_nor_dassl():
+    """A sweep, and each of its jobs, starts light: importing Dassl would also start its network check."""
+    code = ("import sys, tools.runs.sweep, tools.runs.job, trainers.methods; "
+            "print(sorted(m for m in ('torch', 'dassl', 'clip') if m in sys.modules))")
+    _, printed = run_command([sys.executable, "-c", code])
+    assert printed.strip().splitlines()[-1] == "[]"
+
+
+def test_the_listing_piped_into_head_ends_quietly(tmp_path):
+    """``python -m tools.runs.sweep ... --dry-run | head -1``: no BrokenPipeError traceback."""
+    command = sweep_command("data", tmp_path / "out", "--methods", "all", "--datasets", "all", "--dry-run", "-v")
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()  # what head does after its line
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141 and b" runs in " in first  # the listing is far longer than a pipe holds
+    assert "Traceback" not in err and "BrokenPipeError" not in err and err == "", err

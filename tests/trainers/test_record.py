@@ -149,6 +149,6 @@ def test_keys_the_schema_does_not_know_are_dropped_on_reading(tmp_path):
 
 
 def test_the_sweeps_run_exactly_the_protocols_a_record_may_state():
-    from tools.runs import PROTOCOLS as RUNNABLE  # merge: tools.runs.protocols
+    from tools.runs.protocols import PROTOCOLS as RUNNABLE
 
     assert set(RUNNABLE) == set(PROTOCOLS)

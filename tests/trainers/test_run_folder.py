@@ -8,6 +8,7 @@ import pytest
 
 from lamm.errors import ConfigError
 from trainers import run_folder
+from trainers.record import read_record
 from trainers.run_folder import (FINISHED, NOT_STARTED, RUNNING, UNFINISHED, RunLock, RunLockedError,
                                  check_output_dir, checkpoint_file, clear_run_folder, lock_holder, run_status)
 
@@ -81,3 +82,16 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_anything_runs
         check_output_dir(str(folder / "run" / "seed1"))
     check_output_dir(str(tmp_path / "writable" / "run"))
     assert not (tmp_path / "writable").exists() and os.listdir(tmp_path) in ([], ["read-only"])  # the probe left nothing
+
+
+def test_a_corrupt_record_is_not_a_finished_run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text('{"accuracy": 5')  # cut off mid-write
+    assert read_record(str(run)) is None
+    status, detail = run_status(str(run))
+    assert status == UNFINISHED and "unreadable, so it runs again" in detail
+    (run / "results.json").write_text(json.dumps({"split": "test"}))  # parses, but no accuracy
+    assert run_status(str(run))[0] == UNFINISHED
+    (run / "results.json").write_text(json.dumps({"accuracy": 50.0}))
+    assert run_status(str(run)) == (FINISHED, "")

@@ -20,7 +20,8 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 import numpy as np
 
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS
-from tools.runs import VARIANTS, Run  # merge: VARIANTS from tools.runs.variants
+from tools.runs import Run
+from tools.runs.variants import VARIANTS
 from trainers.record import Record
 
 KEY_OF = {CATALOG[k].name: k for k in FEWSHOT_BENCHMARKS + DG_TARGETS}  # Dassl NAME -> config key

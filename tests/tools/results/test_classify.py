@@ -10,7 +10,7 @@ from tools.results.classify import (
     dataset_label,
     method_labels,
 )
-from tools.runs import METHODS  # merge: trainers.methods
+from trainers.methods import METHODS
 
 
 def test_every_method_of_the_project_has_a_place_in_the_tables():

@@ -1,7 +1,8 @@
 """tools/synthetic/results.py: its records are the schema's and its folders the scripts' names."""
 import json
 
-from tools.runs import VARIANTS, Run  # merge: VARIANTS from tools.runs.variants
+from tools.runs import Run
+from tools.runs.variants import VARIANTS
 from tools.synthetic.results import LOSS_VARIANTS, make_output, variant_loss_terms
 from trainers.record import FIELD_NAMES, Record
 

@@ -1,10 +1,13 @@
 """Sweep a grid of runs (methods x variants x datasets x shots x seeds, under one protocol) on local GPUs or a cluster.
 
-    python -m tools.sweep --methods LAMM CoOpLAMM --datasets all --shots 1 2 4 8 16 --seeds 1 2 3
-    python -m tools.sweep --protocol base2new --methods LAMM --datasets caltech101
+    python -m tools.runs.sweep --methods LAMM CoOpLAMM --datasets all --shots 1 2 4 8 16 --seeds 1 2 3
+    python -m tools.runs.sweep --protocol base2new --methods LAMM --datasets caltech101
 
-tools/runs.py names every run and builds its train.py call; the scripts (scripts/**) are this
-command in the foreground (``--foreground``: one run after another, output shown). Finished runs
+tools/runs/grid.py names every run and builds its train.py call; the scripts (scripts/**) are this
+command in the foreground (``--foreground``: one run after another, output shown), each with its
+own words after ``--`` (``--positional``). SEEDS, SHOTS, DATASETS (TARGETS for dg and
+cross_dataset), TAG, OFFICIAL, DATA, OUTPUT and PYTHON in the environment are the defaults of
+--seeds, --shots, --datasets, --tag, --official, --root, --output and --python. Finished runs
 are skipped, unfinished ones resume from their checkpoint, and a run that another process holds
 (train.py's run lock) is reported as running elsewhere, never run twice. Runs that need another
 run (an evaluation needs its trained model) start after it. Datasets that are missing are
@@ -16,6 +19,7 @@ docs/SWEEPS.md.
 """
 import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,22 +34,18 @@ from typing import Callable, Dict, List, Optional, Sequence
 from lamm.errors import LammError
 from lamm.files import atomic_write_json
 from datasets.prepare.ensure import ensure_datasets, no_download_from_env
-from tools.runs import PAPER_SEEDS, PROTOCOLS, REPO_ROOT, Grid, Run, RunError, expand, stages
-from tools.sweep_grid import FINISHED, NOT_STARTED, RUNNING, STATUSES, UNFINISHED, run_status
-from tools.sweep_job import (
-    ALREADY_FINISHED,
-    FAILED,
-    OUTCOMES,
-    RAN,
-    RUNNING_ELSEWHERE,
-    Outcome,
-    RunJob,
-    stop_active_runs,
-)
+from tools.runs.grid import Grid, expand, stages
+from tools.runs.job import ALREADY_FINISHED, FAILED, OUTCOMES, RAN, RUNNING_ELSEWHERE, Outcome, RunJob, stop_active_runs
+from tools.runs.protocols import PAPER_SEEDS, PROTOCOLS
+from tools.runs.run import REPO_ROOT, Run, RunError
+from trainers.run_folder import FINISHED, NOT_STARTED, RUNNING, STATUSES, UNFINISHED, run_status
 
 SWEEPS_DIRNAME = ".sweeps"  # under the output root; hidden, so parse_test_res.py skips it
 GRID_KEYS = ("protocol", "methods", "variants", "datasets", "shots", "seeds", "opts", "tag")
 SweepError = RunError  # the grid's errors are the run table's
+TRANSFER_PROTOCOLS = ("dg", "cross_dataset")  # --datasets names their targets: TARGETS, else DATASETS
+# What a script's positional words fill (``--positional``), as its usage names them.
+POSITIONAL_NAMES = {"methods": "TRAINER", "datasets": "DATASET", "shots": "SHOTS"}
 
 
 # --------------------------------------------------------------------------- the grid
@@ -76,8 +76,26 @@ def load_grid_file(path: str) -> dict:
     return out
 
 
-def grid_from_args(args) -> Grid:
-    """CLI flags win over the grid file, which wins over the paper's defaults."""
+def _words(env: Dict[str, str], *names: str) -> Optional[List[str]]:
+    """The words of the first of ``names`` set in ``env`` (an empty value is an empty list), or None."""
+    for name in names:
+        if env.get(name) is not None:
+            return env[name].split()
+    return None
+
+
+def _env_seeds(env: Dict[str, str]) -> Optional[List[str]]:
+    seeds = _words(env, "SEEDS")
+    if seeds is not None and not (seeds and all(s.isdigit() and int(s) >= 1 for s in seeds)):
+        raise SweepError(f"SEEDS must be seed numbers of 1 or more (e.g. SEEDS=\"1 2 3\"), got {env['SEEDS']!r}; "
+                         f"seed 0 would be an unseeded run.")
+    return seeds
+
+
+def grid_from_args(args, env: Optional[Dict[str, str]] = None) -> Grid:
+    """CLI flags win over the grid file, which wins over the environment (``env``, default
+    os.environ: SEEDS, SHOTS, DATASETS or TARGETS, TAG, OFFICIAL), which wins over the paper's defaults."""
+    env = os.environ if env is None else env
     from_file = load_grid_file(args.grid) if args.grid else {}
 
     def pick(key, default):
@@ -87,18 +105,27 @@ def grid_from_args(args) -> Grid:
     methods = pick("methods", None)
     if not methods:
         raise SweepError("no method given: --methods LAMM CoOpLAMM ... (or all), or a --grid file with methods.")
-    tag = pick("tag", os.environ.get("TAG", ""))
+    protocol = pick("protocol", "fewshot")
+    datasets = pick("datasets", None)
+    if datasets is None:
+        datasets = _words(env, *(("TARGETS", "DATASETS") if protocol in TRANSFER_PROTOCOLS else ("DATASETS",)))
     shots = pick("shots", None)
+    if shots is None:
+        shots = _words(env, "SHOTS")
+    seeds = pick("seeds", None)
+    if seeds is None:
+        seeds = _env_seeds(env)
     return Grid(
         methods=tuple(methods),
-        datasets=tuple(pick("datasets", ["all"])),
+        datasets=tuple(["all"] if datasets is None else datasets),
         shots=None if shots is None else tuple(shots),  # None: the protocol's shots
-        seeds=tuple(pick("seeds", PAPER_SEEDS)),
+        seeds=tuple(PAPER_SEEDS if seeds is None else seeds),
         opts=tuple(pick("opts", ())),
-        tag=tag,
-        protocol=pick("protocol", "fewshot"),
-        variants=tuple(pick("variants", ["default"])),
-        official=args.official,
+        tag=pick("tag", env.get("TAG", "")),
+        protocol=protocol,
+        # A script passes a list in one word (BACKBONES="RN50 ViT-B/16"): split it.
+        variants=tuple(w for v in pick("variants", ["default"]) for w in v.split()),
+        official=args.official or env.get("OFFICIAL", "") not in ("", "0"),
     )
 
 
@@ -347,15 +374,15 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
 # --------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.sweep", description=__doc__.split("\n\n")[0],
+        prog="python -m tools.runs.sweep", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example: python -m tools.sweep --methods LAMM --datasets caltech101 --shots 1 2 --dry-run")
+        epilog="example: python -m tools.runs.sweep --methods LAMM --datasets caltech101 --shots 1 2 --dry-run")
     grid = parser.add_argument_group("grid")
     grid.add_argument("--grid", metavar="FILE", help="YAML file with protocol, methods, variants, datasets, shots, "
                       "seeds, opts, tag (flags given on the command line win)")
     grid.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                       help="fewshot (default), dg, incremental, base2new or cross_dataset (docs/SWEEPS.md)")
-    grid.add_argument("--variants", nargs="+", metavar="V", help="named variants (tools/runs.py VARIANTS): "
+    grid.add_argument("--variants", nargs="+", metavar="V", help="named variants (tools/runs/variants.py): "
                       "default, woHL, random_init, ce_wc ..., rn50 ..., or the groups loss, backbones")
     grid.add_argument("--official", action="store_true", help="every run with TRAINER.LAMM.PRESET official "
                       "(variant 'official'; scripts: OFFICIAL=1)")
@@ -376,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dataset root (default: $DATA or ./data)")
     where.add_argument("--output", default=os.environ.get("OUTPUT", "./output"),
                        help="output root (default: $OUTPUT or ./output)")
-    where.add_argument("--python", default=sys.executable, help="interpreter for train.py (default: this one)")
+    where.add_argument("--python", default=os.environ.get("PYTHON") or sys.executable,
+                       help="interpreter for train.py (default: $PYTHON, else this one)")
 
     what = parser.add_argument_group("what to do")
     what.add_argument("--dry-run", action="store_true", help="list every run and its status; run nothing")
@@ -387,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--foreground", action="store_true", help="one run after another in this terminal, "
                       "output shown, stop at the first failure (what the scripts do)")
     what.add_argument("--run-dir", help=argparse.SUPPRESS)  # zeroshot.sh's $DIR: the folder of a one-run grid
+    # A script's own words follow ``--``: these positional arguments first, then KEY VALUE overrides.
+    what.add_argument("--positional", nargs="*", choices=list(POSITIONAL_NAMES), help=argparse.SUPPRESS)
 
     local = parser.add_argument_group("local pool (the default)")
     local.add_argument("--gpus", nargs="+", metavar="ID", help="GPU ids to use, or none for the CPU (default: "
@@ -459,20 +489,76 @@ def split_opts(argv: Sequence[str], parser: argparse.ArgumentParser):
     return rest, opts
 
 
+def read_script_words(args, words: Sequence[str]) -> None:
+    """A script's own command line (the words after ``--``) into ``args``: the ``--positional``
+    arguments in order, then KEY VALUE overrides; ``--dry-run``, ``-v``, ``--no-download`` and
+    ``--variant V`` may come before, between or right after the positional arguments."""
+    needed = list(args.positional)
+    usage = " ".join(POSITIONAL_NAMES[n] for n in needed) + " [KEY VALUE ...]"
+    words = list(words)
+    given: List[str] = []
+    while words and (words[0] in ("--dry-run", "-v", "--no-download", "--variant") or len(given) < len(needed)):
+        word = words.pop(0)
+        if word == "--variant":
+            if not words:
+                raise SweepError("--variant needs a variant name (tools/runs/variants.py).")
+            args.variants = words.pop(0).split()
+        elif word == "--dry-run":
+            args.dry_run = True
+        elif word == "-v":
+            args.verbose = True
+        elif word == "--no-download":
+            args.no_download = True
+        else:
+            given.append(word)
+    if len(given) < len(needed):
+        missing = " ".join(POSITIONAL_NAMES[n] for n in needed[len(given):])
+        hint = "" if "methods" in needed else " (scripts/<method>/*.sh give TRAINER themselves)"
+        raise SweepError(f"missing {missing}; usage: {usage}{hint}")
+    for name, value in zip(needed, given):
+        if name == "shots" and not re.fullmatch(r"[1-9][0-9]*", value):
+            raise SweepError(f"SHOTS must be a positive number of images per class (1, 2, 4, 8 or 16), got {value!r}")
+        setattr(args, name, [value])
+    if len(words) % 2:
+        raise SweepError(f"config overrides come in KEY VALUE pairs, got: {' '.join(words)}")
+    if words:
+        args.opts = (args.opts or []) + words
+
+
 def parse_args(argv=None):
+    """The sweep's arguments; with ``--positional``, the words after the first ``--`` are a script's own."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    words = None
+    if "--" in argv and "--positional" in argv[:argv.index("--")]:
+        words, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     parser = build_parser()
-    rest, opts = split_opts(list(sys.argv[1:] if argv is None else argv), parser)
+    rest, opts = split_opts(argv, parser)
     args = parser.parse_args(rest)
     args.opts = opts
+    if args.positional is not None:
+        read_script_words(args, words or [])
     return args
 
 
+def _quiet_closed_stdout() -> int:
+    """The reader of our output is gone (``| head``): stop quietly, as a shell tool does (exit 141, SIGPIPE's)."""
+    # merge: the shared BrokenPipe-safe wrapper (h19b) may replace this.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
+
+
 def main(argv=None) -> int:
-    args = parse_args(argv)
     try:
-        return sweep(args)
+        code = sweep(parse_args(argv))
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        return _quiet_closed_stdout()
     except LammError as e:  # SweepError, or a backbone name that CLIP does not know
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a folder that cannot be written, found while launching
+        print(f"error: {e.strerror or e}{f': {e.filename}' if e.filename else ''}.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -495,7 +581,7 @@ def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
     record = {"argv": sys.argv, "cwd": os.getcwd(), "runs": [r.name for r in todo]}
     atomic_write_json(os.path.join(launch_dir, "sweep.json"), record)
     print(f"logs of this launch: {launch_dir}/logs", flush=True)
-    # Jobs import tools.sweep_job; make the repository importable wherever they start.
+    # Jobs import tools.runs.job; make the repository importable wherever they start.
     os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [
         p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_ROOT)])
     if not args.no_prefetch:
@@ -527,6 +613,26 @@ def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
     return outcomes
 
 
+def check_folders(paths: Sequence[str], writing: bool) -> None:
+    """Each path is a folder or can become one (no file in the way); with ``writing``, one this
+    process may create and write, so that a read-only output is one error line before any run."""
+    seen = set()
+    for path in paths:
+        existing = os.path.abspath(path)
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if existing in seen:
+            continue
+        seen.add(existing)
+        if not os.path.isdir(existing):
+            inside = "" if existing == os.path.abspath(path) else f", so {path} cannot be made in it"
+            raise SweepError(f"{existing} is a file, not a folder{inside}: choose another output folder (--output, "
+                             f"or OUTPUT= for the scripts).")
+        if writing and not os.access(existing, os.W_OK | os.X_OK):
+            raise SweepError(f"cannot write in {existing} (permission denied), where {path} goes: choose an output "
+                             f"folder you can write (--output, or OUTPUT= for the scripts), or fix its permissions.")
+
+
 def run_foreground(runs: Sequence[Run]) -> int:
     """The scripts' way: each run in turn, train.py's output on this terminal; stop at a failure."""
     for run in runs:
@@ -551,12 +657,15 @@ def sweep(args) -> int:
         runs = [replace(runs[0], folder=args.run_dir)]
     for note in notes:
         print(f"note: {note}")
+    check_folders([runs[0].output] + [r.run_dir for r in runs], writing=False)
     statuses = {run: run_status(run.run_dir) for run in runs}
     if args.dry_run:
         print_status(runs, statuses, args.verbose)
         return 0
 
     todo = [r for r in runs if statuses[r][0] in (UNFINISHED, NOT_STARTED)]
+    if todo:  # the launch's own files go under the output root; each run under its folder
+        check_folders([runs[0].output] + [r.run_dir for r in todo], writing=True)
     # Before anything heavy: every dataset a run still needs is there, or prepared now, or an error.
     ensure_datasets([r.dataset for r in todo], os.path.abspath(args.root),
                     download=not (args.no_download or no_download_from_env()))

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Optional, Set
 
 from trainers.record import RECORD_FILE, read_record
-from tools.runs import REPO_ROOT, Run
-from tools.sweep_grid import lock_holder
+from tools.runs.run import REPO_ROOT, Run
+from trainers.run_folder import lock_holder
 
 RAN = "ran"
 ALREADY_FINISHED = "already finished"
