@@ -180,9 +180,12 @@ def load_clip(name_or_path: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> 
 
 
 def check_input_size(clip_model: torch.nn.Module, input_size, backbone: str) -> None:
-    """CoOp asserts INPUT.SIZE equals the image encoder's resolution; say how to fix it."""
-    resolution = clip_model.visual.input_resolution
-    if tuple(input_size) != (resolution, resolution):
+    """CoOp asserts INPUT.SIZE equals the image encoder's resolution; say how to fix it.
+    ``clip_model``: an OpenAI CLIP or any ``lamm.backbones.Backbone``."""
+    from .backbones import as_backbone
+
+    height, resolution = as_backbone(clip_model).preprocess["size"]
+    if tuple(input_size) != (height, resolution):
         raise ConfigError(
             f"INPUT.SIZE {tuple(input_size)} does not match the input resolution of {backbone} "
             f"({resolution}); set INPUT.SIZE \"({resolution}, {resolution})\"."

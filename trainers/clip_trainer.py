@@ -15,12 +15,13 @@ from dassl.engine import TrainerX
 
 from datasets.image_check import CheckedDatasetWrapper
 
-from lamm.clip_loader import check_input_size, load_clip
+from lamm.backbones import load_backbone
+from lamm.clip_loader import check_input_size
 from lamm.files import atomic_write_json
 from lamm.precision import check_precision, resolve_precision
 from lamm.run_record import RECORD_FILE, RECORD_VERSION, code_version, config_fingerprint, resolve_protocol
 
-from .config import config_dict
+from .config import backbone_weights, config_dict
 
 
 def reset_peak_memory(device) -> None:
@@ -67,15 +68,15 @@ class ClipTrainer(TrainerX):
         self.dm = dm
 
     def load_clip_model(self):
-        """CLIP for MODEL.BACKBONE.NAME in the configured precision (fp32 on the CPU)."""
+        """The backbone (``lamm.backbones.Backbone``) for MODEL.BACKBONE.NAME and WEIGHTS in the
+        configured precision (fp32 on the CPU)."""
         self.precision = resolve_precision(self.options.PREC, self.device)
-        backbone = self.cfg.MODEL.BACKBONE.NAME
-        print(f"Loading CLIP (backbone: {backbone})")
-        clip_model = load_clip(backbone)
-        check_input_size(clip_model, self.cfg.INPUT.SIZE, backbone)
-        if self.precision != "fp16":
-            clip_model.float()
-        return clip_model
+        name, weights = self.cfg.MODEL.BACKBONE.NAME, backbone_weights(self.cfg)
+        print(f"Loading CLIP (backbone: {name}" + (f", weights: {weights})" if weights else ")"))
+        backbone = load_backbone(name, weights)
+        check_input_size(backbone, self.cfg.INPUT.SIZE, name)
+        self.backbone = backbone.to_precision(self.precision)
+        return self.backbone
 
     def parse_batch_train(self, batch):
         return batch["img"].to(self.device), batch["label"].to(self.device)

@@ -147,4 +147,4 @@ class TrainedModel:
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(B, n_cls) logits, as the run's test computes them (PromptedCLIP.logits, ZeroshotCLIP)."""
-        return self.clip_model.logit_scale.exp() * self.encode_images(images) @ self.text_features().t()
+        return self.clip_model.logits(self.encode_images(images), self.text_features())  # with any logit bias
