@@ -126,6 +126,11 @@ def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> st
     Raises a ``LammError`` with one line that says what to do: an unknown name, a download that
     failed (naming the URL, the cache folder and the file to place there) or an empty file.
     """
+    if name.startswith("open_clip:"):  # open_clip's weights are MODEL.BACKBONE.WEIGHTS, fetched when loading
+        from .backbones.open_clip import read_architecture
+
+        read_architecture(name[len("open_clip:"):])
+        return name
     urls = _model_urls()
     if name in urls:
         return download_checkpoint(urls[name], download_root, name=name)

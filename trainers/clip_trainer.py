@@ -78,6 +78,11 @@ class ClipTrainer(TrainerX):
         self.backbone = backbone.to_precision(self.precision)
         return self.backbone
 
+    def backbone_weights_record(self):
+        """MODEL.BACKBONE.WEIGHTS as recorded: a tag or hf-hub id as given, a file by its name; None for OpenAI's CLIP."""
+        weights = self.cfg.MODEL.BACKBONE.get("WEIGHTS", "")
+        return (osp.basename(weights) if osp.isfile(weights) else weights) or None
+
     def parse_batch_train(self, batch):
         return batch["img"].to(self.device), batch["label"].to(self.device)
 
@@ -153,6 +158,8 @@ class ClipTrainer(TrainerX):
             "subsample_classes": cfg.DATASET.SUBSAMPLE_CLASSES,
             "seed": cfg.SEED,
             "backbone": osp.basename(backbone) if osp.isfile(backbone) else backbone,
+            "backbone_weights": self.backbone_weights_record(),
+            "shortcuts_off": list(getattr(self, "shortcuts_off", [])),  # not exact on this backbone
             "epoch": self.evaluated_epoch(),
             "eval_only": eval_only,
             "num_classes": self.num_classes,
