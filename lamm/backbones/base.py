@@ -66,7 +66,7 @@ class Tokenizer:
         for piece in pieces:
             ids += self.encode(piece) if piece else []
         ids += self.end_ids
-        self._check_fits(len(ids), " ".join(pieces))
+        self._check_fits(len(ids), " ".join(piece for piece in pieces if piece))
         return ids
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
