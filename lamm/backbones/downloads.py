@@ -10,8 +10,8 @@ Weights are never silently random: an empty, missing or unreadable value is an e
 go through the Hugging Face Hub client (or, for the few tags that only have a URL, urllib) into
 ``OPEN_CLIP_CACHE_DIR`` (default ``~/.cache/lamm/open_clip``), tokenizers too, with the timeout
 ``LAMM_DOWNLOAD_TIMEOUT`` (seconds, 30 by default). ``LAMM_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``)
-never touches the network: only files already in the cache are used. A failure is one line that
-names what to fetch and where to put it.
+never touches the network: only files already in the cache are used. ``HF_ENDPOINT`` names a Hub
+mirror. A failure is one line that names what to fetch and where to put it.
 """
 import os
 import socket
@@ -54,19 +54,56 @@ def _hub():
     return huggingface_hub
 
 
+def _unreachable(endpoint: str) -> Optional[str]:
+    """Why the Hub cannot be reached within the timeout, or None. The Hub client retries a
+    silent server with growing pauses for minutes; one probe with our timeout answers at once."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout_s()).close()
+    except urllib.error.HTTPError:
+        return None  # it answered
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            return f"no answer within {timeout_s():g} s"
+        return str(reason)[:200]
+    return None
+
+
 def _hub_file(repo: str, filename: str, what: str) -> str:
     hub = _hub()
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    cached = _cached_hub_file(hub, repo, filename)
+    if cached is not None:  # as the CLIP cache: a file downloaded once is used from then on
+        return cached
+    if not offline():
+        reason = _unreachable(endpoint)
+        if reason is not None:
+            raise BackboneError(_fetch_hint(repo, filename, what, f"{endpoint}: {reason}"))
     try:
         return hub.hf_hub_download(repo_id=repo, filename=filename, cache_dir=cache_dir(),
-                                   local_files_only=offline(), etag_timeout=timeout_s())
+                                   local_files_only=offline(), etag_timeout=timeout_s(),
+                                   endpoint=os.environ.get("HF_ENDPOINT") or None)  # a mirror, read per call
     except Exception as e:  # connection, timeout, missing repo or file, offline cache miss
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         mode = "offline mode (LAMM_OFFLINE/HF_HUB_OFFLINE): not in the cache" if offline() else reason
-        raise BackboneError(
-            f"could not get {what}: {repo}/{filename} from the Hugging Face Hub ({mode}). Fetch it on a "
+        raise BackboneError(_fetch_hint(repo, filename, what, mode)) from None
+
+
+def _cached_hub_file(hub, repo: str, filename: str) -> Optional[str]:
+    try:
+        return hub.hf_hub_download(repo_id=repo, filename=filename, cache_dir=cache_dir(), local_files_only=True)
+    except Exception:
+        return None
+
+
+def _fetch_hint(repo: str, filename: str, what: str, reason: str) -> str:
+    return (f"could not get {what}: {repo}/{filename} from the Hugging Face Hub ({reason}). Fetch it on a "
             f"connected machine (huggingface-cli download {repo} {filename} --cache-dir {cache_dir()}) and "
             f"copy the cache folder here (OPEN_CLIP_CACHE_DIR), or give the file itself: "
-            f"MODEL.BACKBONE.WEIGHTS /path/to/{filename}") from None
+            f"MODEL.BACKBONE.WEIGHTS /path/to/{filename}")
 
 
 def _hub_weights(repo: str, what: str) -> str:
@@ -175,12 +212,23 @@ def load_tokenizer(model_name: str, config: dict):
         return open_clip.SimpleTokenizer(context_length=context_length, **text_cfg.get("tokenizer_kwargs", {}))
     local = os.path.isdir(os.path.expanduser(hf_name))
     kwargs = dict(text_cfg.get("tokenizer_kwargs", {}))
-    if not local:
-        _hub()
-        kwargs.update(cache_dir=cache_dir(), local_files_only=offline())
+    build = lambda **extra: open_clip.tokenizer.HFTokenizer(  # noqa: E731
+        os.path.expanduser(hf_name), context_length=context_length, tokenizer_mode=text_cfg.get("tokenizer_mode"),
+        **kwargs, **extra)
     try:
-        return open_clip.tokenizer.HFTokenizer(os.path.expanduser(hf_name), context_length=context_length,
-                                               tokenizer_mode=text_cfg.get("tokenizer_mode"), **kwargs)
+        if local:
+            return build()
+        _hub()
+        try:
+            return build(cache_dir=cache_dir(), local_files_only=True)
+        except (OSError, ValueError):
+            if offline():
+                raise
+        endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        reason = _unreachable(endpoint)
+        if reason is not None:
+            raise OSError(f"{endpoint}: {reason}")
+        return build(cache_dir=cache_dir())
     except ImportError as e:
         raise ConfigError(f"the tokenizer of open_clip:{model_name} needs the transformers package "
                           f"({e}); pip install transformers sentencepiece") from None
