@@ -23,6 +23,7 @@ import datasets.readers  # noqa: F401  (registers the readers)
 import trainers  # noqa: F401  (registers the trainers)
 from datasets.preflight import check_dataset_ready
 from lamm.clip_loader import ensure_backbone
+from lamm.preprocess import apply_model_preprocessing
 from lamm.errors import ConfigError, LammError
 from lamm.files import RunLock, atomic_write_text
 from lamm.run_record import NOT_IN_FINGERPRINT, RECORD_FILE, config_differences, describe_differences, read_record
@@ -84,6 +85,7 @@ def setup_cfg(args):
     reset_cfg(cfg, args)
     merge_checked(cfg, args.opts)
     apply_preset(cfg, args.opts)
+    apply_model_preprocessing(cfg, args.opts)  # an open_clip model's size, mean, std (lamm/preprocess.py)
     check_registered(cfg)
     check_values(cfg)
     cfg.freeze()

@@ -19,6 +19,7 @@ from lamm.backbones import load_backbone
 from lamm.clip_loader import check_input_size
 from lamm.files import atomic_write_json
 from lamm.precision import check_precision, resolve_precision
+from lamm.preprocess import squash_test_transform
 from lamm.run_record import RECORD_FILE, RECORD_VERSION, code_version, config_fingerprint, resolve_protocol
 
 from .config import backbone_weights, config_dict
@@ -60,7 +61,8 @@ class ClipTrainer(TrainerX):
 
     def build_data_loader(self):
         """Dassl's data manager, with loaders that name an unreadable image."""
-        dm = DataManager(self.cfg, dataset_wrapper=CheckedDatasetWrapper)
+        # An open_clip model whose weights squash images (SigLIP) gets its own test transform.
+        dm = DataManager(self.cfg, custom_tfm_test=squash_test_transform(self.cfg), dataset_wrapper=CheckedDatasetWrapper)
         self.train_loader_x, self.train_loader_u = dm.train_loader_x, dm.train_loader_u
         self.val_loader, self.test_loader = dm.val_loader, dm.test_loader
         self.num_classes, self.num_source_domains = dm.num_classes, dm.num_source_domains

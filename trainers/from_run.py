@@ -19,7 +19,7 @@ from dassl.engine import TRAINER_REGISTRY
 
 from lamm.errors import ConfigError, LammError
 from lamm.model import PromptedCLIP
-from lamm.preprocess import test_preprocessing
+from lamm.preprocess import resize_mode, test_preprocessing
 
 from .checkpoints import checkpoint_file, read_checkpoint
 from .config import extend_cfg
@@ -72,7 +72,7 @@ class TrainedModel:
         if self.trainer not in TRAINER_REGISTRY.registered_names():
             raise ConfigError(f"{run_dir}: config.yaml names trainer {self.trainer!r}, which this code does not have.")
         self.backbone = cfg.MODEL.BACKBONE.NAME
-        self.preprocessing = test_preprocessing(cfg.INPUT)
+        self.preprocessing = test_preprocessing(cfg.INPUT, resize_mode(cfg))
         self.device = torch.device(device)
         trainer_class = TRAINER_REGISTRY.get(self.trainer)
         learns = issubclass(trainer_class, PromptTrainer)

@@ -165,6 +165,19 @@ def _shared_tag_preprocess(model_name: str) -> Optional[dict]:
     return {k: configs[0].get(k) for k in keys if configs[0].get(k) is not None}
 
 
+def weights_preprocess(model_name: str, weights: str) -> Optional[dict]:
+    """The preprocessing the weights were trained with, as far as open_clip's tables say, without
+    downloading anything: a tag's own, or for a file the one all of the architecture's tags share."""
+    import open_clip
+
+    if os.path.isfile(model_name) or not weights or weights.startswith(HF_PREFIX):
+        return None
+    pretrained = open_clip.get_pretrained_cfg(model_name, weights)
+    if pretrained:
+        return {k: pretrained[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pretrained}
+    return _shared_tag_preprocess(model_name) if open_clip.list_pretrained_tags_by_model(model_name) else None
+
+
 def resolve_weights(model_name: str, arch: str, weights: str) -> WeightsSource:
     """The local file for MODEL.BACKBONE.WEIGHTS, downloading it if it is a tag or a Hub repo."""
     import open_clip

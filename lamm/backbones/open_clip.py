@@ -188,6 +188,25 @@ def describe_open_clip(model: nn.Module, tokenizer=None, preprocess: Optional[di
     )
 
 
+def model_preprocessing(spec: str, weights: str) -> dict:
+    """The image preprocessing of ``open_clip:<arch>`` with ``weights``, from the configs alone
+    (nothing is built or downloaded): open_clip's defaults (OpenAI's mean and std, bicubic,
+    shortest-edge resize), the weights' tag, then a config JSON's own ``preprocess_cfg``."""
+    from .downloads import weights_preprocess
+
+    arch = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
+    name, config, overrides = read_architecture(arch)
+    merged = dict(weights_preprocess(name, weights) or {})
+    merged.update(overrides or {})
+    size = merged.get("size") or config["vision_cfg"].get("image_size", 224)
+    size = (size, size) if isinstance(size, int) else tuple(int(v) for v in size)
+    default = _open_clip().transform.PreprocessCfg()
+    return {"size": size, "mean": tuple(merged.get("mean") or default.mean),
+            "std": tuple(merged.get("std") or default.std),
+            "interpolation": merged.get("interpolation") or default.interpolation,
+            "resize_mode": merged.get("resize_mode") or default.resize_mode}
+
+
 def preprocess_of(model: nn.Module, overrides: Optional[dict] = None) -> dict:
     """The model's preprocessing (open_clip's defaults: OpenAI's mean and std), with ``overrides``."""
     cfg = dict(getattr(model.visual, "preprocess_cfg", None) or {})
@@ -309,8 +328,5 @@ def load_open_clip(spec: str, weights: str) -> Backbone:
     advance_rng_as_openai_load(model)
     load_weights_file(model, source.path, what)
     tokenizer = downloads.load_tokenizer(name, config)
-    overrides = dict(source.preprocess or {})
-    overrides.update(preprocess_overrides or {})
-    model.visual.preprocess_cfg = {}
-    preprocess = preprocess_of(model, overrides)
+    preprocess = model_preprocessing(spec, weights)
     return describe_open_clip(model.eval(), tokenizer, preprocess, name=f"{PREFIX}{arch}", weights=weights)
