@@ -129,6 +129,11 @@ class TrainedModel:
     def logit_scale(self) -> float:
         return float(self.clip_model.logit_scale.detach().exp())
 
+    @property
+    def logit_bias(self):
+        bias = self.clip_model.logit_bias
+        return None if bias is None else float(bias.detach())
+
     @torch.no_grad()
     def text_features(self) -> torch.Tensor:
         """(n_cls, D) normalised text features of the classes."""

@@ -53,6 +53,9 @@ class OpenClipBPETokenizer(Tokenizer):
     def vocabulary_size(self) -> int:
         return self.inner.vocab_size
 
+    def special_ids(self):
+        return self.start_ids + self.end_ids
+
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         return self.pad([self.ids_of_pieces([text]) for text in texts])
 
@@ -90,6 +93,9 @@ class HFTokenizer(Tokenizer):
 
     def vocabulary_size(self) -> int:
         return len(self.hf)
+
+    def special_ids(self):
+        return sorted(set(self.hf.all_special_ids) | set(self.start_ids) | set(self.end_ids) | {self.pad_id})
 
 
 def wrap_tokenizer(tokenizer) -> Tokenizer:

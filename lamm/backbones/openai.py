@@ -44,6 +44,9 @@ class OpenAITokenizer(Tokenizer):
     def vocabulary_size(self) -> int:
         return len(self.bpe.encoder)
 
+    def special_ids(self):
+        return self.start_ids + self.end_ids  # id 0 (the padding) is also the word "!"
+
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         import clip
 
