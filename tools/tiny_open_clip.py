@@ -135,6 +135,21 @@ def build_model(config: dict, seed: int = 0):
         return build_open_clip(config)
 
 
+def random_backbone(name: str, tokenizer_folder, seed: int = 0):
+    """A ``lamm.backbones.Backbone`` of open_clip model ``name``'s real shape with random weights,
+    its Hugging Face tokenizer (if any) built in ``tokenizer_folder``: for benchmarks, no download."""
+    from lamm.backbones.downloads import load_tokenizer
+    from lamm.backbones.open_clip import describe_open_clip, preprocess_of
+
+    config = real_shape_config(name, "-")
+    folder = None
+    if config["text_cfg"].get("hf_tokenizer_name"):
+        folder = build_tokenizer(tokenizer_folder, config["text_cfg"].get("context_length", 64))
+    config = real_shape_config(name, folder)
+    model = build_model(config, seed)
+    return describe_open_clip(model, load_tokenizer(name, config), preprocess_of(model), name=f"open_clip:{name}")
+
+
 def save_weights(model, path) -> str:
     path = str(path)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
