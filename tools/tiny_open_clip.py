@@ -67,6 +67,8 @@ def build_tokenizer(folder, context_length: int = TINY_CONTEXT_LENGTH) -> str:
     with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "pad_token": "<pad>", "eos_token": "</s>",
                    "unk_token": "<unk>", "model_max_length": context_length}, f, indent=1)
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as f:
+        json.dump({}, f)  # transformers 5 reads a model config before the tokenizer's, also from the Hub cache
     return str(folder)
 
 
