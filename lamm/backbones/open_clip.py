@@ -85,8 +85,16 @@ class HFTokenizer(Tokenizer):
         self.name = getattr(self.hf, "name_or_path", "hf")
 
     def encode(self, text: str) -> List[int]:
+        """The tokens of ``text`` as they are inside a prompt, after a word: a SentencePiece
+        tokenizer without a dummy prefix (Gemma's, SigLIP2) marks a word start only after a space."""
         text = self.clean(text)
-        return self.hf(text, add_special_tokens=False)["input_ids"] if text else []
+        if not text:
+            return []
+        anchor = self.hf("a", add_special_tokens=False)["input_ids"]
+        ids = self.hf(f"a {text}", add_special_tokens=False)["input_ids"]
+        if ids[:len(anchor)] == anchor:
+            return ids[len(anchor):]
+        return self.hf(text, add_special_tokens=False)["input_ids"]
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.hf.decode([int(i) for i in ids])

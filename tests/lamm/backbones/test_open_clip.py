@@ -176,3 +176,28 @@ def test_unknown_names_and_tags_say_what_exists(tmp_path):
     (tmp_path / "broken.json").write_text(json.dumps({"embed_dim": 8}))
     with pytest.raises(ConfigError, match="not an open_clip model config"):
         read_architecture(str(tmp_path / "broken.json"))
+
+
+def test_a_name_has_the_tokens_it_has_inside_the_whole_prompt_without_a_dummy_prefix():
+    """Gemma's SentencePiece (SigLIP2) marks a word start only after a space: "sea" alone is not
+    "▁sea" as in "a photo of a sea lion". A piece is encoded as it stands after a word."""
+    from types import SimpleNamespace
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    from lamm.backbones.open_clip import HFTokenizer
+
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
+    for word in ["a", "photo", "of", "sea", "lion"]:
+        vocab.setdefault(word, len(vocab))
+        vocab.setdefault("\u2581" + word, len(vocab))
+    model = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    model.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
+    model.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    hf = PreTrainedTokenizerFast(tokenizer_object=model, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    tokenizer = HFTokenizer(SimpleNamespace(tokenizer=hf, clean_fn=str.strip, context_length=16))
+    whole = hf("a photo of a sea lion")["input_ids"]
+    assert hf("sea lion", add_special_tokens=False)["input_ids"] != whole[4:6]  # alone, "sea" has no word mark
+    assert tokenizer.encode("sea lion") == whole[4:6] and tokenizer.end_ids == [1] and tokenizer.start_ids == []
+    assert tokenizer.ids_of_pieces(["a photo of a", "sea lion"])[1:] == whole[1:]
