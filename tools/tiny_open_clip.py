@@ -183,10 +183,10 @@ def write_model(folder, layout: str, seed: int = 0, weights_name: str = "weights
         config = eva_like_config()
     elif layout.startswith("real:"):
         name = layout.split(":", 1)[1]
-        needs_tokenizer = bool(real_shape_config(name, "-")["text_cfg"].get("hf_tokenizer_name"))
+        text_cfg = real_shape_config(name, "-")["text_cfg"]
         folder_arg = None
-        if needs_tokenizer:
-            folder_arg = build_tokenizer(tokenizer_folder, real_shape_config(name, "-")["text_cfg"].get("context_length", 64))
+        if text_cfg.get("hf_tokenizer_name"):
+            folder_arg = build_tokenizer(tokenizer_folder, text_cfg.get("context_length", 64))
         config = real_shape_config(name, folder_arg)
     else:
         raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)} or real:<open_clip name>")

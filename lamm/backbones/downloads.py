@@ -157,7 +157,8 @@ def _shared_tag_preprocess(model_name: str) -> Optional[dict]:
     """The preprocessing every pretrained tag of the architecture agrees on (e.g. SigLIP's)."""
     import open_clip
 
-    configs = [open_clip.get_pretrained_cfg(model_name, tag) for tag in open_clip.list_pretrained_tags_by_model(model_name)]
+    tags = open_clip.list_pretrained_tags_by_model(model_name)
+    configs = [open_clip.get_pretrained_cfg(model_name, tag) for tag in tags]
     keys = ("mean", "std", "interpolation", "resize_mode")
     seen = {tuple(str(cfg.get(k)) for k in keys) for cfg in configs}
     if len(seen) != 1:

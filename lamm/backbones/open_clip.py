@@ -305,7 +305,8 @@ def advance_rng_as_openai_load(model: nn.Module) -> None:
     from clip.model import CLIP as OpenAICLIP
 
     width = model.token_embedding.embedding_dim
-    OpenAICLIP(embed_dim=model.text_projection.shape[1], image_resolution=visual.conv1.kernel_size[0] * visual.grid_size[0],
+    OpenAICLIP(embed_dim=model.text_projection.shape[1],
+               image_resolution=visual.conv1.kernel_size[0] * visual.grid_size[0],
                vision_layers=len(visual.transformer.resblocks), vision_width=visual.conv1.out_channels,
                vision_patch_size=visual.conv1.kernel_size[0], context_length=model.positional_embedding.shape[0],
                vocab_size=model.token_embedding.num_embeddings, transformer_width=width,

@@ -1,7 +1,6 @@
 """lamm/backbones/downloads.py: open_clip weights with the CLIP download's promises: a cache folder
 of their own, a timeout, one line naming what to fetch and where, an offline mode that never
 touches the network."""
-import os
 import shutil
 import socket
 import threading
@@ -35,8 +34,8 @@ def test_offline_mode_never_touches_the_network_and_says_what_to_fetch(monkeypat
         load_backbone("open_clip:ViT-B-16-SigLIP2", "webli")
     message = str(error.value)
     assert "offline mode" in message and "\n" not in message
-    assert f"huggingface-cli download timm/ViT-B-16-SigLIP2 open_clip_model.safetensors --cache-dir {tmp_path / 'cache'}" \
-        in message and "MODEL.BACKBONE.WEIGHTS /path/to/open_clip_model.safetensors" in message
+    fetch = "huggingface-cli download timm/ViT-B-16-SigLIP2 open_clip_model.safetensors"
+    assert f"{fetch} --cache-dir {tmp_path / 'cache'}" in message and "MODEL.BACKBONE.WEIGHTS /path/to/open_clip_model.safetensors" in message
     assert no_network == []
 
 
@@ -85,7 +84,8 @@ def test_a_server_that_never_answers_is_given_up_after_the_timeout(monkeypatch, 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     started = time.monotonic()
     try:
-        with pytest.raises(BackboneError, match=r"someone/silent/open_clip_model.safetensors from the Hugging Face Hub \(http://127.0.0.1:\d+: no answer within 0.5 s\)"):
+        with pytest.raises(BackboneError, match=r"someone/silent/open_clip_model.safetensors from the Hugging Face "
+                                                r"Hub \(http://127.0.0.1:\d+: no answer within 0.5 s\)"):
             load_backbone(f"open_clip:{config}", "hf-hub:someone/silent")
     finally:
         stop.set()
