@@ -125,8 +125,10 @@ class OpenClipBackbone(Backbone):
         return self.model.encode_text(ids.to(self.token_embedding.weight.device))
 
     def to_precision(self, precision: str) -> "OpenClipBackbone":
-        if precision == "fp16":  # as OpenAI's weights: matrices in fp16, norms and embeddings fp32
-            _open_clip().model.convert_weights_to_lp(self.model, dtype=torch.float16)
+        if precision == "fp16":  # open_clip's own fp16: OpenAI's conversion, or timm towers cast whole
+            timm_vision = type(self.model.visual).__name__ == "TimmModel"
+            device = next(self.model.parameters()).device
+            _open_clip().factory._set_model_device_and_precision(self.model, device, "fp16", timm_vision)
         else:
             self.model.float()
         return self

@@ -201,3 +201,11 @@ def test_a_name_has_the_tokens_it_has_inside_the_whole_prompt_without_a_dummy_pr
     assert hf("sea lion", add_special_tokens=False)["input_ids"] != whole[4:6]  # alone, "sea" has no word mark
     assert tokenizer.encode("sea lion") == whole[4:6] and tokenizer.end_ids == [1] and tokenizer.start_ids == []
     assert tokenizer.ids_of_pieces(["a photo of a", "sea lion"])[1:] == whole[1:]
+
+
+def test_fp16_is_open_clips_own_conversion(open_clip_models):
+    openai_layout = load(open_clip_models, "openai").to_precision("fp16")
+    assert openai_layout.dtype == torch.float16 and openai_layout.model.visual.conv1.weight.dtype == torch.float16
+    assert openai_layout.model.ln_final.weight.dtype == torch.float32  # norms stay fp32, as OpenAI's weights
+    siglip = load(open_clip_models, "siglip").to_precision("fp16")  # a timm tower is cast whole, as open_clip does
+    assert siglip.dtype == torch.float16 and all(p.dtype == torch.float16 for p in siglip.model.visual.parameters())
