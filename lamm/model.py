@@ -53,7 +53,8 @@ class PromptedCLIP(nn.Module):
     """Frozen CLIP towers around a ``PromptLearner``.
 
     Args:
-        clip_model: a CLIP model from ``clip.model.build_model``.
+        clip_model: a ``lamm.backbones.Backbone`` (OpenAI's CLIP or an open_clip model), or a CLIP model
+            from ``clip.model.build_model``.
         prompt_learner: composes the prompts; its learnable tensors are the only ones trained.
         shortcuts: which exact savings to use.
         original_uses_initial_context: the original prompt ``y_i`` keeps the hand-made context
