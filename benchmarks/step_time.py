@@ -5,7 +5,10 @@ and with the text tower's activation checkpointing on and off.
     python -m benchmarks.step_time --classes 100 --methods LAMM --steps 3
     python -m benchmarks.step_time --classes 1000 --methods LAMM CoOpLAMM --only on   # checkpointing on / off
 
-CLIP is a random-weight model of the real ViT-B/16 shape (no download). Each case runs in its
+CLIP is a random-weight model of the real ViT-B/16 shape (no download); ``--backbone`` takes any
+other: ``open_clip:<arch>`` alone is a random model of that architecture's real shape (e.g.
+``open_clip:ViT-B-16-SigLIP2``, its tokenizer built here), and with ``--weights`` (or an OpenAI
+CLIP name or file) the real weights are loaded as the trainers load them. Each case runs in its
 own process so that its peak memory can be measured; a case whose estimated memory does not fit
 in what the machine has free is skipped with a message. "off" computes what the official code
 computes: every prompt padded to 77 tokens, the original prompts re-encoded at every step, text
@@ -70,7 +73,32 @@ def available_bytes(device):
     return float("inf")
 
 
-def build(method, classes, shortcuts_on, device, precision, checkpointing=False):
+DEFAULT_BACKBONE = "ViT-B/16"
+
+
+def make_backbone(backbone, weights, precision):
+    """The backbone of a case (``lamm.backbones.Backbone``), frozen, in ``precision``."""
+    from lamm.backbones import as_backbone, load_backbone
+
+    if backbone == DEFAULT_BACKBONE and not weights:
+        clip_model = vit_b16_clip()
+        made = as_backbone(clip_model.half() if precision == "fp16" else clip_model.float())
+    elif backbone.startswith("open_clip:") and not weights:
+        import tempfile
+
+        from tools.synthetic.tiny_open_clip import random_backbone
+
+        made = random_backbone(backbone[len("open_clip:"):], tempfile.mkdtemp(prefix="step_time_tokenizer_"))
+        made.to_precision(precision)
+    else:
+        made = load_backbone(backbone, weights).to_precision(precision)
+    for param in made.model.parameters():
+        param.requires_grad_(False)
+    return made
+
+
+def build(method, classes, shortcuts_on, device, precision, checkpointing=False, backbone=DEFAULT_BACKBONE,
+          weights=""):
     import torch
 
     from lamm.maple_prompts import MultiModalPromptLearner
@@ -78,20 +106,24 @@ def build(method, classes, shortcuts_on, device, precision, checkpointing=False)
     from lamm.prompt_learner import PromptLearner
 
     torch.manual_seed(0)
-    clip_model = vit_b16_clip()
-    clip_model = clip_model.half() if precision == "fp16" else clip_model.float()
-    for param in clip_model.parameters():
-        param.requires_grad_(False)
+    clip_model = make_backbone(backbone, weights, precision)
     names = class_names(classes)
     common = dict(context_init="a photo of a", label_tokens="shortest", dtype=clip_model.dtype,
-                  truncate_after_eot=shortcuts_on)
+                  truncate_after_eot=shortcuts_on and clip_model.prompt_shortcuts_exact,
+                  text_tokenizer=clip_model.tokenizer)
     if method == "MaPLeLAMM":
-        learner = MultiModalPromptLearner(clip_model.token_embedding, names, prompt_depth=9, vision_width=768,
-                                          text_layers=12, vision_layers=12, n_ctx=2, **common)
+        vit = clip_model.vision_transformer
+        if not clip_model.maple_compatible:
+            raise SystemExit(f"MaPLeLAMM needs a ViT in OpenAI's layout; {backbone} has none")
+        depths = len(clip_model.text_tower.transformer.resblocks), len(vit.transformer.resblocks)
+        learner = MultiModalPromptLearner(clip_model.token_embedding, names, prompt_depth=min(9, *depths),
+                                          vision_width=vit.conv1.out_channels, text_layers=depths[0],
+                                          vision_layers=depths[1], n_ctx=2, **common)
     else:
         learner = PromptLearner(clip_model.token_embedding, names, learn_context=method == "CoOpLAMM", **common)
     model = PromptedCLIP(clip_model, learner, shortcuts=Shortcuts() if shortcuts_on else OFFICIAL,
                          text_checkpointing=checkpointing)
+    model.input_size = clip_model.preprocess["size"]
     return model.to(device)
 
 
@@ -103,7 +135,7 @@ def synchronize(device):
 
 
 def run_case(method, classes, shortcuts_on, device, precision, steps, batch, test_batches, checkpointing=False,
-             return_freed_memory="auto"):
+             return_freed_memory="auto", backbone=DEFAULT_BACKBONE, weights=""):
     """One case in this process; returns its timings and peak memory."""
     import torch
 
@@ -113,11 +145,11 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
     if resolve_return_freed_memory(return_freed_memory, checkpointing, device):  # as the trainers do
         return_freed_memory_to_os()
 
-    model = build(method, classes, shortcuts_on, device, precision, checkpointing)
+    model = build(method, classes, shortcuts_on, device, precision, checkpointing, backbone, weights)
     learner = model.prompt_learner
     optimizer = torch.optim.SGD([p for p in learner.parameters() if p.requires_grad], lr=0.002, momentum=0.9)
     criterion = HierarchicalLoss(lambda_wc=1 / 16)
-    images = torch.randn(batch, 3, 224, 224, device=device)
+    images = torch.randn(batch, 3, *model.input_size, device=device)
     labels = torch.arange(batch, device=device) % classes
 
     with torch.no_grad():
@@ -162,7 +194,7 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
 def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False):
     command = [sys.executable, "-m", "benchmarks.step_time", "--one-case", json.dumps(
         [method, classes, shortcuts_on, args.device, args.precision, args.steps, args.batch, args.test_batches,
-         checkpointing, args.return_freed_memory])]
+         checkpointing, args.return_freed_memory, args.backbone, args.weights])]
     result = subprocess.run(command, capture_output=True, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if result.returncode != 0:
@@ -192,6 +224,10 @@ def main(argv=None):
                         help="with the shortcuts on: text-tower activation checkpointing on, off or both (default)")
     parser.add_argument("--return-freed-memory", choices=("auto", "on", "off"), default="auto",
                         help="TRAINER.MEMORY.RETURN_FREED_MEMORY (auto: with checkpointing on the CPU)")
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                        help="ViT-B/16 (random, default), open_clip:<arch> (random of its real shape without "
+                             "--weights), or an OpenAI CLIP name or file")
+    parser.add_argument("--weights", default="", help="MODEL.BACKBONE.WEIGHTS of an open_clip backbone")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--one-case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -204,6 +240,7 @@ def main(argv=None):
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device: {args.device} ({torch.cuda.get_device_name() if args.device == 'cuda' else os.cpu_count()} "
           f"{'GPU' if args.device == 'cuda' else 'CPU cores'}), {args.precision}, batch {args.batch}, "
+          f"backbone {args.backbone}{' ' + args.weights if args.weights else ' (random weights)'}, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"freed memory returned to the OS: {args.return_freed_memory}")
     header = (f"{'method':<10} {'classes':>7} {'shortcuts':>9} {'step s':>8} {'image fwd s':>11} {'step/img':>8} "
@@ -244,6 +281,7 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"device": args.device, "precision": args.precision, "batch": args.batch,
+                       "backbone": args.backbone, "weights": args.weights or None,
                        "return_freed_memory": args.return_freed_memory, "rows": rows},
                       handle, indent=2)
 

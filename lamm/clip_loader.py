@@ -143,6 +143,11 @@ def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> st
     Raises a ``LammError`` with one line that says what to do: an unknown name, a download that
     failed (naming the URL, the cache folder and the file to place there) or an empty file.
     """
+    if name.startswith("open_clip:"):  # open_clip's weights are MODEL.BACKBONE.WEIGHTS, fetched when loading
+        from .backbones.open_clip import read_architecture
+
+        read_architecture(name[len("open_clip:"):])
+        return name
     urls = _model_urls()
     if name in urls:
         return download_checkpoint(urls[name], download_root, name=name)
@@ -208,9 +213,12 @@ def load_clip(name_or_path: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> 
 
 
 def check_input_size(clip_model: torch.nn.Module, input_size, backbone: str) -> None:
-    """CoOp asserts INPUT.SIZE equals the image encoder's resolution; say how to fix it."""
-    resolution = clip_model.visual.input_resolution
-    if tuple(input_size) != (resolution, resolution):
+    """CoOp asserts INPUT.SIZE equals the image encoder's resolution; say how to fix it.
+    ``clip_model``: an OpenAI CLIP or any ``lamm.backbones.Backbone``."""
+    from .backbones import as_backbone
+
+    height, resolution = as_backbone(clip_model).preprocess["size"]
+    if tuple(input_size) != (height, resolution):
         raise ConfigError(
             f"INPUT.SIZE {tuple(input_size)} does not match the input resolution of {backbone} "
             f"({resolution}); set INPUT.SIZE \"({resolution}, {resolution})\"."

@@ -1,12 +1,14 @@
 """CLIP with a prompt learner: image features, text features of the learned and the original
 prompts, and the logits between them (paper Eq. 3)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .backbones.base import as_backbone
+from .errors import ConfigError
 from .prompt_learner import PromptLearner
 from .text_encoder import TextEncoder
 from .vision_encoder import PromptedVisionTransformer
@@ -31,11 +33,28 @@ class Shortcuts:
 OFFICIAL = Shortcuts(False, False, False, False)
 
 
+def inexact_shortcuts(shortcuts: Shortcuts, backbone) -> list:
+    """Config names of the requested shortcuts that ``backbone`` turns off (not exact there)."""
+    if backbone.prompt_shortcuts_exact:
+        return []
+    return [name for name, on in (("TRUNCATE_PROMPTS", shortcuts.truncate_prompts),
+                                  ("SHARE_PROMPT_PREFIX", shortcuts.share_prompt_prefix)) if on]
+
+
+def exact_shortcuts(shortcuts: Shortcuts, backbone) -> Shortcuts:
+    """``shortcuts`` without those that are not exact on ``backbone``: truncation after the
+    end-of-text token and the shared prefix need a causal text tower read at that token."""
+    if backbone.prompt_shortcuts_exact:
+        return shortcuts
+    return replace(shortcuts, truncate_prompts=False, share_prompt_prefix=False)
+
+
 class PromptedCLIP(nn.Module):
     """Frozen CLIP towers around a ``PromptLearner``.
 
     Args:
-        clip_model: a CLIP model from ``clip.model.build_model``.
+        clip_model: a ``lamm.backbones.Backbone`` (OpenAI's CLIP or an open_clip model), or a CLIP model
+            from ``clip.model.build_model``.
         prompt_learner: composes the prompts; its learnable tensors are the only ones trained.
         shortcuts: which exact savings to use.
         original_uses_initial_context: the original prompt ``y_i`` keeps the hand-made context
@@ -47,19 +66,25 @@ class PromptedCLIP(nn.Module):
     def __init__(self, clip_model: nn.Module, prompt_learner: PromptLearner, shortcuts: Shortcuts = Shortcuts(),
                  original_uses_initial_context: bool = False, text_checkpointing: bool = False):
         super().__init__()
-        if not shortcuts.truncate_prompts and prompt_learner.prompt_length < clip_model.context_length:
+        backbone = as_backbone(clip_model)  # any backbone (lamm.backbones); an OpenAI CLIP as before
+        shortcuts = exact_shortcuts(shortcuts, backbone)
+        if not shortcuts.truncate_prompts and prompt_learner.prompt_length < backbone.context_length:
             # The official computation runs all 77 tokens; a truncated learner no longer has them.
             raise ValueError("A prompt learner built with truncate_after_eot needs Shortcuts(truncate_prompts=True).")
-        self.image_encoder = clip_model.visual
+        self.image_encoder = backbone.image_encoder
         # Used only when the prompt learner has vision prompts (MaPLe); shares the weights.
         self.prompted_image_encoder = None
         if prompt_learner.vision_prompts() is not None:
-            self.prompted_image_encoder = PromptedVisionTransformer(clip_model.visual)
+            if backbone.vision_transformer is None:
+                raise ConfigError(f"MaPLe prompts a vision transformer in OpenAI's layout; {backbone.name or 'this'} "
+                                  "backbone has none.")
+            self.prompted_image_encoder = PromptedVisionTransformer(backbone.vision_transformer)
         self.shortcuts = shortcuts
-        self.text_encoder = TextEncoder(clip_model, truncate=shortcuts.truncate_prompts,
+        self.text_encoder = TextEncoder(backbone, truncate=shortcuts.truncate_prompts,
                                         share_prefix=shortcuts.share_prompt_prefix, checkpointing=text_checkpointing)
         self.prompt_learner = prompt_learner
-        self.logit_scale = clip_model.logit_scale
+        self.logit_scale = backbone.logit_scale
+        self.logit_bias = backbone.logit_bias  # None for OpenAI's CLIP; SigLIP's is learned
         self.original_uses_initial_context = original_uses_initial_context
         self._caches: Dict[str, tuple] = {}
         self._test_image_features: Dict[str, torch.Tensor] = {}  # image path -> feature (test_logits)
@@ -134,7 +159,8 @@ class PromptedCLIP(nn.Module):
         return compute()
 
     def logits(self, image_features: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
-        return self.logit_scale.exp() * image_features @ text_features.t()
+        logits = self.logit_scale.exp() * image_features @ text_features.t()
+        return logits if self.logit_bias is None else logits + self.logit_bias
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, n_cls) logits of the learned prompts."""

@@ -13,7 +13,8 @@ from torch import nn
 from .errors import ConfigError
 from .label_embeddings import (LabelEmbeddings, build_label_embeddings, build_official_layout_labels,
                                check_label_options)
-from .prompt_layout import build_prompt_layout, count_tokens, tokenize, tokenizer
+from .backbones.openai import openai_tokenizer
+from .prompt_layout import build_prompt_layout, count_tokens, tokenize
 
 CONTEXT_INIT_STD = 0.02  # CoOp's random context initialisation
 
@@ -41,6 +42,7 @@ class PromptLearner(nn.Module):
             token (exact for a text encoder that truncates the same way, see ``TextEncoder``): at
             1000 classes each full-length prompt set is 1000 x 77 x 512 values, about 160 MB.
         dtype: dtype of CLIP's text tower; the learnable tensors themselves stay float32.
+        text_tokenizer: the backbone's tokenizer (``lamm.backbones.Tokenizer``); OpenAI's BPE by default.
     """
 
     def __init__(
@@ -58,18 +60,21 @@ class PromptLearner(nn.Module):
         class_ids=None,
         truncate_after_eot: bool = False,
         dtype: torch.dtype = torch.float32,
+        text_tokenizer=None,
     ):
         super().__init__()
+        text_tokenizer = text_tokenizer or openai_tokenizer()
+        start = len(text_tokenizer.start_ids)
         names = [name.replace("_", " ") for name in classnames]
         n_cls = len(names)
         embed = lambda token_ids: token_embedding(token_ids.to(token_embedding.weight.device)).detach().float()
         context_init = context_init.replace("_", " ").strip()
-        init_length = count_tokens(context_init) if context_init else 0
+        init_length = count_tokens(context_init, text_tokenizer) if context_init else 0
         fixed_text = ""
         if context_init and (n_ctx is None or n_ctx <= init_length):
             n_ctx = init_length if n_ctx is None else n_ctx
-            ctx = embed(tokenize([context_init]))[0, 1:1 + n_ctx]  # (n_ctx, dim)
-            fixed_text = tokenizer().decode(tokenizer().encode(context_init)[n_ctx:]).strip()
+            ctx = embed(tokenize([context_init], text_tokenizer))[0, start:start + n_ctx]  # (n_ctx, dim)
+            fixed_text = text_tokenizer.decode(text_tokenizer.encode(context_init)[n_ctx:]).strip()
             if class_specific_context:
                 ctx = ctx.unsqueeze(0).repeat(n_cls, 1, 1)  # (n_cls, n_ctx, dim)
         else:  # random context; MaPLe also falls back here when N_CTX exceeds CTX_INIT
@@ -83,7 +88,7 @@ class PromptLearner(nn.Module):
         # The hand-made context (or the random start), for an original prompt that keeps it.
         self.register_buffer("initial_ctx", ctx.clone(), persistent=False)
 
-        name_layout = build_prompt_layout(names, n_ctx, class_token_position, fixed_text)
+        name_layout = build_prompt_layout(names, n_ctx, class_token_position, fixed_text, text_tokenizer)
         name_word_embeddings = embed(name_layout.token_ids)  # (n_cls, 77, dim)
         self.label_embeddings: Optional[LabelEmbeddings] = None
         label_layout = name_layout
@@ -96,7 +101,8 @@ class PromptLearner(nn.Module):
                 self.label_embeddings = build_official_layout_labels(name_layout, name_word_embeddings, **options)
             else:
                 if label_tokens == "one":
-                    label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text)
+                    label_layout = build_prompt_layout(["X"] * n_cls, n_ctx, class_token_position, fixed_text,
+                                                       text_tokenizer)
                 self.label_embeddings = build_label_embeddings(
                     label_tokens, name_layout, name_word_embeddings, label_layout, **options)
         layouts = (name_layout,) if label_layout is name_layout else (name_layout, label_layout)
@@ -110,7 +116,7 @@ class PromptLearner(nn.Module):
         self.register_buffer("name_eot_indices", name_layout.eot_indices, persistent=False)
         self.register_buffer("name_context_positions", name_layout.context_positions, persistent=False)
         self.shares_layout = label_layout is name_layout
-        self._name_prefix_length = int(name_layout.name_starts.min()) if ctx.dim() == 2 else 1
+        self._name_prefix_length = int(name_layout.name_starts.min()) if ctx.dim() == 2 else start
         if not self.shares_layout:
             self.register_buffer("label_word_embeddings", embed(label_layout.token_ids[:, :length]).to(dtype),
                                  persistent=False)

@@ -15,11 +15,18 @@ with ``use_reentrant=False``): during training only each block's input is kept, 
 inner activations (LayerNorms, q/k/v, attention, the 4x-wide MLP: about 16 values per token and
 width) are recomputed in the backward pass. Same operations on the same inputs, so the same
 numbers; the price is one more forward pass of the text tower per step.
+
+Any backbone's text tower runs here (``lamm.backbones``): OpenAI's, open_clip's ``CLIP`` and its
+``TextTransformer`` (whose blocks keep batch-first attention and may scale their residuals). The
+two shortcuts are exact only for a causal tower read at the end-of-text token; for another
+tower (SigLIP's bidirectional one, read at the last position) they are off.
 """
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from .backbones.base import as_backbone, text_dtype
 from .errors import ConfigError
 
 # TRAINER.MEMORY.TEXT_CHECKPOINTING "auto" turns checkpointing on above this many classes. The
@@ -44,11 +51,33 @@ def causal_mask(length: int, dtype: torch.dtype, device: torch.device) -> torch.
     return torch.full((length, length), float("-inf"), dtype=dtype, device=device).triu_(1)
 
 
+def attend(block: nn.Module, query: torch.Tensor, keys: torch.Tensor, attn_mask=None) -> torch.Tensor:
+    """The block's attention of query (Lq, N, D) over keys = values (Lk, N, D).
+
+    OpenAI's blocks take (L, N, D); open_clip's take (N, L, D) (``batch_first``), so for those the
+    same functional attention is called on (L, N, D) directly: the same operations on the same
+    layout as OpenAI's, hence the same numbers for the same weights.
+    """
+    attn = block.attn
+    if not attn.batch_first:
+        return attn(query, keys, keys, need_weights=False, attn_mask=attn_mask)[0]
+    return F.multi_head_attention_forward(
+        query, keys, keys, attn.embed_dim, attn.num_heads, attn.in_proj_weight, attn.in_proj_bias,
+        attn.bias_k, attn.bias_v, attn.add_zero_attn, attn.dropout, attn.out_proj.weight, attn.out_proj.bias,
+        training=attn.training, need_weights=False, attn_mask=attn_mask)[0]
+
+
+def _scaled(block: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
+    # open_clip's layer scale (ls_1, ls_2: an identity unless the model sets ls_init_value)
+    scale = getattr(block, name, None)
+    return x if scale is None else scale(x)
+
+
 def run_block(block: nn.Module, x: torch.Tensor, attn_mask=None) -> torch.Tensor:
     """One CLIP ``ResidualAttentionBlock`` on x (L, N, D) with an explicit attention mask."""
     h = block.ln_1(x)
-    x = x + block.attn(h, h, h, need_weights=False, attn_mask=attn_mask)[0]
-    return x + block.mlp(block.ln_2(x))
+    x = x + _scaled(block, "ls_1", attend(block, h, h, attn_mask))
+    return x + _scaled(block, "ls_2", block.mlp(block.ln_2(x)))
 
 
 def run_block_with_prefix(block: nn.Module, prefix: torch.Tensor, rest: torch.Tensor, prefix_mask, rest_mask):
@@ -59,9 +88,10 @@ def run_block_with_prefix(block: nn.Module, prefix: torch.Tensor, rest: torch.Te
     """
     h_prefix, h_rest = block.ln_1(prefix), block.ln_1(rest)
     keys = torch.cat([h_prefix.expand(-1, rest.shape[1], -1), h_rest], dim=0)  # (P + S, N, D)
-    prefix = prefix + block.attn(h_prefix, h_prefix, h_prefix, need_weights=False, attn_mask=prefix_mask)[0]
-    rest = rest + block.attn(h_rest, keys, keys, need_weights=False, attn_mask=rest_mask)[0]
-    return prefix + block.mlp(block.ln_2(prefix)), rest + block.mlp(block.ln_2(rest))
+    prefix = prefix + _scaled(block, "ls_1", attend(block, h_prefix, h_prefix, prefix_mask))
+    rest = rest + _scaled(block, "ls_1", attend(block, h_rest, keys, rest_mask))
+    return (prefix + _scaled(block, "ls_2", block.mlp(block.ln_2(prefix))),
+            rest + _scaled(block, "ls_2", block.mlp(block.ln_2(rest))))
 
 
 def _replace_context(x: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
@@ -75,18 +105,31 @@ class TextEncoder(nn.Module):
 
     def __init__(self, clip_model: nn.Module, truncate: bool = True, share_prefix: bool = True,
                  checkpointing: bool = False):
+        """``clip_model``: a ``lamm.backbones.Backbone`` or a model ``as_backbone`` reads. The two
+        shortcuts stay off where they are not exact (``Backbone.prompt_shortcuts_exact``)."""
         super().__init__()
-        self.transformer = clip_model.transformer
-        self.positional_embedding = clip_model.positional_embedding
-        self.ln_final = clip_model.ln_final
-        self.text_projection = clip_model.text_projection
-        self.truncate = truncate
-        self.share_prefix = share_prefix
+        backbone = as_backbone(clip_model)
+        tower = backbone.text_tower
+        self.transformer = tower.transformer
+        self.positional_embedding = tower.positional_embedding
+        self.ln_final = tower.ln_final
+        self.text_projection = tower.text_projection
+        self.causal = backbone.causal
+        self.pooling = backbone.pooling
+        exact = backbone.prompt_shortcuts_exact
+        self.truncate = truncate and exact
+        self.share_prefix = share_prefix and exact
         self.checkpointing = checkpointing
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.text_projection.dtype
+        return text_dtype(self)
+
+    def _project(self, pooled: torch.Tensor) -> torch.Tensor:
+        projection = self.text_projection
+        if isinstance(projection, nn.Linear):  # open_clip's projection with a bias (SigLIP)
+            return projection(pooled)
+        return pooled if projection is None else pooled @ projection
 
     def _run(self, function, *args):
         # Without autograd (evaluation) nothing is kept for backward: checkpointing would only cost.
@@ -114,15 +157,19 @@ class TextEncoder(nn.Module):
             x = self._forward_with_prefix(x, deep_prompts, prefix_length)
             eot_indices = eot_indices - prefix_length
         else:
-            mask = causal_mask(length, x.dtype, x.device)
+            mask = causal_mask(length, x.dtype, x.device) if self.causal else None
             for layer, block in enumerate(self.transformer.resblocks):
                 if 1 <= layer <= len(deep_prompts):
                     x = _replace_context(x, deep_prompts[layer - 1])
                 x = self._run(run_block, block, x, mask)
         x = x.permute(1, 0, 2)  # (L, N, D) -> (N, L, D)
         x = self.ln_final(x).type(self.dtype)
+        if self.pooling == "last":
+            return self._project(x[:, -1])
+        if self.pooling == "first":
+            return self._project(x[:, 0])
         rows = torch.arange(x.shape[0], device=x.device)
-        return x[rows, eot_indices.to(x.device)] @ self.text_projection
+        return self._project(x[rows, eot_indices.to(x.device)])
 
     def _forward_with_prefix(self, x: torch.Tensor, deep_prompts, prefix_length: int) -> torch.Tensor:
         prefix, rest = x[:prefix_length, :1], x[prefix_length:]  # (P, 1, D), (S, N, D)

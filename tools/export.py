@@ -79,6 +79,8 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "backbone": backbone,  # a CLIP name for clip.load, or the file the run loaded
+        "backbone_weights": trained.cfg.MODEL.BACKBONE.get("WEIGHTS", "") or None,  # open_clip's (docs/BACKBONES.md)
+        "logit_bias": trained.logit_bias,  # added to every logit (SigLIP), or None
         "classnames": list(trained.classnames),
         "num_classes": int(features.shape[0]),
         "embed_dim": int(features.shape[1]),

@@ -25,19 +25,18 @@ import torch.nn.functional as F
 
 from lamm.errors import ConfigError, check_writable, run_command, write_error
 
-SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
-
 
 class Vocabulary:
     """CLIP's token-embedding table with its decoder, for nearest-word look-ups."""
 
-    def __init__(self, token_embedding_weight: torch.Tensor):
-        from lamm.prompt_layout import tokenizer
+    def __init__(self, token_embedding_weight: torch.Tensor, text_tokenizer=None):
+        """``text_tokenizer``: the backbone's (``lamm.backbones.Tokenizer``); OpenAI's BPE by default."""
+        from lamm.backbones.openai import openai_tokenizer
 
-        self.tokenizer = tokenizer()
+        self.tokenizer = text_tokenizer or openai_tokenizer()
         table = F.normalize(token_embedding_weight.detach().float(), dim=-1)
-        special = [self.tokenizer.encoder[name] for name in SPECIAL_TOKENS]
-        table[special] = 0  # never a "word" of a label
+        table[self.tokenizer.special_ids()] = 0  # never a "word" of a label
+        table[self.tokenizer.vocabulary_size():] = 0  # rows no token maps to (a padded table)
         self.table = table
 
     def nearest(self, vectors: torch.Tensor, k: int):
@@ -189,9 +188,9 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
     if trained.unfinished_warning():
         print(trained.unfinished_warning(), file=sys.stderr)
     learner = trained.model.prompt_learner
-    vocabulary = Vocabulary(trained.clip_model.token_embedding.weight)
+    vocabulary = Vocabulary(trained.clip_model.token_embedding.weight, trained.clip_model.tokenizer)  # that model's words
     if k > vocabulary.table.shape[0]:
-        raise ConfigError(f"--words {k}: CLIP's vocabulary has {vocabulary.table.shape[0]} tokens; ask for fewer "
+        raise ConfigError(f"--words {k}: the model's vocabulary has {vocabulary.table.shape[0]} tokens; ask for fewer "
                           "nearest words (default 3).")
     labels = learner.label_embeddings
     rows = label_report(labels, trained.classnames, vocabulary, k) if labels is not None else []

@@ -15,11 +15,13 @@ from dassl.engine import TrainerX
 
 from datasets.readers.image_check import CheckedDatasetWrapper
 
-from lamm.clip_loader import check_input_size, load_clip
+from lamm.backbones import load_backbone
+from lamm.clip_loader import check_input_size
 from lamm.precision import resolve_precision
+from lamm.preprocess import squash_test_transform
 from trainers.record import Record, code_version, config_fingerprint, resolve_protocol
 
-from .config import config_dict
+from .config import backbone_weights, config_dict
 
 
 def reset_peak_memory(device) -> None:
@@ -65,7 +67,8 @@ class ClipTrainer(TrainerX):
 
     def build_data_loader(self):
         """Dassl's data manager, with loaders that name an unreadable image."""
-        dm = DataManager(self.cfg, dataset_wrapper=CheckedDatasetWrapper)
+        # An open_clip model whose weights squash images (SigLIP) gets its own test transform.
+        dm = DataManager(self.cfg, custom_tfm_test=squash_test_transform(self.cfg), dataset_wrapper=CheckedDatasetWrapper)
         self.train_loader_x, self.train_loader_u = dm.train_loader_x, dm.train_loader_u
         self.val_loader, self.test_loader = dm.val_loader, dm.test_loader
         self.num_classes, self.num_source_domains = dm.num_classes, dm.num_source_domains
@@ -73,15 +76,20 @@ class ClipTrainer(TrainerX):
         self.dm = dm
 
     def load_clip_model(self):
-        """CLIP for MODEL.BACKBONE.NAME in the configured precision (fp32 on the CPU)."""
+        """The backbone (``lamm.backbones.Backbone``) for MODEL.BACKBONE.NAME and WEIGHTS in the
+        configured precision (fp32 on the CPU)."""
         self.precision = resolve_precision(self.options.PREC, self.device)
-        backbone = self.cfg.MODEL.BACKBONE.NAME
-        print(f"Loading CLIP (backbone: {backbone})")
-        clip_model = load_clip(backbone)
-        check_input_size(clip_model, self.cfg.INPUT.SIZE, backbone)
-        if self.precision != "fp16":
-            clip_model.float()
-        return clip_model
+        name, weights = self.cfg.MODEL.BACKBONE.NAME, backbone_weights(self.cfg)
+        print(f"Loading CLIP (backbone: {name}" + (f", weights: {weights})" if weights else ")"))
+        backbone = load_backbone(name, weights)
+        check_input_size(backbone, self.cfg.INPUT.SIZE, name)
+        self.backbone = backbone.to_precision(self.precision)
+        return self.backbone
+
+    def backbone_weights_record(self):
+        """MODEL.BACKBONE.WEIGHTS as recorded: a tag or hf-hub id as given, a file by its name; None for OpenAI's CLIP."""
+        weights = self.cfg.MODEL.BACKBONE.get("WEIGHTS", "")
+        return (osp.basename(weights) if osp.isfile(weights) else weights) or None
 
     def parse_batch_train(self, batch):
         self._train_images += len(batch["label"])  # for the record's training images per second
@@ -177,6 +185,8 @@ class ClipTrainer(TrainerX):
             subsample_classes=cfg.DATASET.SUBSAMPLE_CLASSES,
             seed=cfg.SEED,
             backbone=osp.basename(backbone) if osp.isfile(backbone) else backbone,
+            backbone_weights=self.backbone_weights_record(),
+            shortcuts_off=list(getattr(self, "shortcuts_off", [])),  # not exact on this backbone
             epoch=self.evaluated_epoch(),
             eval_only=eval_only,
             num_classes=self.num_classes,

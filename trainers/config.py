@@ -250,6 +250,24 @@ MEMORY_RULES = {
 }
 
 
+def add_backbone_config(cfg):
+    """MODEL.BACKBONE.WEIGHTS (lamm/backbones/downloads.py): an open_clip model's weights, a
+    pretrained tag (``webli``), ``hf-hub:org/repo`` or a state-dict file. Empty for OpenAI's CLIP,
+    whose MODEL.BACKBONE.NAME is the weights; Dassl's MODEL.BACKBONE.PRETRAINED keeps its meaning."""
+    cfg.MODEL.BACKBONE.WEIGHTS = ""
+
+
+def backbone_weights(cfg) -> str:
+    """MODEL.BACKBONE.WEIGHTS, checked against MODEL.BACKBONE.NAME: open_clip needs it, OpenAI's CLIP takes none."""
+    name, weights = cfg.MODEL.BACKBONE.NAME, cfg.MODEL.BACKBONE.get("WEIGHTS", "")
+    if not isinstance(weights, str):
+        raise ConfigError(f"MODEL.BACKBONE.WEIGHTS must be a string (a tag, hf-hub:org/repo or a file), got {weights!r}.")
+    if name.startswith("open_clip:") and not weights.strip():
+        raise ConfigError(f"MODEL.BACKBONE.NAME {name} needs MODEL.BACKBONE.WEIGHTS: a pretrained tag, "
+                          "hf-hub:org/repo or a weights file (.safetensors, .pt, .bin); weights are never left random.")
+    return weights.strip()
+
+
 def add_dataset_config(cfg):
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # the label space: all, base or new classes (CoOp)
     # Whose images train: all, base or new. Class-incremental stage 2 trains on the new classes'
@@ -298,6 +316,7 @@ NODES = (
     (add_lamm_config, LAMM_RULES),
     (add_shortcut_config, {}),
     (add_memory_config, MEMORY_RULES),
+    (add_backbone_config, {}),
     (add_dataset_config, DATASET_RULES),
     (add_run_config, RUN_RULES),
 )

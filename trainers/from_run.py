@@ -20,7 +20,7 @@ from dassl.engine import TRAINER_REGISTRY
 
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError, LammError
 from lamm.model import PromptedCLIP
-from lamm.preprocess import test_preprocessing
+from lamm.preprocess import resize_mode, test_preprocessing
 
 from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
 from .config import extend_cfg
@@ -147,7 +147,7 @@ class TrainedModel:
         if self.trainer not in TRAINER_REGISTRY.registered_names():
             raise ConfigError(f"{run_dir}: config.yaml names trainer {self.trainer!r}, which this code does not have.")
         self.backbone = cfg.MODEL.BACKBONE.NAME
-        self.preprocessing = test_preprocessing(cfg.INPUT)
+        self.preprocessing = test_preprocessing(cfg.INPUT, resize_mode(cfg))
         self.device = torch.device(device)
         trainer_class = TRAINER_REGISTRY.get(self.trainer)
         learns = issubclass(trainer_class, PromptTrainer)
@@ -227,6 +227,11 @@ class TrainedModel:
     def logit_scale(self) -> float:
         return float(self.clip_model.logit_scale.detach().exp())
 
+    @property
+    def logit_bias(self):
+        bias = self.clip_model.logit_bias
+        return None if bias is None else float(bias.detach())
+
     @torch.no_grad()
     def text_features(self) -> torch.Tensor:
         """(n_cls, D) normalised text features of the classes."""
@@ -245,4 +250,4 @@ class TrainedModel:
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(B, n_cls) logits, as the run's test computes them (PromptedCLIP.logits, ZeroshotCLIP)."""
-        return self.clip_model.logit_scale.exp() * self.encode_images(images) @ self.text_features().t()
+        return self.clip_model.logits(self.encode_images(images), self.text_features())  # with any logit bias

@@ -12,9 +12,10 @@ import torch
 from dassl.metrics import compute_accuracy
 from dassl.optim import build_optimizer
 
-from lamm.errors import NonFiniteLossError
+from lamm.backbones import as_backbone
+from lamm.errors import ConfigError, NonFiniteLossError
 from lamm.hierarchical_loss import HierarchicalLoss
-from lamm.model import PromptedCLIP, Shortcuts
+from lamm.model import PromptedCLIP, Shortcuts, inexact_shortcuts
 from lamm.precision import autocast
 from lamm.prompt_learner import PromptLearner
 from lamm.text_encoder import resolve_checkpointing
@@ -66,7 +67,8 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
             class_specific_context=coop.CSC,
             learn_context=self.learn_context,
             dtype=clip_model.dtype,
-            truncate_after_eot=self.cfg.TRAINER.SHORTCUTS.TRUNCATE_PROMPTS,
+            truncate_after_eot=self.cfg.TRAINER.SHORTCUTS.TRUNCATE_PROMPTS and as_backbone(clip_model).prompt_shortcuts_exact,
+            text_tokenizer=as_backbone(clip_model).tokenizer,
             **self.label_options(),
         )
 
@@ -82,14 +84,19 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         if resolve_return_freed_memory(cfg.TRAINER.MEMORY.RETURN_FREED_MEMORY, text_checkpointing, self.device.type):
             done = return_freed_memory_to_os()
             print(f"Freed memory returned to the OS: {'on' if done else 'not supported by this C library'}")
+        requested = Shortcuts(
+            truncate_prompts=shortcuts.TRUNCATE_PROMPTS,
+            share_prompt_prefix=shortcuts.SHARE_PROMPT_PREFIX,
+            cache_constant_text=shortcuts.CACHE_CONSTANT_TEXT,
+            cache_test_image_features=shortcuts.CACHE_TEST_IMAGE_FEATURES,
+        )
+        self.shortcuts_off = inexact_shortcuts(requested, as_backbone(clip_model))
+        if self.shortcuts_off:
+            print(f"Shortcuts off, not exact for this text tower (not causal or not read at the end-of-text "
+                  f"token): {', '.join(self.shortcuts_off)}")
         self.model = PromptedCLIP(
             clip_model, prompt_learner,
-            shortcuts=Shortcuts(
-                truncate_prompts=shortcuts.TRUNCATE_PROMPTS,
-                share_prompt_prefix=shortcuts.SHARE_PROMPT_PREFIX,
-                cache_constant_text=shortcuts.CACHE_CONSTANT_TEXT,
-                cache_test_image_features=shortcuts.CACHE_TEST_IMAGE_FEATURES,
-            ),
+            shortcuts=requested,
             original_uses_initial_context=cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "initial",
             text_checkpointing=text_checkpointing,
         )

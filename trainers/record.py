@@ -80,7 +80,8 @@ class Record:
     variant: str = _identity("")  # RUN.VARIANT: "" = the shipped config
     preset: str = _identity("default")  # TRAINER.LAMM.PRESET
     num_shots: int = _identity(-1)  # -1: all data / zero-shot
-    backbone: str = _identity("ViT-B/16")  # or the weights file's name
+    backbone: str = _identity("ViT-B/16")  # or the weights file's name; open_clip:<arch>
+    backbone_weights: Optional[str] = _identity(None)  # open_clip: MODEL.BACKBONE.WEIGHTS (tag, hub id, file name)
     subsample_classes: str = _identity("all")  # the classes the run was tested on
     eval_set: Optional[str] = _identity(None)  # RUN.EVAL_SET; None = the run's own test
     stage: Optional[int] = _identity(None)  # class-incremental stage
@@ -108,6 +109,7 @@ class Record:
     time_s: Dict[str, Optional[float]] = dataclasses.field(default_factory=_no_time)
     peak_memory_gb: Dict[str, Any] = dataclasses.field(default_factory=_no_memory)
     cost: Dict[str, Any] = dataclasses.field(default_factory=lambda: dict(NO_COST))
+    shortcuts_off: List[str] = dataclasses.field(default_factory=list)  # shortcuts not exact on this backbone
 
     def __post_init__(self):
         if not self.trainer:

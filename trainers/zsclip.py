@@ -5,7 +5,6 @@ from dassl.engine import TRAINER_REGISTRY
 
 from datasets.catalog import zero_shot_template
 from lamm.errors import ConfigError
-from lamm.prompt_layout import tokenize
 
 from .clip_trainer import ClipTrainer
 from .methods import flags_from_table
@@ -17,18 +16,18 @@ class ZeroshotCLIP(ClipTrainer):
     """Nothing is trained (not few-shot in the method table): the templates' text features are computed once."""
 
     def build_model(self):
-        clip_model = self.load_clip_model().to(self.device)
+        clip_model = self.load_clip_model().to(self.device)  # a lamm.backbones.Backbone
         template = zero_shot_template(self.cfg.DATASET.NAME)  # CoOp's per-dataset prompt, from the catalog
         prompts = [template.format(name.replace("_", " ")) for name in self.dm.dataset.classnames]
         print(f"Prompts: {prompts}")
         with torch.no_grad():
-            text_features = clip_model.encode_text(tokenize(prompts).to(self.device))
+            text_features = clip_model.encode_text(prompts)  # the model's own tokenizer and text forward
         self.text_features = F.normalize(text_features, dim=-1)
         self.clip_model = clip_model
 
     def model_inference(self, images):
         image_features = F.normalize(self.clip_model.encode_image(images.type(self.clip_model.dtype)), dim=-1)
-        return self.clip_model.logit_scale.exp() * image_features @ self.text_features.t()
+        return self.clip_model.logits(image_features, self.text_features)
 
     def train(self):
         raise ConfigError("ZeroshotCLIP has nothing to train; run it with --eval-only.")
