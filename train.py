@@ -135,7 +135,7 @@ def preflight(cfg, args=None) -> None:
     from dassl.engine import TRAINER_REGISTRY
 
     from datasets.prepare.preflight import check_dataset_ready
-    from lamm.clip_loader import ensure_backbone
+    from lamm.backbones import ensure_backbone
     from trainers.checkpoints import check_model_dir
 
     check_output_dir(cfg.OUTPUT_DIR)

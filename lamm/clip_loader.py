@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated", categor
 
 import torch  # noqa: E402
 
-from .errors import ConfigError, LammError  # noqa: E402
+from .errors import BackboneError, ConfigError  # noqa: E402
 from .files import FileLock, make_readable  # noqa: E402
 
 DEFAULT_DOWNLOAD_ROOT = os.path.expanduser(os.environ.get("CLIP_CACHE_DIR", "~/.cache/clip"))
@@ -42,11 +42,6 @@ def _seconds_or_none(value: str):
 DOWNLOAD_TIMEOUT_S = _seconds_or_none(os.environ.get("LAMM_DOWNLOAD_TIMEOUT") or "30")  # empty: unset
 DOWNLOAD_RETRIES = 1
 RETRY_WAIT_S = 1.0  # a pause before the retry, for a server that just reset the connection
-
-
-class BackboneError(LammError, OSError):
-    """The CLIP weights cannot be downloaded or read. An OSError too, as the clip package's
-    download errors are, so callers that tolerate an offline machine keep doing so."""
 
 
 def _clip():
@@ -143,11 +138,6 @@ def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> st
     Raises a ``LammError`` with one line that says what to do: an unknown name, a download that
     failed (naming the URL, the cache folder and the file to place there) or an empty file.
     """
-    if name.startswith("open_clip:"):  # open_clip's weights are MODEL.BACKBONE.WEIGHTS, fetched when loading
-        from .backbones.open_clip import read_architecture
-
-        read_architecture(name[len("open_clip:"):])
-        return name
     urls = _model_urls()
     if name in urls:
         return download_checkpoint(urls[name], download_root, name=name)
@@ -165,8 +155,6 @@ def ensure_backbone(name: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> st
         "CLIP checkpoint (TorchScript archive or state dict)."
     )
 
-
-resolve_checkpoint = ensure_backbone  # the earlier name, used by tools/runs/sweep.py
 
 
 def _unreadable_message(path: str, error: Exception) -> str:
@@ -210,16 +198,3 @@ def load_clip(name_or_path: str, download_root: str = DEFAULT_DOWNLOAD_ROOT) -> 
     path = ensure_backbone(name_or_path, download_root)
     state_dict = {k: v.clone() for k, v in _read_state_dict(path).items()}
     return _clip().model.build_model(state_dict).eval()
-
-
-def check_input_size(clip_model: torch.nn.Module, input_size, backbone: str) -> None:
-    """CoOp asserts INPUT.SIZE equals the image encoder's resolution; say how to fix it.
-    ``clip_model``: an OpenAI CLIP or any ``lamm.backbones.Backbone``."""
-    from .backbones import as_backbone
-
-    height, resolution = as_backbone(clip_model).preprocess["size"]
-    if tuple(input_size) != (height, resolution):
-        raise ConfigError(
-            f"INPUT.SIZE {tuple(input_size)} does not match the input resolution of {backbone} "
-            f"({resolution}); set INPUT.SIZE \"({resolution}, {resolution})\"."
-        )

@@ -24,6 +24,11 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """A checkpoint file or run folder that was asked for does not exist."""
 
 
+class BackboneError(LammError, OSError):
+    """A backbone's weights cannot be downloaded or read. An OSError too, as the clip package's
+    download errors are, so callers that tolerate an offline machine keep doing so."""
+
+
 class OutputError(LammError, OSError):
     """A file that a command writes cannot be written (a read-only folder, a folder in the way, ...)."""
 

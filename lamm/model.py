@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones.base import as_backbone
+from .backbones import as_backbone
 from .errors import ConfigError
 from .prompt_learner import PromptLearner
 from .text_encoder import TextEncoder

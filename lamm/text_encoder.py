@@ -22,11 +22,12 @@ two shortcuts are exact only for a causal tower read at the end-of-text token; f
 tower (SigLIP's bidirectional one, read at the last position) they are off.
 """
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .backbones.base import as_backbone, text_dtype
+from .attention import attend, run_block
+from .backbones import as_backbone
+from .backbones.base import text_dtype
 from .errors import ConfigError
 
 # TRAINER.MEMORY.TEXT_CHECKPOINTING "auto" turns checkpointing on above this many classes. The
@@ -49,35 +50,6 @@ def resolve_checkpointing(mode: str, num_classes: int) -> bool:
 def causal_mask(length: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """(L, L) additive mask: -inf above the diagonal, as CLIP's build_attention_mask."""
     return torch.full((length, length), float("-inf"), dtype=dtype, device=device).triu_(1)
-
-
-def attend(block: nn.Module, query: torch.Tensor, keys: torch.Tensor, attn_mask=None) -> torch.Tensor:
-    """The block's attention of query (Lq, N, D) over keys = values (Lk, N, D).
-
-    OpenAI's blocks take (L, N, D); open_clip's take (N, L, D) (``batch_first``), so for those the
-    same functional attention is called on (L, N, D) directly: the same operations on the same
-    layout as OpenAI's, hence the same numbers for the same weights.
-    """
-    attn = block.attn
-    if not attn.batch_first:
-        return attn(query, keys, keys, need_weights=False, attn_mask=attn_mask)[0]
-    return F.multi_head_attention_forward(
-        query, keys, keys, attn.embed_dim, attn.num_heads, attn.in_proj_weight, attn.in_proj_bias,
-        attn.bias_k, attn.bias_v, attn.add_zero_attn, attn.dropout, attn.out_proj.weight, attn.out_proj.bias,
-        training=attn.training, need_weights=False, attn_mask=attn_mask)[0]
-
-
-def _scaled(block: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
-    # open_clip's layer scale (ls_1, ls_2: an identity unless the model sets ls_init_value)
-    scale = getattr(block, name, None)
-    return x if scale is None else scale(x)
-
-
-def run_block(block: nn.Module, x: torch.Tensor, attn_mask=None) -> torch.Tensor:
-    """One CLIP ``ResidualAttentionBlock`` on x (L, N, D) with an explicit attention mask."""
-    h = block.ln_1(x)
-    x = x + _scaled(block, "ls_1", attend(block, h, h, attn_mask))
-    return x + _scaled(block, "ls_2", block.mlp(block.ln_2(x)))
 
 
 def run_block_with_prefix(block: nn.Module, prefix: torch.Tensor, rest: torch.Tensor, prefix_mask, rest_mask):

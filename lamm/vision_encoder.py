@@ -7,7 +7,7 @@ positional embedding; deep prompts replace those last ``n_ctx`` tokens at the in
 import torch
 from torch import nn
 
-from .text_encoder import run_block
+from .attention import run_block
 
 
 class PromptedVisionTransformer(nn.Module):

@@ -15,8 +15,7 @@ from dassl.engine import TrainerX
 
 from datasets.readers.image_check import CheckedDatasetWrapper
 
-from lamm.backbones import load_backbone
-from lamm.clip_loader import check_input_size
+from lamm.backbones import check_input_size, load_backbone
 from lamm.precision import resolve_precision
 from lamm.preprocess import squash_test_transform
 from trainers.record import Record, code_version, config_fingerprint, resolve_protocol

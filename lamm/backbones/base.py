@@ -182,16 +182,3 @@ def text_dtype(text_tower: nn.Module) -> torch.dtype:
     if projection is not None:
         return projection.dtype
     return text_tower.ln_final.weight.dtype
-
-
-def as_backbone(model) -> Backbone:
-    """A ``Backbone`` for a backbone, an OpenAI ``clip`` model or an open_clip model."""
-    if isinstance(model, Backbone):
-        return model
-    if type(model).__module__.startswith("open_clip"):
-        from .open_clip import describe_open_clip
-
-        return describe_open_clip(model)
-    from .openai import describe_openai_clip
-
-    return describe_openai_clip(model)

@@ -18,8 +18,7 @@ import socket
 from dataclasses import dataclass
 from typing import Optional
 
-from ..clip_loader import BackboneError
-from ..errors import ConfigError
+from ..errors import BackboneError, ConfigError
 
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 HF_PREFIX = "hf-hub:"

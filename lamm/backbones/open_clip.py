@@ -317,7 +317,7 @@ def advance_rng_as_openai_load(model: nn.Module) -> None:
 
 def load_weights_file(model: nn.Module, path: str, what: str) -> None:
     """Load a state-dict file (.safetensors, .pt, .pth, .bin) into ``model``, strictly."""
-    from .downloads import BackboneError
+    from ..errors import BackboneError
 
     oc = _open_clip()
     try:
@@ -335,15 +335,15 @@ def load_weights_file(model: nn.Module, path: str, what: str) -> None:
 
 def load_open_clip(spec: str, weights: str) -> Backbone:
     """Build ``open_clip:<arch>`` with ``weights``; every failure is one ``LammError`` line."""
-    from . import downloads
+    from .downloads import load_tokenizer, resolve_weights
 
     arch = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
     name, config, preprocess_overrides = read_architecture(arch)
     what = f"open_clip:{arch}"
-    source = downloads.resolve_weights(name, arch, weights)
+    source = resolve_weights(name, arch, weights)
     model = build_open_clip(config, quick_gelu=source.quick_gelu)
     advance_rng_as_openai_load(model)
     load_weights_file(model, source.path, what)
-    tokenizer = downloads.load_tokenizer(name, config)
+    tokenizer = load_tokenizer(name, config)
     preprocess = model_preprocessing(spec, weights)
     return describe_open_clip(model.eval(), tokenizer, preprocess, name=f"{PREFIX}{arch}", weights=weights)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from lamm import clip_loader
-from lamm.clip_loader import BackboneError, check_input_size, download_checkpoint, ensure_backbone, load_clip
+from lamm.backbones import check_input_size
+from lamm.clip_loader import BackboneError, download_checkpoint, ensure_backbone, load_clip
 from lamm.errors import ConfigError, LammError
 from tests.helpers import tiny_clip
 from tools.synthetic.tiny_clip import save_tiny_clip

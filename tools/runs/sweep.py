@@ -355,7 +355,8 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
         return
     import fcntl
 
-    from lamm.clip_loader import DEFAULT_DOWNLOAD_ROOT, resolve_checkpoint
+    from lamm.backbones import ensure_backbone
+    from lamm.clip_loader import DEFAULT_DOWNLOAD_ROOT
 
     os.makedirs(DEFAULT_DOWNLOAD_ROOT, exist_ok=True)
     with open(os.path.join(DEFAULT_DOWNLOAD_ROOT, ".sweep-download.lock"), "a") as lock:
@@ -364,7 +365,7 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", UserWarning)  # clip's pkg_resources deprecation notice
-                    path = resolve_checkpoint(name)
+                    path = ensure_backbone(name)
                 print(f"CLIP weights for {name}: {path}", flush=True)
             except (OSError, RuntimeError) as e:  # offline, or a bad download: each run tries (and reports) itself
                 print(f"warning: could not download the CLIP weights for {name} ({e}); the runs will try",

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from lamm.backbones import load_backbone
-from lamm.clip_loader import BackboneError
+from lamm.errors import BackboneError
 from tests.open_clip_models import open_clip_models  # noqa: F401 (fixture)
 
 

@@ -12,7 +12,7 @@ import torch
 
 from lamm.backbones import load_backbone
 from lamm.backbones.open_clip import read_architecture
-from lamm.clip_loader import BackboneError
+from lamm.errors import BackboneError
 from lamm.errors import ConfigError
 from lamm.hierarchical_loss import HierarchicalLoss
 from lamm.model import OFFICIAL, PromptedCLIP, Shortcuts
