@@ -24,7 +24,7 @@ def attend(block: nn.Module, query: torch.Tensor, keys: torch.Tensor, attn_mask=
         training=attn.training, need_weights=False, attn_mask=attn_mask)[0]
 
 
-def _scaled(block: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
+def layer_scaled(block: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
     # open_clip's layer scale (ls_1, ls_2: an identity unless the model sets ls_init_value)
     scale = getattr(block, name, None)
     return x if scale is None else scale(x)
@@ -33,5 +33,5 @@ def _scaled(block: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
 def run_block(block: nn.Module, x: torch.Tensor, attn_mask=None) -> torch.Tensor:
     """One CLIP ``ResidualAttentionBlock`` on x (L, N, D) with an explicit attention mask."""
     h = block.ln_1(x)
-    x = x + _scaled(block, "ls_1", attend(block, h, h, attn_mask))
-    return x + _scaled(block, "ls_2", block.mlp(block.ln_2(x)))
+    x = x + layer_scaled(block, "ls_1", attend(block, h, h, attn_mask))
+    return x + layer_scaled(block, "ls_2", block.mlp(block.ln_2(x)))

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .attention import attend, run_block
+from .attention import attend, layer_scaled, run_block
 from .backbones import as_backbone
 from .backbones.base import text_dtype
 from .errors import ConfigError
@@ -60,10 +60,10 @@ def run_block_with_prefix(block: nn.Module, prefix: torch.Tensor, rest: torch.Te
     """
     h_prefix, h_rest = block.ln_1(prefix), block.ln_1(rest)
     keys = torch.cat([h_prefix.expand(-1, rest.shape[1], -1), h_rest], dim=0)  # (P + S, N, D)
-    prefix = prefix + _scaled(block, "ls_1", attend(block, h_prefix, h_prefix, prefix_mask))
-    rest = rest + _scaled(block, "ls_1", attend(block, h_rest, keys, rest_mask))
-    return (prefix + _scaled(block, "ls_2", block.mlp(block.ln_2(prefix))),
-            rest + _scaled(block, "ls_2", block.mlp(block.ln_2(rest))))
+    prefix = prefix + layer_scaled(block, "ls_1", attend(block, h_prefix, h_prefix, prefix_mask))
+    rest = rest + layer_scaled(block, "ls_1", attend(block, h_rest, keys, rest_mask))
+    return (prefix + layer_scaled(block, "ls_2", block.mlp(block.ln_2(prefix))),
+            rest + layer_scaled(block, "ls_2", block.mlp(block.ln_2(rest))))
 
 
 def _replace_context(x: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:

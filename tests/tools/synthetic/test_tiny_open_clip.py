@@ -46,7 +46,7 @@ def test_predict_gives_the_recorded_accuracy_on_an_open_clip_run(siglip_run, pre
     capsys.readouterr()
     predict.main(["--model-dir", str(siglip_run), "--format", "json", "--topk", "2",
                   *[path for path, _ in images]])
-    results = json.loads(capsys.readouterr().out)
+    results = json.loads(capsys.readouterr().out)["images"]
     correct = sum(r["predictions"][0]["index"] == label for r, (_, label) in zip(results, images))
     assert 100.0 * correct / len(images) == json.loads((siglip_run / "results.json").read_text())["accuracy"]
 
