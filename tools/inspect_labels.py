@@ -190,7 +190,7 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
     learner = trained.model.prompt_learner
     vocabulary = Vocabulary(trained.clip_model.token_embedding.weight, trained.clip_model.tokenizer)  # that model's words
     if k > vocabulary.table.shape[0]:
-        raise ConfigError(f"--words {k}: the model's vocabulary has {vocabulary.table.shape[0]} tokens; ask for fewer "
+        raise ConfigError(f"--words {k}: the backbone's vocabulary has {vocabulary.table.shape[0]} tokens; ask for fewer "
                           "nearest words (default 3).")
     labels = learner.label_embeddings
     rows = label_report(labels, trained.classnames, vocabulary, k) if labels is not None else []

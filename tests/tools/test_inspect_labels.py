@@ -136,4 +136,4 @@ def test_a_plot_write_that_fails_is_one_error_line(trained_run, tmp_path, monkey
 def test_more_nearest_words_than_the_vocabulary_has_is_one_error_line(trained_run):
     code, output = run_tool(inspect_main, trained_run("LAMM"), "--words", "60000", check=False)
     assert code == 2 and "Traceback" not in output
-    assert "error: --words 60000: CLIP's vocabulary has 49408 tokens; ask for fewer nearest words" in output
+    assert "error: --words 60000: the backbone's vocabulary has 49408 tokens; ask for fewer nearest words" in output

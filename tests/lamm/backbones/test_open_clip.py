@@ -44,10 +44,8 @@ def step(backbone, shortcuts, checkpointing=False, **learner_options):
     model = PromptedCLIP(backbone, learner, shortcuts=shortcuts, text_checkpointing=checkpointing)
     images, labels = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 3, 4])
     outputs = model.forward_features(images)
-    labels_module = learner.label_embeddings
     loss = HierarchicalLoss(lambda_wc=0.25)
-    terms = loss(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
-                 outputs["original_logits"], labels_module.vectors, labels_module.anchor)
+    terms = loss(outputs, labels)
     loss.total(terms).backward()
     grads = {name: p.grad.clone() for name, p in learner.named_parameters() if p.requires_grad}
     with torch.no_grad():
