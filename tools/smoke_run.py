@@ -44,10 +44,13 @@ def main(argv=None):
         "TRAINER.COOP.PREC", "fp32",
         "OPTIM.LR", "0.02",  # a random tiny CLIP needs larger steps than 0.002 to move in 10 epochs
     ]
-    subprocess.run(["bash", "scripts/lamm/main.sh", "caltech101", str(args.shots), *overrides],
-                   cwd=REPO_ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "parse_test_res.py", str(output), "--table", "runs"], cwd=REPO_ROOT, check=True)
+    for command in (["bash", "scripts/lamm/main.sh", "caltech101", str(args.shots), *overrides],
+                    [sys.executable, "parse_test_res.py", str(output), "--table", "runs"]):
+        status = subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
+        if status:  # the command said why (its own error: line); a traceback here would bury it
+            return status
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
