@@ -1,19 +1,4 @@
-"""Every dataset's folders, split file, sources and size, as data in one table.
-
-The readers take their folder and file names from here, ``datasets.prepare`` its download
-recipes and manual steps, ``datasets.prepare check`` its expectations, zero-shot CLIP its prompt
-template, the result tables their column labels, and docs/DATA.md is written from the same facts. Keys are CoOp's dataset config names (``configs/datasets/<key>.yaml``).
-
-Sources (CoOp's DATASETS.md lists them; several official links have died since):
-
-- ``Source.url`` is fetched over HTTP(S) with resume; ``Source.gdrive_id`` with gdown (CoOp
-  publishes its split files and a few archives on Google Drive).
-- ``md5``/``sha256`` are the published checksums of that exact file (torchvision and other
-  loaders verify the same files with them); a download that does not match is refused.
-- ``third_party`` names who hosts a copy that is not the dataset authors' or CoOp's. Such
-  sources are tried only with ``prepare --mirrors``, so nothing is fetched from a third party
-  without the user asking for it.
-"""
+"""Every dataset's folders, split file, sources and size, as data in one table."""
 from dataclasses import dataclass, field, replace
 from typing import Optional, Tuple
 
@@ -39,14 +24,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Download:
-    """A file to fetch and where its content goes, all paths relative to DATASET.ROOT.
-
-    ``place`` pairs a path inside the extracted archive with its destination; for a plain file
-    the source path is "". A source path "*" means the archive's content with its single
-    top-level folder (if it has one) stripped. ``inner`` names an archive inside the archive
-    that holds the files (Caltech's zip holds a tar.gz). ``produces`` lists what exists once the
-    step is done; a step whose products all exist is skipped.
-    """
+    """A file to fetch and where its content goes, all paths relative to DATASET.ROOT."""
 
     filename: str
     sources: Tuple[Source, ...]
@@ -771,12 +749,7 @@ def zero_shot_template(dataset_name) -> str:
 
 
 def can_auto_download(key) -> bool:
-    """Whether ``prepare`` can fetch everything a reader of this dataset needs, with no manual step.
-
-    ``key`` is a config name or DATASET.NAME. False for an unknown name, for a dataset with
-    manual steps (ImageNet, Stanford Cars), and when a needed file has no source other than a
-    third-party copy (those are tried only with ``prepare --mirrors``).
-    """
+    """Whether ``prepare`` can fetch everything a reader of this dataset needs, with no manual step."""
     info = lookup(key)
     if info is None or info.manual:
         return False

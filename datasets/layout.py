@@ -19,11 +19,7 @@ def _layout_help(name, root, layout):
 
 
 def locate_misplaced(root, dataset_dir, subdir):
-    """Where ``subdir`` of ``<root>/<dataset_dir>`` sits one or two levels off, or None.
-
-    Catches the usual extraction slips: an extra level (``food-101/food-101/images``, Kaggle's
-    ``cars_train/cars_train``) or the content extracted next to the dataset folder.
-    """
+    """Where ``subdir`` of ``<root>/<dataset_dir>`` sits one or two levels off, or None."""
     base = os.path.join(root, dataset_dir)
     leaf = os.path.basename(subdir.rstrip("/")) if subdir else dataset_dir
     candidates = []
@@ -43,18 +39,7 @@ def locate_misplaced(root, dataset_dir, subdir):
 
 
 def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
-    """Resolve ``<root>/<dataset_dir>`` and check that it and its ``subdirs`` exist.
-
-    Args:
-        root: ``cfg.DATASET.ROOT`` (``~`` and relative paths are resolved, as in CoOp).
-        dataset_dir: the dataset's folder name, e.g. "caltech-101".
-        name: the dataset's registered name, for messages.
-        layout: an indented sketch of the expected files, shown when something is missing.
-        subdirs: folders that must exist inside the dataset folder (e.g. the image folder).
-
-    Returns:
-        The absolute dataset folder.
-    """
+    """Resolve ``<root>/<dataset_dir>`` and check that it and its ``subdirs`` exist."""
     if not str(root).strip():
         raise ConfigError(f"DATASET.ROOT is empty. {_layout_help(name, '<unset>', layout)}")
     root = os.path.abspath(os.path.expanduser(root))

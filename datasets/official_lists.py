@@ -1,10 +1,4 @@
-"""The official list files of the datasets read without a split file, parsed without Dassl.
-
-FGVC-Aircraft's ``variants.txt`` and ``images_variant_*.txt``, ImageNet's ``classnames.txt``
-and the val mappings of ``prepare --fix-val``. The readers (``fgvc_aircraft.py``,
-``imagenet.py``) and ``prepare check`` share these functions, so both agree on what is valid;
-they import nothing heavy, so ``check`` starts fast.
-"""
+"""The official list files of the datasets read without a split file, parsed without Dassl."""
 import csv
 import os
 import re
@@ -55,12 +49,7 @@ WNID = re.compile(r"^n\d{8}$")
 
 
 def read_classnames(path, dataset_key="imagenet"):
-    """``OrderedDict(wnid -> class name)`` from a classnames.txt, in file order.
-
-    Each line is ``<wnid> <class name words>``; a malformed line or a repeated wnid is an error
-    that names the file and line. ``dataset_key`` is the dataset the file belongs to, for the
-    message when it is missing.
-    """
+    """``OrderedDict(wnid -> class name)`` from a classnames.txt, in file order."""
     if not os.path.isfile(path):
         folder = os.path.dirname(path)
         source = os.path.join(os.path.dirname(folder), "imagenet", CLASSNAMES_FILE)
@@ -100,12 +89,7 @@ def require_sorted(classnames, path):
 
 
 def imagenet_class_indices(wnids, classnames):
-    """The ImageNet class index (0..999) of each wnid: its position in ImageNet's classnames.txt.
-
-    ImageNet-A and ImageNet-R hold 200 of the 1000 classes, relabelled 0..199 in sorted wnid
-    order; ``imagenet_class_indices(dataset.wnids, classnames)[label]`` is the output of a
-    1000-class ImageNet model that corresponds to ``label``.
-    """
+    """The ImageNet class index (0..999) of each wnid: its position in ImageNet's classnames.txt."""
     order = {wnid: index for index, wnid in enumerate(classnames)}
     missing = [w for w in wnids if w not in order]
     if missing:
@@ -155,10 +139,7 @@ def read_val_mapping(path):
 
 
 def fix_flat_val(val_dir, mapping_path):
-    """Move the images lying directly in ``val_dir`` into ``val_dir/<wnid>/``; returns how many moved.
-
-    Every image is looked up before anything moves, so an incomplete mapping changes nothing.
-    """
+    """Move the images lying directly in ``val_dir`` into ``val_dir/<wnid>/``; returns how many moved."""
     mapping = read_val_mapping(mapping_path)
     images = flat_images(val_dir)
     unknown = [name for name in images if name not in mapping]

@@ -1,19 +1,4 @@
-"""Export a trained run as a self-contained classifier for plain CLIP: no Dassl, no project code.
-
-    python -m tools.export output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1 caltech_lamm
-
-writes ``caltech_lamm.safetensors`` (``text_features``: the normalised text feature of every class,
-n_cls x D, float32; ``logit_scale``: exp of CLIP's learned temperature) and ``caltech_lamm.json``
-(class names, backbone, logit scale, the run's test preprocessing, where it came from). The
-safetensors header's metadata repeats the JSON, so the one file is enough. The README's "Use a
-trained model" section has the ten-line recipe that classifies an image with ``clip`` and these
-files; ``tests/tools/test_export.py`` runs that recipe and checks it against predict.py.
-
-LAMM, CoOp and CoOpLAMM learn only the text side, so their classifier is a fixed matrix for CLIP's
-unchanged image encoder. MaPLe and MaPLeLAMM are refused: their prompts enter the image encoder
-too (projected context and deep vision prompts at every prompted layer), so plain CLIP's image
-features are not theirs; use predict.py for them.
-"""
+"""Export a trained run as a self-contained classifier for plain CLIP: no Dassl, no project code."""
 import argparse
 import contextlib
 import json

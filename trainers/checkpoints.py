@@ -142,11 +142,7 @@ def _safe_load(path: str):
 
 
 def read_checkpoint(path: str) -> dict:
-    """Read a checkpoint without running pickled code; an empty or corrupt file is named.
-
-    Checkpoints written by Dassl's own trainers (CoOp, MaPLe, the official LAMM code) pickle
-    scheduler and optimizer objects; those become inert placeholders, and the tensors load.
-    """
+    """Read a checkpoint without running pickled code; an empty or corrupt file is named."""
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f"Checkpoint not found: {path}")
     if osp.getsize(path) == 0:
@@ -171,12 +167,7 @@ def family_of(checkpoint: dict):
 
 
 def load_checkpoint(path: str, purpose: str, family=None, learns_labels=None) -> dict:
-    """THE way a checkpoint is read here, for ``purpose`` "resume", "eval" or "init".
-
-    Returns the checkpoint dict with a clean ``state_dict`` (no ``module.`` prefix, no buffers
-    that are rebuilt). For "resume" and "eval" a checkpoint of another trainer family than
-    ``family`` is refused; "init" (MODEL.INIT_WEIGHTS) takes any family.
-    """
+    """THE way a checkpoint is read here, for ``purpose`` "resume", "eval" or "init"."""
     checkpoint = read_checkpoint(path)
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict.")
@@ -266,13 +257,7 @@ def adopt_labels(own: dict, saved: dict, *, freeze: bool = False) -> Tuple[dict,
 
 @dataclass(frozen=True)
 class LoadPolicy:
-    """How ``load_prompt_state`` takes a saved state over.
-
-    ``eval`` (``--model-dir``): the checkpoint is this model. Every tensor must fit, and classes
-    it holds no labels for are an error unless ``unseen_classes`` is "init" (they keep their word
-    embeddings). ``init`` (MODEL.INIT_WEIGHTS): any family; what fits is taken, the labels of the
-    classes both know, frozen with ``freeze_labels``.
-    """
+    """How ``load_prompt_state`` takes a saved state over."""
 
     purpose: str  # "eval" or "init"
     source: str  # the checkpoint file, for messages
@@ -377,11 +362,7 @@ def _free_space(folder: str) -> str:
 
 
 def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epochs=()) -> str:
-    """Write ``folder/filename`` (and the ``checkpoint`` note) so a kill never leaves half a file.
-
-    Epoch checkpoints other than this one and ``keep_epochs`` are deleted afterwards. A failed
-    write (full disk, quota) is an error naming the folder; the previous checkpoint stays.
-    """
+    """Write ``folder/filename`` (and the ``checkpoint`` note) so a kill never leaves half a file."""
     path = osp.join(folder, filename)
     try:
         atomic_write(path, lambda tmp_path: torch.save(state, tmp_path))
@@ -443,10 +424,7 @@ class CheckpointMixin:
                                            keep_epochs=(epoch + 1, self.max_epoch))
 
     def resume_model_if_exist(self, directory):
-        """Continue from the latest checkpoint (Dassl's lines), restoring the random state.
-
-        ``--resume DIR`` must hold a checkpoint; a run folder without one trains from scratch.
-        """
+        """Continue from the latest checkpoint (Dassl's lines), restoring the random state."""
         names = self.get_model_names()
         paths = {name: latest_checkpoint(osp.join(directory, name)) for name in names}
         if not all(paths.values()):

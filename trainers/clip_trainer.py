@@ -1,9 +1,4 @@
-"""What every CLIP trainer here shares: loading CLIP for the config, and the run's record.
-
-Each run folder gets ``results.json`` after every test on the test split: the accuracy, what
-the run was and what it cost (the schema is ``trainers/record.Record``, described in
-``docs/EXPERIMENTS.md``), written atomically, so a file that parses means a finished run.
-"""
+"""What every CLIP trainer here shares: loading CLIP for the config, and the run's record."""
 import os.path as osp
 import resource
 import sys

@@ -1,14 +1,4 @@
-"""``TRAINER.LAMM.PRESET``: one switch for every choice that produced the paper's numbers.
-
-``default`` changes nothing. ``official`` sets, for the trainer being run, each choice where
-this code can follow the official code (gaojingsheng/LAMM, and CoOp for the ``CoOp`` trainer)
-to what that code did; the README's "Paper, official code, and what this code does" lists them.
-
-Precedence: the preset beats the config files (the shipped ones hold the paper's λ1 = 1/shots).
-A value given on the command line must agree with the preset, or switch a loss term off (a
-weight of 0: the loss ablations); anything else is an error naming both values, so that a run
-recorded as ``official`` is one.
-"""
+"""``TRAINER.LAMM.PRESET``: one switch for every choice that produced the paper's numbers."""
 from dataclasses import dataclass
 from typing import Callable, Sequence, Tuple
 

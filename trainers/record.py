@@ -1,15 +1,4 @@
-"""The run record, ``<run>/results.json``: what a run is, what it scored and what it cost.
-
-``Record`` is the schema: its fields are the file's keys (``docs/EXPERIMENTS.md`` describes
-each), and every writer builds one (the trainers in ``trainers/clip_trainer.py``, the
-synthetic results, the tests). ``read_record`` is the one reader: a file that does not parse,
-or has no ``accuracy``, means the run is not finished. ``RECORD_VERSION`` counts the schema's
-changes. The fields marked ``identity`` say what a run is (``IDENTITY_FIELDS``): two runs are
-averaged together only when all of them agree. The protocol list and the rule that derives a
-protocol from the dataset keys live here too, once.
-
-This module imports neither torch nor Dassl, so that tools that only read records start fast.
-"""
+"""The run record, ``<run>/results.json``: what a run is, what it scored and what it cost."""
 import dataclasses
 import hashlib
 import json
@@ -118,8 +107,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, content: Dict[str, Any]) -> "Record":
-        """A record from a parsed ``results.json``; keys the schema does not know are dropped.
-        A ValueError names the required keys it lacks (a file some other code wrote)."""
+        """A record from a parsed ``results.json``; keys the schema does not know are dropped."""
         missing = [name for name in REQUIRED_FIELDS if name not in content]
         if missing:
             raise ValueError(f"not a run record of this project: no {', '.join(missing)}")

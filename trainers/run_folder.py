@@ -79,11 +79,7 @@ def model_folders_in(run: str):
 
 
 def latest_checkpoint(folder: str):
-    """The file the ``checkpoint`` note names; None when there is no note.
-
-    A note that names a missing file is an error: the run's checkpoints were moved or deleted,
-    and training from scratch in their place would pass for a resumed run.
-    """
+    """The file the ``checkpoint`` note names; None when there is no note."""
     note = osp.join(folder, NOTE_FILE)
     if not osp.isfile(note):
         return None
@@ -121,11 +117,7 @@ class RunLockedError(LammError):
 
 
 class RunLock:
-    """An exclusive, non-blocking lock on a run folder (``<folder>/.lock``), held while a run works.
-
-    Two launches of the same run (two sweeps, two shells) would otherwise write the same
-    checkpoints and log. The lock is released when the process ends, also when it is killed.
-    """
+    """An exclusive, non-blocking lock on a run folder (``<folder>/.lock``), held while a run works."""
 
     def __init__(self, folder: str):
         self.path = osp.join(folder, LOCK_FILE)
@@ -155,11 +147,7 @@ class RunLock:
 
 
 def lock_holder(run_dir: str) -> Optional[str]:
-    """Who holds the run's ``.lock`` ("pid N on host"), or None when nobody does.
-
-    The probe takes a shared lock for an instant, so it never waits and never keeps a run from
-    starting for longer than that instant.
-    """
+    """Who holds the run's ``.lock`` ("pid N on host"), or None when nobody does."""
     import fcntl
 
     try:
@@ -184,12 +172,7 @@ STATUSES = (FINISHED, UNFINISHED, RUNNING, NOT_STARTED)
 
 
 def run_status(run_dir: str) -> Tuple[str, str]:
-    """(status, detail) of a run folder; status is one of STATUSES.
-
-    A record that ``read_record`` accepts means finished (a corrupt ``results.json`` does not: the
-    run is rerun and resumes); a held ``.lock`` means another process is running it; any other
-    folder is an unfinished run that Dassl resumes from its last checkpoint.
-    """
+    """(status, detail) of a run folder; status is one of STATUSES."""
     if read_record(run_dir) is not None:
         return FINISHED, ""
     if not osp.isdir(run_dir):
@@ -251,10 +234,7 @@ def check_output_dir(path: str) -> None:
 
 
 def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> None:
-    """A rerun continues the same experiment, or says what differs and how to keep both.
-
-    ``config`` is the new run's merged config as written to config.yaml and read back.
-    """
+    """A rerun continues the same experiment, or says what differs and how to keep both."""
     if not osp.isdir(folder):
         return
     kind = existing_run_kind(folder)

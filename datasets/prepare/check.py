@@ -1,11 +1,4 @@
-"""``python -m datasets.prepare check``: what is present, missing or wrong, per dataset, before training.
-
-Each finding has a level: ``ok``, ``info``, ``warn`` (unusual but readable, e.g. a split whose
-size differs from CoOp's paper), ``missing`` (a folder or file is absent) or ``wrong`` (present
-but unusable: wrong layout, flat ImageNet val folder, malformed file, missing images). A
-dataset is ready when it has neither missing nor wrong findings; the readers would then load
-it. The checks use the readers' own parsing functions, so both agree on what is valid.
-"""
+"""``python -m datasets.prepare check``: what is present, missing or wrong, per dataset, before training."""
 import glob
 import os
 from collections import Counter

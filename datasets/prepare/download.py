@@ -1,15 +1,4 @@
-"""Fetching and unpacking dataset files: resumable HTTP, Google Drive, checksums, safe extraction.
-
-- ``http_download`` writes to ``<file>.part`` and resumes it with an HTTP Range request; a
-  server that ignores the range restarts the file. The finished file appears under its name
-  only when complete (a rename), so a present file is a whole one.
-- ``gdrive_download`` fetches CoOp's Google Drive files with gdown (resumable too) and turns
-  Drive's quota or permission page into a clear error.
-- ``verify`` checks a published MD5/SHA-256; a mismatch moves the file aside and fails.
-- ``safe_extract`` unpacks tar and zip archives after checking every member: absolute paths,
-  ``..`` components, links that point outside the destination and device files are refused
-  (an archive could otherwise write anywhere the user can).
-"""
+"""Fetching and unpacking dataset files: resumable HTTP, Google Drive, checksums, safe extraction."""
 import hashlib
 import os
 import shutil
@@ -37,11 +26,7 @@ class DownloadError(DatasetError):
 
 
 def connection_problem(error):
-    """Why a host could not be reached (no network, no DNS, refused, no answer), or None for other errors.
-
-    Such a failure says nothing about the file or the server's limits, so the message must not
-    blame them (Drive's daily limit, a dead link).
-    """
+    """Why a host could not be reached (no network, no DNS, refused, no answer), or None for other errors."""
     text = f"{error} {error.__cause__ or ''} {error.__context__ or ''}"
     if any(s in text for s in ("Failed to resolve", "Name or service not known", "name resolution",
                                "nodename nor servname", "getaddrinfo failed")):
@@ -84,11 +69,7 @@ def _progress(done, total, started, label):
 
 
 def http_download(url, dest, *, timeout=60, retries=3, quiet=False):
-    """Download ``url`` to ``dest``, resuming ``dest + '.part'`` when it exists.
-
-    Returns ``dest``. Raises ``DownloadError`` on an HTTP error (e.g. 404 for a dead link) or
-    when the connection keeps failing; the partial file stays for the next attempt.
-    """
+    """Download ``url`` to ``dest``, resuming ``dest + '.part'`` when it exists."""
     part = dest + ".part"
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     label = os.path.basename(dest)
@@ -301,10 +282,7 @@ def safe_extract(archive, dest):
 
 
 def merge_move(src, dst):
-    """Move ``src`` to ``dst``; when both are folders, move the content in and keep existing files.
-
-    Returns the number of files kept because ``dst`` already had them.
-    """
+    """Move ``src`` to ``dst``; when both are folders, move the content in and keep existing files."""
     if not os.path.lexists(dst):
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
         os.replace(src, dst)

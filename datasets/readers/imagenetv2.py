@@ -1,8 +1,4 @@
-"""ImageNetV2, matched frequency (Recht et al., 2019): 10000 test images of ImageNet's 1000 classes.
-
-Folder ``i`` holds ImageNet class ``i``; its name is the i-th entry of ``classnames.txt`` (a
-copy of ImageNet's), which must therefore be in ImageNet's (sorted wnid) order.
-"""
+"""ImageNetV2, matched frequency (Recht et al., 2019): 10000 test images of ImageNet's 1000 classes."""
 import os
 
 from dassl.data.datasets import DATASET_REGISTRY

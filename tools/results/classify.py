@@ -1,11 +1,4 @@
-"""What an experiment is, for the tables: its method, dataset, protocol and the paper's names.
-
-``describe`` reads an experiment's records (``results.json``: method, dataset, protocol,
-variant, num_shots, backbone, loss, labels, stage, eval_set, source_dataset, preset,
-untrained; ``trainers/record.py``) into an ``Entry``, the unit every table groups. Folder
-names are never parsed: they are for people. A record without ``protocol`` (older code) is no
-table's. The paper's names and orders of methods and datasets are here, once.
-"""
+"""What an experiment is, for the tables: its method, dataset, protocol and the paper's names."""
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
@@ -140,12 +133,7 @@ def _incremental_set(meta: Dict[str, Any]) -> Optional[int]:
 
 
 def _own_variant(variant: str, backbone: str, preset: str) -> str:
-    """The variant less the names of what other record fields already state.
-
-    The scripts name a backbone or preset variant after it ("rn50", "vit_b32", "official") and
-    the record also holds ``backbone`` / ``preset``; left in, the name would split a method's
-    row from its default-backbone runs in the backbone table and label the preset twice.
-    """
+    """The variant less the names of what other record fields already state."""
     for said in (backbone.lower().replace("-", "_").replace("/", ""), preset if preset != "default" else ""):
         if not said or not variant:
             continue

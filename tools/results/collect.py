@@ -1,25 +1,4 @@
-"""Find finished runs under an output folder and aggregate their test accuracy over seeds.
-
-This is the first step of ``parse_test_res.py``. A *seed run* is a folder named ``seed*``
-that holds Dassl's ``log.txt`` (its stdout tee) and, for runs of this project, the run's
-record ``results.json`` (``trainers/record.py``). Runs are grouped by the folder that holds
-them *and* by the identity their records state (``IDENTITY_FIELDS``: method,
-dataset, protocol, variant, shots, fingerprint, ...): runs that differ in anything but the
-seed are never averaged together. A run whose identity differs from its siblings' is a
-*foreign* run: it becomes an experiment of its own and both are flagged, naming its path.
-Two runs of one identity with the same recorded seed: the second is flagged and left out.
-
-The value of a run comes from its record; a ``results.json`` that does not parse or has no
-``accuracy`` means the run is not finished (it is listed as such, never averaged). Output
-folders without records (CoOp, MaPLe, the official LAMM code) are read from ``log.txt`` the
-way CoOp's ``parse_test_res.py`` does: every line is stripped, reading turns on at a line
-equal to the end signal, and the last ``* <keyword>: <v>%`` line after it wins. Only
-``log.txt`` is read; the ``log.txt-YYYY-...`` files that Dassl writes when a run is
-repeated into the same folder are ignored, as CoOp does.
-
-Everything here is a pure function of the files on disk (no printing); it imports neither
-torch nor Dassl, so that ``parse_test_res.py`` starts fast.
-"""
+"""Find finished runs under an output folder and aggregate their test accuracy over seeds."""
 import math
 import os
 import re
@@ -61,13 +40,7 @@ class LogParse:
 
 @dataclass(frozen=True)
 class SeedRun:
-    """One seed folder.
-
-    ``value`` is the metric (``keyword``, in percent) or None when the run has no result
-    yet; ``note`` then says why. ``metadata`` is the whole record (``results.json``; empty
-    for CoOp-style runs that only have a log), so tables can group by what the run is
-    without parsing the path. ``seed`` is the recorded seed, else the folder name's number.
-    """
+    """One seed folder."""
 
     experiment: str  # experiment folder relative to the searched root, POSIX style; "." for the root
     parts: Tuple[str, ...]  # experiment.split("/"); () for the root
@@ -102,13 +75,7 @@ def _show(value) -> str:
 
 @dataclass(frozen=True)
 class ExperimentResult:
-    """Runs of one folder that share one recorded identity, and their mean / spread over seeds.
-
-    ``experiment`` names it: the folder relative to the searched root, plus, for a foreign
-    group, what sets it apart (``"dtd/LAMM/cfg [method=CoOp]"``). ``excluded`` holds runs
-    left out of the mean with the reason (a duplicate seed); ``notes`` other problems (a
-    foreign run in the folder). Both show up in ``flags``.
-    """
+    """Runs of one folder that share one recorded identity, and their mean / spread over seeds."""
 
     experiment: str
     parts: Tuple[str, ...]
@@ -320,11 +287,7 @@ def _log_problem(parsed: LogParse, keyword: str, test_log: bool) -> str:
 
 # --------------------------------------------------------------------------- discovery
 def iter_run_dirs(root) -> Iterator[Path]:
-    """Yield every run folder under ``root`` (at any depth), in natural path order.
-
-    Run folders are not descended into (they hold checkpoints, not experiments); hidden
-    folders are skipped. Symlinked folders are listed but not followed, to avoid cycles.
-    """
+    """Yield every run folder under ``root`` (at any depth), in natural path order."""
     root = Path(root)
     for dirpath, dirnames, _ in os.walk(root):
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
@@ -343,13 +306,7 @@ def find_runs(root, keyword: str = "accuracy", test_log: bool = False) -> List[S
 def aggregate(
     runs: Iterable[SeedRun], expected_seeds: Optional[Sequence[int]] = None
 ) -> List[ExperimentResult]:
-    """Group runs by folder, then by recorded identity; flag foreign runs and repeated seeds.
-
-    In a folder, the identity most runs share is the folder's own experiment (ties: the one
-    of the lowest seed); every other identity is a foreign group, an experiment of its own,
-    named ``<folder> [<field>=<value> ...]``. Runs without a record (or with an unreadable
-    one) join the folder's own experiment. Expected seeds that are absent are flagged.
-    """
+    """Group runs by folder, then by recorded identity; flag foreign runs and repeated seeds."""
     folders: Dict[str, List[SeedRun]] = {}
     for r in runs:
         folders.setdefault(r.experiment, []).append(r)

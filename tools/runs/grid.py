@@ -1,8 +1,4 @@
-"""A grid of runs: methods x variants under one protocol, over datasets, shots and seeds, checked and expanded.
-
-``expand`` turns a ``Grid`` into its ``Run`` objects (every config checked to exist, a run two
-protocols share listed once); ``stages`` orders them in waves, each run after the runs it needs.
-"""
+"""A grid of runs: methods x variants under one protocol, over datasets, shots and seeds, checked and expanded."""
 import os
 import re
 from dataclasses import dataclass
@@ -123,11 +119,7 @@ def _natural_key(text: str):
 
 
 def expand(grid: Grid, output: str, data: str, python: str = "python", notes: Optional[List[str]] = None) -> List[Run]:
-    """Every run of the grid, by method, variant and the protocol's order; checks every config exists.
-
-    A run two protocols share (the ImageNet model of dg and cross_dataset, which is main.sh's run)
-    appears once. ``notes`` receives remarks for the user (datasets that "all" left out).
-    """
+    """Every run of the grid, by method, variant and the protocol's order; checks every config exists."""
     if grid.protocol not in PROTOCOLS:
         raise RunError(f"unknown protocol {grid.protocol!r}; known: {', '.join(PROTOCOLS)}.")
     protocol = PROTOCOLS[grid.protocol]

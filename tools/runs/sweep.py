@@ -335,11 +335,7 @@ def run_submitit(runs: Sequence[Run], log_paths: Dict[Run, str], executor, wait:
 
 # --------------------------------------------------------------------------- CLIP weights
 def prefetch_backbones(runs: Sequence[Run]) -> None:
-    """Download the CLIP weights of the grid once, before runs start in parallel.
-
-    The ``clip`` package writes its download in place; many runs starting on a fresh cache at
-    once would download the same file over each other. Local checkpoint paths need nothing.
-    """
+    """Download the CLIP weights of the grid once, before runs start in parallel."""
     import yaml
 
     names = set()

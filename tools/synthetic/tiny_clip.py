@@ -1,8 +1,4 @@
-"""A tiny random-weight CLIP, for tests and the smoke run (no download needed).
-
-It is a real ``clip.model.CLIP`` with narrow towers, so every code path that
-works on it works on the released models; only the numbers are meaningless.
-"""
+"""A tiny random-weight CLIP, for tests and the smoke run (no download needed)."""
 import torch
 from clip.model import CLIP
 
