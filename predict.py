@@ -46,8 +46,7 @@ def read_or_why_not(path):
 
 
 def predict(model, paths, topk=5, batch_size=100):
-    """Yield (path, [(class index, probability), ...] best first) per readable image and
-    (path, why it was skipped) per other file."""
+    """Yield (path, top-k [(class, probability)]) per readable image, (path, why skipped) per other file."""
     import torch
 
     from lamm.preprocess import build_test_transform

@@ -68,8 +68,7 @@ def reset_cfg(cfg, args):
 
 
 def fit_to_machine(cfg):
-    """No more data-loader workers than the CPUs this process may use: more only slow the run down, and
-    torch warns about each loader (the shipped configs ask for 8). The key is one a rerun may change."""
+    """No more data-loader workers than the CPUs this process may use: more only slow the run down."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     cfg.DATALOADER.NUM_WORKERS = min(cfg.DATALOADER.NUM_WORKERS, cpus)
 

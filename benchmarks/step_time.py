@@ -1,20 +1,4 @@
-"""Time a training step and a test pass of LAMM, CoOpLAMM and MaPLeLAMM with the shortcuts on and off,
-and with the text tower's activation checkpointing on and off.
-
-    python -m benchmarks.step_time                      # the full grid, CPU: about 25 minutes
-    python -m benchmarks.step_time --classes 100 --methods LAMM --steps 3
-    python -m benchmarks.step_time --classes 1000 --methods LAMM CoOpLAMM --only on   # checkpointing on / off
-
-CLIP is a random-weight model of the real ViT-B/16 shape (no download). Each case runs in its
-own process so that its peak memory can be measured; a case whose estimated memory does not fit
-in what the machine has free is skipped with a message. "off" computes what the official code
-computes: every prompt padded to 77 tokens, the original prompts re-encoded at every step, text
-features recomputed for every test batch. "on+ckpt" is "on" with TRAINER.MEMORY.TEXT_CHECKPOINTING on
-(the official computation is never checkpointed).
-
-Printed per case: median training-step time, the image encoder's forward pass over the same
-batch (the floor no prompt learner can beat), a test pass, peak memory, and on/off ratios.
-"""
+"""Time a training step and a test pass of LAMM, CoOpLAMM and MaPLeLAMM with the shortcuts on and off."""
 import argparse
 import json
 import os

@@ -1,9 +1,4 @@
-"""Where a dataset's folder is under DATASET.ROOT (and how to say so when it is not there), and
-where the few-shot caches lie.
-
-Shared by the readers, ``prepare check`` and the start-up preflight; no Dassl, so the light
-commands start fast.
-"""
+"""Where a dataset's folder is under DATASET.ROOT (and how to say so when it is not there)."""
 import os
 
 from lamm.errors import ConfigError

@@ -20,8 +20,7 @@ def output_paths(out: str):
 
 
 def check_targets(out: str) -> None:
-    """Refuse, before the model is built, an OUT whose files cannot be written or would replace a
-    file that is not an earlier export (a run's results.json, say)."""
+    """Refuse an OUT that cannot be written or holds files that are not an export."""
     tensor_path, json_path = output_paths(out)
     if out.endswith(("/", osp.sep)) or osp.isdir(out) or osp.basename(tensor_path) == ".safetensors":
         raise ConfigError(f"OUT {out} is a folder: give the files' path without extension, e.g. "

@@ -151,8 +151,7 @@ def plot(rows, path: str) -> None:
 
 
 def plot_format(path: str) -> str:
-    """The file format from --plot's extension (png without one); one error line for a format
-    matplotlib cannot write."""
+    """The file format from --plot's extension (png without one), one that matplotlib writes."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     extension = osp.splitext(path)[1].lstrip(".").lower() or "png"

@@ -1,28 +1,4 @@
-"""Checkpoints, one policy: saving, resuming, eval loading and ``MODEL.INIT_WEIGHTS``, all read
-through ``load_checkpoint``.
-
-Layout (CoOp's): ``<run>/<model name>/model.pth.tar-<epoch>`` plus a text file ``checkpoint``
-naming the latest one; each file is a dict with ``state_dict``, ``epoch``, ``optimizer``,
-``scheduler``, ``val_result`` (as Dassl writes it), ``rng_state`` (so that a resumed run continues
-with the same random numbers and ends where an uninterrupted run ends), ``train_time_s`` and
-``meta`` (the trainer, its family, the class names and ids). Files are written atomically; only
-the latest checkpoint and the final one are kept; they are read without running pickled code.
-
-Who may load what:
-
-- resume (``--resume``, or rerunning a run folder) and eval (``--eval-only --model-dir``) need a
-  checkpoint of the same trainer family: a LAMM run never evaluates a CoOp checkpoint as if it
-  were its own. Checkpoints without ``meta`` (the CoOp repository, older runs) are told apart by
-  whether they hold label embeddings.
-- ``MODEL.INIT_WEIGHTS`` (a run folder or a checkpoint file) is an explicit initialisation and
-  may come from any family: it takes over every prompt-learner tensor of the same name and shape
-  (the context ``ctx``, MaPLe's deep prompts and projections) and the label embeddings of the
-  classes both models know (matched by class id); not the optimizer, the LR schedule, the epoch
-  or the random state, so training starts at epoch 1.
-
-Checkpoints written by the CoOp repository load too: their ``token_prefix``/``token_suffix``
-buffers are dropped (they are rebuilt from CLIP and the class names), as CoOp itself does.
-"""
+"""Checkpoints, one policy: saving, resuming, eval loading and ``MODEL.INIT_WEIGHTS``."""
 import os
 import os.path as osp
 import pickle
@@ -202,14 +178,7 @@ def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
 # ---------------------------------------------------------------- taking a saved state over
 
 def adopt_labels(own: dict, saved: dict, *, freeze: bool = False) -> Tuple[dict, int]:
-    """This model's label state with the slots of the classes that ``saved`` also has, matched
-    by class id (and by name where both know it); the other classes keep their own slots.
-
-    ``own`` and ``saved`` are label-embedding state dicts (``LabelEmbeddings``' keys). The label
-    spaces may differ: an ImageNet model's labels serve its 200 ImageNet-A classes, a model of all
-    classes serves one half of them. With ``freeze`` the adopted slots go to the ``frozen_*``
-    tensors and stop training. Returns the new state and how many classes were adopted.
-    """
+    """This model's label state with the slots of the classes that ``saved`` also has, matched by class id."""
     saved_ids = saved.get("class_ids")
     saved_ids = torch.arange(int(saved["class_index"].max()) + 1) if saved_ids is None else saved_ids
     saved_hashes = saved.get("class_name_hashes", torch.zeros_like(saved_ids))
@@ -385,9 +354,7 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
 # ---------------------------------------------------------------- the trainer's side
 
 class CheckpointMixin:
-    """Dassl's checkpoint hooks (``save_model``, ``resume_model_if_exist``, ``load_model``) and
-    ``init_from`` (MODEL.INIT_WEIGHTS) for a trainer whose model is ``self.model.prompt_learner``,
-    registered under ``model_name``."""
+    """Dassl's checkpoint hooks (``save_model``, ``resume_model_if_exist``, ``load_model``) and ``init_from``."""
 
     family = None  # the trainer family written to and checked in ``meta``; None: the class name
 
@@ -466,8 +433,7 @@ class CheckpointMixin:
         self.loaded_checkpoint = {"run_dir": directory, "epoch": self.loaded_epoch, "file": path}
 
     def init_from(self, path: str):
-        """MODEL.INIT_WEIGHTS: start from another run's prompts (a run folder or a checkpoint
-        file), whatever its trainer: see the module docstring for what is taken over."""
+        """MODEL.INIT_WEIGHTS: start from another run's prompts (a run folder or a checkpoint file)."""
         folder = osp.join(path, self.model_name) if osp.isdir(osp.join(path, self.model_name)) else path
         if osp.isdir(folder):
             checkpoint_path = latest_checkpoint(folder)

@@ -29,8 +29,7 @@ def host_peak_gb() -> float:
 
 
 def peak_memory_gb(device) -> float:
-    """Peak memory in GB: CUDA's allocated peak since the last reset, or on the CPU the process's
-    peak resident memory so far (so a test's peak includes training's)."""
+    """Peak memory in GB: CUDA's allocated peak, or the process's peak RSS on the CPU."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 1e9
     return host_peak_gb()

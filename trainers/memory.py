@@ -9,16 +9,14 @@ MODES = ("auto", "on", "off")
 
 
 def resolve_return_freed_memory(mode: str, text_checkpointing: bool, device_type: str) -> bool:
-    """TRAINER.MEMORY.RETURN_FREED_MEMORY: "auto" = when the text tower checkpoints on the CPU
-    (on a GPU the tensors live in CUDA's own allocator, and the host side is small)."""
+    """TRAINER.MEMORY.RETURN_FREED_MEMORY: "auto" = when the text tower checkpoints on the CPU."""
     if mode not in MODES:
         raise ConfigError(f"TRAINER.MEMORY.RETURN_FREED_MEMORY must be one of {', '.join(MODES)}, got {mode!r}.")
     return mode == "on" or (mode == "auto" and text_checkpointing and device_type == "cpu")
 
 
 def return_freed_memory_to_os() -> bool:
-    """Fix glibc's mmap threshold for this process; False where the C library has no mallopt
-    (macOS, Windows, musl ignores it)."""
+    """Fix glibc's mmap threshold for this process; False where the C library has no mallopt (macOS, Windows)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (AttributeError, OSError, TypeError):

@@ -87,8 +87,7 @@ def preset_choices(cfg, trainer=None) -> Sequence[Choice]:
 
 
 def apply_preset(cfg, overrides: Sequence[str] = (), trainer=None) -> None:
-    """Set the preset's choices in ``cfg`` (not frozen), after the command-line ``overrides``
-    (train.py's ``opts``, KEY VALUE pairs) have been merged into it."""
+    """Set the preset's choices in ``cfg`` (not frozen), after the command-line ``overrides`` (``opts``)."""
     explicit = set(overrides[0::2]) if overrides else set()
     for choice in preset_choices(cfg, trainer):
         value = _get(cfg, choice.key)

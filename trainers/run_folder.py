@@ -1,17 +1,4 @@
-"""A run folder's own facts, in one place and without torch: the files a run writes, the kind of
-run that wrote a folder, its lock, where its checkpoints are, its status, and whether a rerun may
-continue it.
-
-Layout (CoOp's, plus this project's files)::
-
-    <run>/config.yaml       the merged config; its first line says which kind of run wrote it
-    <run>/env.txt           the environment report
-    <run>/log.txt           every line of the run's log (Dassl's Logger; parse_test_res.py reads it)
-    <run>/results.json      the run record (written when the run finishes)
-    <run>/.lock             held while a process works on the run
-    <run>/<model name>/model.pth.tar-<epoch>, model-best.pth.tar, checkpoint (names the latest)
-    <run>/tensorboard/
-"""
+"""A run folder's own facts, without torch: its files, kind, lock, checkpoints and status."""
 import glob
 import os
 import os.path as osp
@@ -96,8 +83,7 @@ def latest_checkpoint(folder: str):
 
 
 def last_checkpoint_epoch(run_dir: str) -> Optional[int]:
-    """The epoch a rerun resumes from: the newest ``model.pth.tar-<epoch>`` named by a
-    ``<run>/<model>/checkpoint`` note (Dassl resumes from the note, not from the files)."""
+    """The epoch a rerun resumes from."""
     epochs = []
     for note in glob.glob(osp.join(glob.escape(run_dir), "*", NOTE_FILE)):
         try:
@@ -205,8 +191,7 @@ def existing_run_kind(folder: str):
 
 
 def check_output_dir(path: str) -> None:
-    """An output folder the file system can create: not a file, no name longer than it allows
-    (Errno 36), and writable where it must be created."""
+    """An output folder the file system can create: not a file, no name longer than it allows (Errno 36)."""
     full = osp.abspath(path)
     if osp.exists(full) and not osp.isdir(full):
         raise ConfigError(f"--output-dir {path} is a file, not a folder.")
@@ -262,8 +247,7 @@ def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> No
 
 
 def clear_run_folder(folder: str) -> list:
-    """--restart: delete what an earlier run left in ``folder`` (files this project writes only);
-    returns the names removed."""
+    """--restart: delete what an earlier run left in ``folder`` (files this project writes only)."""
     removed = []
     for name in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
         path = osp.join(folder, name)

@@ -45,8 +45,7 @@ def verbose_from_env(environ=os.environ) -> bool:
 
 
 class TerminalFilter:
-    """A stream over the terminal that, unless ``verbose``, passes whole lines that are not chatter
-    and not printed under ``log_only()``."""
+    """A terminal stream that hides chatter and ``log_only()`` blocks unless ``verbose``."""
 
     def __init__(self, terminal, verbose=False):
         self.terminal = terminal

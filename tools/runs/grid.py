@@ -66,12 +66,7 @@ def available_dataset_configs() -> List[str]:
 
 def resolve_datasets(names: Sequence[str], notes: Optional[List[str]] = None,
                      default: Callable[[], Tuple[str, ...]] = benchmarks) -> List[str]:
-    """Dataset config names; "all" is every dataset of ``default`` that has a config, read now
-    ("benchmarks" the 11 few-shot benchmarks, "dg_targets" ImageNet's shifted test sets).
-
-    A dataset named explicitly must have ``configs/datasets/<name>.yaml``. ``notes`` receives a
-    line naming the datasets that "all" left out for lack of a config.
-    """
+    """Dataset config names; "all" is every dataset of ``default`` that has a config, read now."""
     have = available_dataset_configs()
     lists = {"all": default, "benchmarks": benchmarks, "dg_targets": dg_targets}
     out: List[str] = []

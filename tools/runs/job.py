@@ -135,8 +135,7 @@ def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 def stop_active_runs() -> int:
-    """Stop every run this interpreter started and that is still going, and start no other;
-    returns how many were stopped."""
+    """Stop every run this interpreter started and that is still going, and start no other."""
     with _ACTIVE_GUARD:
         _STOPPING.set()
         processes = list(_ACTIVE)

@@ -100,8 +100,7 @@ def dg(spec: Spec) -> List[Run]:
 
 
 def cross_dataset(spec: Spec) -> List[Run]:
-    """Cross-dataset transfer: the ImageNet model on the other benchmarks; their classes keep
-    their word embeddings (LAMM family). ``OUTPUT/cross_dataset/<TRAINER>/<experiment>/<target>/seed<S>``."""
+    """Cross-dataset transfer: the ImageNet model on the other benchmarks; their classes keep their word embeddings."""
     return _transfer(spec, "cross_dataset", "cross_dataset")
 
 
