@@ -1,9 +1,9 @@
 """A grid of runs: methods x variants under one protocol, over datasets, shots and seeds, checked and expanded."""
 import os
-import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from tools.results.collect import natural_key
 from tools.runs.protocols import PAPER_SEEDS, PROTOCOLS, SOURCE_DATASET, Spec, benchmarks, dg_targets
 from tools.runs.run import REPO_ROOT, Run, RunError
 from tools.runs.variants import DEFAULT_VARIANT, VARIANT_GROUPS, VARIANTS
@@ -109,10 +109,6 @@ def positive_ints(values, what: str) -> List[int]:
     return out
 
 
-def _natural_key(text: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
-
-
 def expand(grid: Grid, output: str, data: str, python: str = "python", notes: Optional[List[str]] = None) -> List[Run]:
     """Every run of the grid, by method, variant and the protocol's order; checks every config exists."""
     if grid.protocol not in PROTOCOLS:
@@ -136,7 +132,7 @@ def expand(grid: Grid, output: str, data: str, python: str = "python", notes: Op
         if m.few_shot:
             for k in shots:
                 if not m.config_file(k).is_file():
-                    have = sorted((p.name for p in m.config_file(k).parent.glob("*.yaml")), key=_natural_key)
+                    have = sorted((p.name for p in m.config_file(k).parent.glob("*.yaml")), key=natural_key)
                     raise RunError(f"{trainer} has no config for {k} shots: {m.config_file(k)} not found "
                                    f"(available: {', '.join(have)}).")
         for variant in variants:

@@ -6,11 +6,11 @@ from typing import Dict, List, Optional, Tuple
 
 from lamm.errors import LammError
 from trainers.record import read_record
+from tools.results.collect import SEED_PREFIX
 from tools.runs.variants import VARIANTS, tag_suffix
 from trainers.methods import METHODS, Method
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-SEED_PREFIX = "seed"
 NAME_MAX = 255  # bytes in one path component on Linux and macOS
 
 
