@@ -12,6 +12,7 @@ import torch
 
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError
 from lamm.files import atomic_write, atomic_write_text
+from trainers.methods import checkpoint_folders, trainers_saving_to
 
 # Where checkpoints are (their file names, the note, a run's model folders): the torch-free run_folder.
 from .run_folder import (  # noqa: F401  (part of this module's interface)
@@ -59,32 +60,10 @@ def _missing_checkpoint_hint(folder: str, epoch=None) -> str:
         listed = f" Available: {', '.join(available)}"
         return listed + (f"; epochs present: {', '.join(map(str, epochs))} (--load-epoch)." if epochs else ".")
     run = osp.dirname(folder)
-    known = _model_names()
-    others = sorted(name for name in os.listdir(run) if name in known and osp.isdir(osp.join(run, name))) \
-        if osp.isdir(run) else []
-    for other in others:
-        return (f" {run} holds a {other} checkpoint, written by {_trainers_of(other)}: "
+    for other in sorted(name for name in checkpoint_folders() if osp.isdir(osp.join(run, name))):
+        return (f" {run} holds a {other} checkpoint, written by {' or '.join(trainers_saving_to(other))}: "
                 "use that trainer, or --model-dir of a run of this one.")
     return " Check --model-dir (the run's output folder)."
-
-
-def _registered_trainers():
-    from dassl.engine import TRAINER_REGISTRY
-
-    return {name: TRAINER_REGISTRY.get(name) for name in TRAINER_REGISTRY.registered_names()}
-
-
-def _model_names():
-    """The checkpoint folder names of the registered trainers (``prompt_learner``, ...)."""
-    return {getattr(cls, "model_name", None) for cls in _registered_trainers().values()} - {None}
-
-
-def _trainers_of(model_name: str) -> str:
-    from dassl.engine import TRAINER_REGISTRY
-
-    names = [name for name in sorted(TRAINER_REGISTRY.registered_names())
-             if getattr(TRAINER_REGISTRY.get(name), "model_name", None) == model_name]
-    return " or ".join(names) or "another trainer"
 
 
 # ---------------------------------------------------------------- reading
