@@ -126,6 +126,12 @@ def _dataset_dir(root, name):
     return os.path.join(os.path.abspath(os.path.expanduser(str(root))), name)
 
 
+def _begin(root, name, seed, table, num_classes, *counts):
+    """Check the counts; the dataset folder, the image RNG and the shuffler."""
+    _check_counts(num_classes, table, *counts)
+    return _dataset_dir(root, name), np.random.default_rng(seed), random.Random(seed)
+
+
 def _deal(names, shuffler, counts):
     """Shuffle ``names`` and cut them into consecutive parts of the given sizes."""
     names = list(names)
@@ -142,10 +148,8 @@ def make_caltech101(
     extra_folders=False,
 ):
     """Write a synthetic Caltech101 under ``root`` and return its folder ``root/caltech-101``."""
-    _check_counts(num_classes, CALTECH101_FOLDERS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "caltech-101")
+    dataset_dir, rng, shuffler = _begin(root, "caltech-101", seed, CALTECH101_FOLDERS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     image_dir = os.path.join(dataset_dir, "101_ObjectCategories")
     per_class = train_per_class + val_per_class + test_per_class
 
@@ -175,10 +179,8 @@ def make_caltech101(
 def _folder_dataset(root, dataset_name, image_subdir, folders, coop_names, split_file, file_pattern, *,
                     num_classes, train_per_class, val_per_class, test_per_class, image_size, seed):
     """A folder-per-class dataset with a CoOp split (Food101, DTD, EuroSAT)."""
-    _check_counts(num_classes, folders, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, dataset_name)
+    dataset_dir, rng, shuffler = _begin(root, dataset_name, seed, folders, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     image_dir = os.path.join(dataset_dir, image_subdir)
     counts = (train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
@@ -232,10 +234,8 @@ def make_eurosat(root, num_classes=4, train_per_class=8, val_per_class=4, test_p
 def make_oxford_pets(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32,
                      seed=0):
     """``root/oxford_pets/images/<Breed>_<n>.jpg``, ``annotations/{trainval,test,list}.txt`` and CoOp's split."""
-    _check_counts(num_classes, PETS_BREEDS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "oxford_pets")
+    dataset_dir, rng, shuffler = _begin(root, "oxford_pets", seed, PETS_BREEDS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
     trainval_lines, test_lines = [], []
     species_ids = {1: 0, 2: 0}
@@ -277,10 +277,8 @@ def make_stanford_cars(root, num_classes=4, train_per_class=8, val_per_class=4, 
     """``root/stanford_cars/{cars_train,cars_test}/%05d.jpg``, the devkit .mat files and CoOp's split."""
     from scipy.io import savemat
 
-    _check_counts(num_classes, CARS_META_NAMES, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "stanford_cars")
+    dataset_dir, rng, shuffler = _begin(root, "stanford_cars", seed, CARS_META_NAMES, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     n_trainval = train_per_class + val_per_class
     split = {"train": [], "val": [], "test": []}
     annos = {}
@@ -317,10 +315,8 @@ def make_oxford_flowers(root, num_classes=4, train_per_class=8, val_per_class=4,
     """``root/oxford_flowers/jpg/image_%05d.jpg``, ``imagelabels.mat``, ``cat_to_name.json`` and CoOp's split."""
     from scipy.io import savemat
 
-    _check_counts(num_classes, FLOWERS_NAMES, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "oxford_flowers")
+    dataset_dir, rng, shuffler = _begin(root, "oxford_flowers", seed, FLOWERS_NAMES, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     counts = (train_per_class, val_per_class, test_per_class)
     labels = [label for label in range(num_classes) for _ in range(sum(counts))]
     shuffler.shuffle(labels)
@@ -342,10 +338,8 @@ def make_oxford_flowers(root, num_classes=4, train_per_class=8, val_per_class=4,
 def make_fgvc_aircraft(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32,
                        seed=0):
     """``root/fgvc_aircraft/images/%07d.jpg``, ``variants.txt`` and ``images_variant_{train,val,test}.txt``."""
-    _check_counts(num_classes, AIRCRAFT_VARIANTS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "fgvc_aircraft")
+    dataset_dir, rng, shuffler = _begin(root, "fgvc_aircraft", seed, AIRCRAFT_VARIANTS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     next_id = 1000000
     for key, per_class in (("train", train_per_class), ("val", val_per_class), ("test", test_per_class)):
         labels = [label for label in range(num_classes) for _ in range(per_class)]
@@ -362,10 +356,8 @@ def make_fgvc_aircraft(root, num_classes=4, train_per_class=8, val_per_class=4, 
 
 def make_sun397(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0):
     """``root/sun397/SUN397/<l>/<category>/sun_*.jpg``, ``ClassName.txt``, partition 01 and CoOp's split."""
-    _check_counts(num_classes, SUN397_CATEGORIES, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "sun397")
+    dataset_dir, rng, shuffler = _begin(root, "sun397", seed, SUN397_CATEGORIES, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
     training, testing = [], []
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -390,10 +382,8 @@ def make_sun397(root, num_classes=4, train_per_class=8, val_per_class=4, test_pe
 
 def make_ucf101(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0):
     """``root/ucf101/UCF-101-midframes/<Action_Words>/v_<Action>_gXX_cYY.jpg``, ``ucfTrainTestlist/`` and CoOp's split."""
-    _check_counts(num_classes, UCF101_ACTIONS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "ucf101")
+    dataset_dir, rng, shuffler = _begin(root, "ucf101", seed, UCF101_ACTIONS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
     trainlist, testlist = [], []
     for label, action in enumerate(UCF101_ACTIONS[:num_classes]):
