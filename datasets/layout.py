@@ -56,8 +56,6 @@ def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
     return path
 
 
-# --- few-shot caches (drawn by datasets/readers/fewshot.py, listed by prepare check) ---------------
-
 CACHE_ENV = "LAMM_CACHE_DIR"
 # Where an earlier version (and CoOp) cached subsets inside the dataset folder: read, never written.
 LEGACY_DIRNAME = "split_fewshot"

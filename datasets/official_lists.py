@@ -8,8 +8,6 @@ from .catalog import CATALOG
 from .errors import DatasetNotFoundError, InvalidDatasetError
 from .scan import list_files
 
-# --- FGVC-Aircraft ------------------------------------------------------------------------------
-
 AIRCRAFT = CATALOG["fgvc_aircraft"]
 VARIANTS_FILE = "variants.txt"
 LIST_FILES = {key: f"images_variant_{key}.txt" for key in ("train", "val", "test")}
@@ -41,8 +39,6 @@ def read_lists(dataset_dir):
             records[key].append([image_id + ".jpg", cname2lab[classname], classname])
     return classnames, records
 
-
-# --- ImageNet -----------------------------------------------------------------------------------
 
 CLASSNAMES_FILE = "classnames.txt"
 WNID = re.compile(r"^n\d{8}$")

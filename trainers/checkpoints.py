@@ -66,8 +66,6 @@ def _missing_checkpoint_hint(folder: str, epoch=None) -> str:
     return " Check --model-dir (the run's output folder)."
 
 
-# ---------------------------------------------------------------- reading
-
 class _Inert:
     """Stands in for any pickled object that is not a tensor or a plain value; runs no code."""
 
@@ -153,8 +151,6 @@ def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
         what = "has label embeddings (a LAMM trainer's)" if has_labels else "has no label embeddings (CoOp's or MaPLe's)"
         raise CheckpointError(f"{path} {what}, which {family} cannot use as its own; {use_init}.")
 
-
-# ---------------------------------------------------------------- taking a saved state over
 
 def adopt_labels(own: dict, saved: dict, *, freeze: bool = False) -> Tuple[dict, int]:
     """This model's label state with the slots of the classes that ``saved`` also has, matched by class id."""
@@ -277,8 +273,6 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     return saved_epoch
 
 
-# ---------------------------------------------------------------- random state
-
 def capture_rng_state() -> dict:
     """Python, NumPy and torch random states as tensors and plain values (weights_only-safe)."""
     numpy_state = np.random.get_state()
@@ -299,8 +293,6 @@ def restore_rng_state(state: dict) -> None:
     if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
 
-
-# ---------------------------------------------------------------- writing
 
 def _free_space(folder: str) -> str:
     try:
@@ -329,8 +321,6 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
     print(f"Checkpoint saved to {path}")
     return path
 
-
-# ---------------------------------------------------------------- the trainer's side
 
 class CheckpointMixin:
     """Dassl's checkpoint hooks (``save_model``, ``resume_model_if_exist``, ``load_model``) and ``init_from``."""

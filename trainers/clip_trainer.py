@@ -81,8 +81,6 @@ class ClipTrainer(TrainerX):
         self._train_images += len(batch["label"])  # for the record's training images per second
         return batch["img"].to(self.device), batch["label"].to(self.device)
 
-    # ------------------------------------------------------------ time and memory of the run
-
     def train_time_so_far(self) -> float:
         """Seconds spent training, over every resume of the run (checkpoints carry the sum)."""
         start = getattr(self, "_train_started", None)
@@ -110,8 +108,6 @@ class ClipTrainer(TrainerX):
             self.write_results(result, test_stats={"time_s": time.time() - started,
                                                    "peak_memory_gb": peak_memory_gb(self.device)})
         return result
-
-    # ------------------------------------------------------------ the record
 
     def is_eval_only(self) -> bool:
         flag = self.run_args.get("eval_only")

@@ -162,7 +162,6 @@ def _canon(value) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-# --------------------------------------------------------------------------- the protocol
 def resolve_protocol(config) -> str:
     """RUN.PROTOCOL, or the protocol the dataset keys imply when it is empty."""
     explicit = config["RUN"]["PROTOCOL"] if "RUN" in config else ""
@@ -176,7 +175,6 @@ def resolve_protocol(config) -> str:
     return "fewshot"
 
 
-# --------------------------------------------------------------------------- the config fingerprint
 def flatten(config: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     """A nested config (a yacs CfgNode or the dict of its YAML dump) as ``{"A.B.C": value}``."""
     flat = {}

@@ -23,7 +23,6 @@ RUN_KINDS = {"training": "# train.py run: training\n", "eval-only": "# train.py 
 # A rerun of a folder may change where files are and how fast they are read, not what is computed.
 RERUN_MAY_CHANGE = tuple(key for key in NOT_IN_FINGERPRINT if key != "SEED")
 
-# ---------------------------------------------------------------- checkpoint file names
 EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
 BEST_FILE = "model-best.pth.tar"
 NOTE_FILE = "checkpoint"
@@ -97,7 +96,6 @@ def last_checkpoint_epoch(run_dir: str) -> Optional[int]:
     return max(epochs) if epochs else None
 
 
-# ---------------------------------------------------------------- the lock
 class RunLockedError(LammError):
     """Another process holds the lock of this run folder."""
 
@@ -149,7 +147,6 @@ def lock_holder(run_dir: str) -> Optional[str]:
     return None
 
 
-# ---------------------------------------------------------------- status
 FINISHED = "finished"
 UNFINISHED = "unfinished"
 RUNNING = "running elsewhere"
@@ -173,7 +170,6 @@ def run_status(run_dir: str) -> Tuple[str, str]:
     return UNFINISHED, detail
 
 
-# ---------------------------------------------------------------- which run a folder holds
 def existing_run_kind(folder: str):
     """"training", "eval-only" or None (no run of this project there yet)."""
     try:

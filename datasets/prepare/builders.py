@@ -64,8 +64,6 @@ def split_class_folders(image_dir, rng, ignored=(), new_cnames=None, p_trn=0.5, 
     return deal_per_class(groups, rng, p_trn, p_val, source=image_dir)
 
 
-# --- per dataset: CoOp's builder of each split file, from the official annotations ------------------
-
 # Caltech101: CoOp's split keeps 100 of the 102 folders (background clutter and a second copy of
 # the faces are not classes) and stores four folders under new class names. The split file
 # already holds the renamed names, so reading it needs neither table; building a split does.

@@ -60,9 +60,6 @@ def resolve(names):
     return infos
 
 
-# --- one file ---------------------------------------------------------------------------------
-
-
 def _validate(dl, path):
     """Refuse what is plainly not the expected file (Drive's web page instead of a split, ...)."""
     if dl.is_archive:
@@ -209,9 +206,6 @@ def _present(dl, root):
     return all(os.path.exists(os.path.join(root, p)) for p in dl.products)
 
 
-# --- one dataset ------------------------------------------------------------------------------
-
-
 def manual_text(info, root, failed):
     lines = []
     for dl, problems in failed:
@@ -301,9 +295,6 @@ def fix_val(info, root, mapping):
     print(f"  moved {moved} val images into wnid folders")
 
 
-# --- listing ----------------------------------------------------------------------------------
-
-
 def how_text(info):
     """How ``prepare`` gets a dataset: which files come from where."""
     channels = {}
@@ -355,9 +346,6 @@ def list_plain(infos=None):
         lines.append(f"{info.key:<16} {info.name:<20} {info.dataset_dir + '/':<22} {info.num_classes:>5} classes  "
                      f"{info.download_size:<34} {how_text(info)}")
     return "\n".join(lines)
-
-
-# --- command line -----------------------------------------------------------------------------
 
 
 def build_parser():

@@ -5,7 +5,6 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 from tools.results.collect import ExperimentResult, natural_key
 
-# --------------------------------------------------------------------------- names
 # Records name datasets by Dassl NAME ("OxfordFlowers"); the benchmark lists hold config keys.
 PAPER_DATASETS = tuple(CATALOG[k].name for k in FEWSHOT_BENCHMARKS)
 DG_TARGET_NAMES = tuple(CATALOG[k].name for k in DG_TARGETS)
@@ -72,7 +71,6 @@ def loss_terms_name(terms: Iterable[str]) -> str:
     return "+".join(t for t in LOSS_TERMS if t in terms)
 
 
-# --------------------------------------------------------------------------- what an experiment is
 @dataclass(frozen=True)
 class Method:
     """What was trained (one row of a table), as its records state it."""
@@ -205,7 +203,6 @@ def describe(exp: ExperimentResult) -> Entry:
         shots = None
     return Entry(exp, kind, method, dataset, shots, stage, eval_set, subsample, loss_terms, label_init,
                  source, eval_only)
-
 
 
 def classify(experiments: Iterable[ExperimentResult]) -> List[Entry]:

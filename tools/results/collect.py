@@ -28,7 +28,6 @@ _SEED_NUMBER = re.compile(r"^seed[_-]?(-?\d+)$")
 _NATURAL_CHUNK = re.compile(r"(\d+)")
 
 
-# --------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class LogParse:
     """What a pass over one log found."""
@@ -159,7 +158,6 @@ class ExperimentResult:
         return out
 
 
-# --------------------------------------------------------------------------- parsing
 def keyword_regex(keyword: str) -> "re.Pattern[str]":
     """CoOp's metric pattern, ``\\* <keyword>: <number>%``, with the keyword escaped."""
     return re.compile(r"\* " + re.escape(keyword) + r": ([\.\deE+-]+)%")
@@ -285,7 +283,6 @@ def _log_problem(parsed: LogParse, keyword: str, test_log: bool) -> str:
     return f"no '* {keyword}: ...%' line after 'Finish training'"
 
 
-# --------------------------------------------------------------------------- discovery
 def iter_run_dirs(root) -> Iterator[Path]:
     """Yield every run folder under ``root`` (at any depth), in natural path order."""
     root = Path(root)
@@ -385,7 +382,6 @@ def find_experiments(
     return aggregate(find_runs(root, keyword, test_log), expected_seeds)
 
 
-# --------------------------------------------------------------------------- statistics
 def mean_std(values: Sequence[float], ci95: bool = False) -> Tuple[Optional[float], Optional[float]]:
     """Mean and population std (np.std, as CoOp), or the 95% half-width 1.96*std/sqrt(n)."""
     if len(values) == 0:
@@ -406,7 +402,6 @@ def common_metadata(dicts: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
     return {k: v for k, v in first.items() if all(k in d and d[k] == v for d in dicts[1:])}
 
 
-# --------------------------------------------------------------------------- reporting helpers
 def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
     """A JSON-serialisable view of one experiment (per-seed values, mean, std, ci95, flags)."""
     return {
@@ -479,7 +474,6 @@ def nothing_found_message(
     return head + ":\n  - " + "\n  - ".join(hints)
 
 
-# --------------------------------------------------------------------------- small helpers
 def natural_key(text: str):
     """Sort key that orders "1shots" < "2shots" < "16shots"."""
     return [(0, int(c), "") if c.isdigit() else (1, 0, c) for c in _NATURAL_CHUNK.split(text) if c]

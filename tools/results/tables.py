@@ -125,7 +125,6 @@ def _collect_notes(table: Table, limit: int = 30) -> None:
     table.notes = notes + table.notes
 
 
-
 def _out_of_average_note(datasets: Iterable[str], expected: Sequence[str]) -> List[str]:
     outside = [dataset_label(d) for d in datasets if d not in expected]
     return [f"Not in the averages (not among the expected datasets): {', '.join(outside)}."] if outside else []
@@ -148,8 +147,6 @@ def _other_backbones_note(entries: Sequence[Entry]) -> List[str]:
             f"are in the backbone table."]
 
 
-
-# --------------------------------------------------------------------------- the grid tables
 @dataclass(frozen=True)
 class TableSpec:
     """A grid-shaped table: what its runs are, what a row and a column are, and its published numbers."""

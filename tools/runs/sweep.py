@@ -30,7 +30,6 @@ TRANSFER_PROTOCOLS = ("dg", "cross_dataset")  # --datasets names their targets: 
 POSITIONAL_NAMES = {"methods": "TRAINER", "datasets": "DATASET", "shots": "SHOTS"}
 
 
-# --------------------------------------------------------------------------- the grid
 def load_grid_file(path: str) -> dict:
     """A YAML grid: a mapping with any of GRID_KEYS (scalars or lists; opts as a list or mapping)."""
     import yaml
@@ -110,7 +109,6 @@ def grid_from_args(args, env: Optional[Dict[str, str]] = None) -> Grid:
     )
 
 
-# --------------------------------------------------------------------------- reporting
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
@@ -176,7 +174,6 @@ def print_summary(outcomes: Sequence[Outcome]) -> None:
             print(f"  {o.run.name}" + (f": {o.detail}" if o.detail else ""))
 
 
-# --------------------------------------------------------------------------- local pool
 def visible_gpus() -> List[str]:
     """GPU ids this process may use: CUDA_VISIBLE_DEVICES when set, else every device torch sees."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -244,7 +241,6 @@ def run_pool(runs: Sequence[Run], log_paths: Dict[Run, str], slots: Sequence[str
     return outcomes
 
 
-# --------------------------------------------------------------------------- submitit
 def _parse_param(text: str):
     import yaml
 
@@ -313,7 +309,6 @@ def run_submitit(runs: Sequence[Run], log_paths: Dict[Run, str], executor, wait:
     return outcomes
 
 
-# --------------------------------------------------------------------------- CLIP weights
 def prefetch_backbones(runs: Sequence[Run]) -> None:
     """Download the CLIP weights of the grid once, before runs start in parallel."""
     import yaml
@@ -347,7 +342,6 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
                       flush=True)
 
 
-# --------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.runs.sweep", description=__doc__.split("\n\n")[0],
