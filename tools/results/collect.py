@@ -415,17 +415,8 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
         "mean": exp.mean,
         "std": exp.std,
         "ci95": exp.ci95,
-        "runs": [
-            {
-                "seed": r.seed,
-                "seed_dir": r.seed_dir,
-                "value": r.value,
-                "source": r.source,
-                "note": r.note,
-                "metadata": r.metadata,
-            }
-            for r in exp.runs
-        ],
+        "runs": [{k: getattr(r, k) for k in ("seed", "seed_dir", "value", "source", "note", "metadata")}
+                 for r in exp.runs],
         "labels": exp.labels,
         "unfinished": [r.seed_dir for r in exp.unfinished],
         "excluded": [{"path": r.path, "seed": r.seed, "reason": why} for r, why in exp.excluded],
@@ -436,9 +427,7 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
     }
 
 
-def nothing_found_message(
-    root, runs: Sequence[SeedRun], keyword: str = "accuracy", test_log: bool = False
-) -> str:
+def nothing_found_message(root, runs: Sequence[SeedRun], keyword: str = "accuracy", test_log: bool = False) -> str:
     """Say what was searched and what probably went wrong, for a search that found no value."""
     root = Path(root)
     head = f"Nothing found in {root}"
@@ -468,9 +457,7 @@ def nothing_found_message(
     if not test_log and any("--test-log" in n for n in notes):
         hints.append("eval-only logs need --test-log")
     if any(f"'* {keyword}:" in n for n in notes):
-        hints.append(
-            f"check --keyword: the Dassl evaluator prints accuracy, error and macro_f1 (got {keyword!r})"
-        )
+        hints.append(f"check --keyword: the Dassl evaluator prints accuracy, error and macro_f1 (got {keyword!r})")
     return head + ":\n  - " + "\n  - ".join(hints)
 
 
