@@ -101,8 +101,7 @@ def _classnames_copy(dataset_dir):
 IMAGENET_CLASSNAMES_GDRIVE_ID = "1-61f_ol79pViBFDG_IDlUQSwoLcn2XXF"
 HF_PROMPT_LEARNING_MIRROR = (
     "Hugging Face dataset zhengli97/prompt_learning_dataset (PromptKD authors; all CoOp datasets "
-    "except ImageNet, CoOp layout)"
-)
+    "except ImageNet, CoOp layout)")
 
 _CATALOG = [
     DatasetInfo(
@@ -757,5 +756,4 @@ def missing_split_hint(info, root):
         f"{gdrive_url(info.split_gdrive_id)} (`gdown {info.split_gdrive_id} -O {split_path}`). "
         f"Without access to Google Drive, `python -m datasets.prepare {info.key} --root {root} --build-split` "
         f"builds a split the way CoOp does, from the official annotations (not the published split, so "
-        f"numbers are not comparable with published ones)."
-    )
+        f"numbers are not comparable with published ones).")

@@ -9,8 +9,7 @@ from .errors import DatasetNotFoundError
 def _layout_help(name, root, layout):
     return (
         f"{name} expects this layout under DATASET.ROOT ({root}):\n{layout.rstrip()}\n"
-        f"Pass the folder that holds it with --root DIR (the scripts use $DATA)."
-    )
+        f"Pass the folder that holds it with --root DIR (the scripts use $DATA).")
 
 
 def locate_misplaced(root, dataset_dir, subdir):
@@ -44,15 +43,13 @@ def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
     if not os.path.isdir(path):
         raise DatasetNotFoundError(
             f"{name} folder not found: {path}. {_layout_help(name, root, layout)}\n"
-            f"`python -m datasets.prepare check --root {root}` lists what is present and what is missing."
-        )
+            f"`python -m datasets.prepare check --root {root}` lists what is present and what is missing.")
     for sub in subdirs:
         if not os.path.isdir(os.path.join(path, sub)):
             found = locate_misplaced(root, dataset_dir, sub)
             moved = f" Found {found}: move it to {os.path.join(path, sub)}." if found else ""
             raise DatasetNotFoundError(
-                f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}"
-            )
+                f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}")
     return path
 
 

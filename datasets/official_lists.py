@@ -18,8 +18,7 @@ def _required(dataset_dir, name):
     if not os.path.isfile(path):
         raise DatasetNotFoundError(
             f"FGVCAircraft file not found: {path}. It is part of the data/ folder of "
-            f"fgvc-aircraft-2013b.tar.gz, which becomes {dataset_dir}. Layout:\n{AIRCRAFT.layout.rstrip()}"
-        )
+            f"fgvc-aircraft-2013b.tar.gz, which becomes {dataset_dir}. Layout:\n{AIRCRAFT.layout.rstrip()}")
     return path
 
 
@@ -53,8 +52,7 @@ def read_classnames(path, dataset_key="imagenet"):
             f"copy it from the ImageNet folder: cp {source} {path}"
             if os.path.isfile(source) and os.path.abspath(source) != os.path.abspath(path)
             else f"get it with `python -m datasets.prepare {dataset_key} --root {os.path.dirname(folder)}` "
-            f"(CoOp's file, Google Drive id {CATALOG['imagenet'].downloads[0].sources[0].gdrive_id})"
-        )
+            f"(CoOp's file, Google Drive id {CATALOG['imagenet'].downloads[0].sources[0].gdrive_id})")
         raise DatasetNotFoundError(f"Class-name file not found: {path}. ImageNet readers need it: {how}.")
     classnames = OrderedDict()
     with open(path, "r", encoding="utf-8") as f:
@@ -80,8 +78,7 @@ def require_sorted(classnames, path):
         first = next(i for i, (a, b) in enumerate(zip(wnids, sorted(wnids))) if a != b)
         raise InvalidDatasetError(
             f"{path} is not sorted by wnid (line {first + 1} is {wnids[first]}): ImageNet's class i is the i-th "
-            f"wnid in sorted order, and the ImageNet variants map labels through this order. Use CoOp's file."
-        )
+            f"wnid in sorted order, and the ImageNet variants map labels through this order. Use CoOp's file.")
 
 
 def imagenet_class_indices(wnids, classnames):
@@ -106,8 +103,7 @@ def flat_val_message(val_dir, count):
         f"`python -m datasets.prepare imagenet --root {root} --fix-val FILE` with FILE = LOC_val_solution.csv "
         f"(Kaggle's ImageNet challenge) or valprep.sh "
         f"(https://raw.githubusercontent.com/soumith/imagenetloader.torch/master/valprep.sh; running it inside val/ "
-        f"does the same)."
-    )
+        f"does the same).")
 
 
 def read_val_mapping(path):
@@ -141,8 +137,7 @@ def fix_flat_val(val_dir, mapping_path):
     unknown = [name for name in images if name not in mapping]
     if unknown:
         raise InvalidDatasetError(
-            f"{len(unknown)} images in {val_dir} are not in {mapping_path} (first: {unknown[0]}); nothing was moved."
-        )
+            f"{len(unknown)} images in {val_dir} are not in {mapping_path} (first: {unknown[0]}); nothing was moved.")
     for name in images:
         target = os.path.join(val_dir, mapping[name])
         os.makedirs(target, exist_ok=True)

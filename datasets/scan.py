@@ -55,8 +55,7 @@ def scan_class_folders(image_dir, folders, classnames, labels=None, *, source):
         if folder not in classnames:
             raise DatasetNotFoundError(
                 f"Class folder {os.path.join(image_dir, folder)} has no entry in {source}: check that "
-                f"{source} is ImageNet's classnames.txt (1000 lines 'wnid name')."
-            )
+                f"{source} is ImageNet's classnames.txt (1000 lines 'wnid name').")
         label = index if labels is None else labels[folder]
         class_dir = os.path.join(image_dir, folder)
         name = classnames[folder]

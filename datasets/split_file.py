@@ -25,8 +25,7 @@ def gdrive_download_hint(file_id, dest):
     """How to fetch a file that CoOp publishes on Google Drive, for error messages."""
     return (
         f"Download it from https://drive.google.com/file/d/{file_id}/view "
-        f"(e.g. `gdown {file_id} -O {dest}`)."
-    )
+        f"(e.g. `gdown {file_id} -O {dest}`).")
 
 
 def file_sha256(path):
@@ -45,8 +44,7 @@ def read_json_file(path, what="JSON file"):
     except PermissionError as e:
         raise UnreadableFileError(
             f"cannot read {path} ({e.strerror}): give your user read access to the datasets under "
-            f"{os.path.dirname(os.path.dirname(os.path.abspath(path)))}."
-        ) from e
+            f"{os.path.dirname(os.path.dirname(os.path.abspath(path)))}.") from e
     with f:
         try:
             return json.load(f)
@@ -57,8 +55,7 @@ def read_json_file(path, what="JSON file"):
 def _check_records(records, source, key):
     if not isinstance(records, list):
         raise InvalidDatasetError(
-            f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}."
-        )
+            f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}.")
     for i, record in enumerate(records):
         ok = (
             isinstance(record, (list, tuple))
@@ -73,8 +70,7 @@ def _check_records(records, source, key):
                 ok = False
         if not ok:
             raise InvalidDatasetError(
-                f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname]."
-            )
+                f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname].")
 
 
 def image_file_problem(path):
@@ -121,8 +117,7 @@ def class_name_conflict(named_records, source):
             return (
                 f"{source}: label {label} has two class names: {usual!r} ({n_usual} entries, e.g. "
                 f"{examples[(label, usual)]}) and {odd!r} ({n_odd} {entries}, e.g. {examples[(label, odd)]}). "
-                f"A label has one class name: fix those entries or get the split file again."
-            )
+                f"A label has one class name: fix those entries or get the split file again.")
     return None
 
 
@@ -140,8 +135,7 @@ def label_range_problem(named_records, source):
             return (
                 f"{source}: {key}[{index}] {[rel_impath, label, name]!r} has label {label}, but the labels must be "
                 f"0..{num_classes - 1}, one per class of the train list ({num_classes} classes). Fix that entry "
-                f"or get the split file again."
-            )
+                f"or get the split file again.")
     return None
 
 
@@ -169,16 +163,13 @@ def records_to_datums(named_records, path_prefix, source):
             f" It exists as {nested}: that folder is nested one level too deep; move its content up."
             if nested
             else f" Image paths are relative to {path_prefix}: check that the images are extracted there with "
-            f"the expected layout."
-        )
+            f"the expected layout.")
         raise DatasetNotFoundError(
-            f"{len(missing)} of the {total} images listed in {source} are missing; the first is {missing[0]}.{where}"
-        )
+            f"{len(missing)} of the {total} images listed in {source} are missing; the first is {missing[0]}.{where}")
     if empty:
         raise InvalidDatasetError(
             f"{len(empty)} of the {total} images listed in {source} are empty files (0 bytes); the "
-            f"first is {empty[0]}. An extraction was probably interrupted: extract the archive again."
-        )
+            f"first is {empty[0]}. An extraction was probably interrupted: extract the archive again.")
     Datum = datum_class()
     return {
         key: [
@@ -208,8 +199,7 @@ def read_split(split_path, path_prefix, how_to_get=""):
     split = read_json_file(split_path, what="Split file")
     if not isinstance(split, dict) or any(key not in split for key in SPLIT_NAMES):
         raise InvalidDatasetError(
-            f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}."
-        )
+            f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
     named_records = {key: split[key] for key in SPLIT_NAMES}
     for key, records in named_records.items():
         _check_records(records, split_path, key)

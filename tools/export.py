@@ -55,8 +55,7 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
     if trained.prompts_image_tower:
         raise ConfigError(
             f"{run_dir} is a {trained.trainer} run: MaPLe's prompts also change CLIP's image encoder (deep vision "
-            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run."
-        )
+            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run.")
     features = trained.text_features().float().cpu().contiguous()  # (n_cls, D), normalised
     backbone = trained.backbone
     description = {

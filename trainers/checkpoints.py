@@ -31,20 +31,17 @@ def check_model_dir(directory: str, model_name: str, epoch=None) -> str:
         hint = f" {parent} holds: {', '.join(sorted(os.listdir(parent))[:10])}." if osp.isdir(parent) else ""
         raise CheckpointNotFoundError(
             f"--model-dir {directory} does not exist; give the --output-dir of the training run "
-            f"(the folder with {model_name}/ in it).{hint}"
-        )
+            f"(the folder with {model_name}/ in it).{hint}")
     if is_checkpoint_folder(directory):
         raise CheckpointNotFoundError(
             f"--model-dir {directory} is a checkpoint folder; give the run folder above it: "
-            f"--model-dir {osp.dirname(osp.normpath(directory))}"
-        )
+            f"--model-dir {osp.dirname(osp.normpath(directory))}")
     folder = osp.join(directory, model_name)
     runs_below = sorted(name for name in os.listdir(directory) if osp.isdir(osp.join(directory, name, model_name)))
     if not osp.isdir(folder) and runs_below:
         raise CheckpointNotFoundError(
             f"--model-dir {directory} holds runs ({', '.join(runs_below[:5])}), not a checkpoint; give one run, "
-            f"e.g. --model-dir {osp.join(directory, runs_below[0])}"
-        )
+            f"e.g. --model-dir {osp.join(directory, runs_below[0])}")
     path = checkpoint_file(folder, epoch)
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder, epoch)}')
@@ -90,8 +87,7 @@ def _safe_load(path: str):
     except pickle.UnpicklingError as error:
         raise ConfigError(
             f"{path} was not loaded: it holds pickled code ({', '.join(foreign)}) that only runs with "
-            "weights_only=False. Load it only if you trust its source, and re-save its state_dict."
-        ) from error
+            "weights_only=False. Load it only if you trust its source, and re-save its state_dict.") from error
 
 
 def read_checkpoint(path: str) -> dict:
@@ -101,8 +97,7 @@ def read_checkpoint(path: str) -> dict:
     if osp.getsize(path) == 0:
         raise CheckpointError(
             f"{path} is empty (0 bytes): its save was cut off (full disk?). Delete it to resume from "
-            "the checkpoint before it, or start again with --restart."
-        )
+            "the checkpoint before it, or start again with --restart.")
     try:
         return _safe_load(path)
     except ConfigError:
@@ -111,8 +106,7 @@ def read_checkpoint(path: str) -> dict:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or not written by torch.save: {first_line[:120]}). "
-            "Delete it to resume from the checkpoint before it, or start again with --restart."
-        ) from error
+            "Delete it to resume from the checkpoint before it, or start again with --restart.") from error
 
 
 def family_of(checkpoint: dict):
@@ -141,8 +135,7 @@ def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
         if family is not None and saved != family:
             raise CheckpointError(
                 f"{path} was written by the {saved} trainer, not {family}: evaluate it with --trainer {saved}; "
-                f"{use_init}."
-            )
+                f"{use_init}.")
         return
     if learns_labels is None:
         return
@@ -219,8 +212,7 @@ def _take_labels(labels, saved: dict, policy: LoadPolicy) -> None:
                 f"{policy.source} has label embeddings for {adopted} of this dataset's {total} classes: it was "
                 "trained on other classes (another dataset, or the other half of the classes). To evaluate "
                 "the missing ones with their word embeddings (the zero-shot prompt), set "
-                "TRAINER.LAMM.UNSEEN_CLASSES init."
-            )
+                "TRAINER.LAMM.UNSEEN_CLASSES init.")
         print(f"{total - adopted} of {total} classes are not in {policy.source}: they keep their word embeddings")
     labels.load_slots(state)
     if policy.purpose == "init":
@@ -248,8 +240,7 @@ def load_prompt_state(module: torch.nn.Module, state: dict, policy: LoadPolicy) 
             raise ConfigError(
                 f"{policy.source}: {key} has shape {tuple(value.shape)} in the checkpoint but {tuple(own[key].shape)} "
                 "here. The checkpoint was trained on other classes or another prompt shape "
-                "(dataset, DATASET.SUBSAMPLE_CLASSES, N_CTX, LABEL_TOKENS or trainer differ)."
-            )
+                "(dataset, DATASET.SUBSAMPLE_CLASSES, N_CTX, LABEL_TOKENS or trainer differ).")
     unexpected = sorted(set(state) - set(own))
     # Adopted labels came from the checkpoint (its classes' slots), whatever their keys.
     missing = sorted(key for key in own if key not in state and not (adopts and key.startswith(LABELS)))
@@ -311,8 +302,7 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
         raise CheckpointError(
             f"Could not write the checkpoint {filename} in {folder} ({first_line[:120]}); {_free_space(folder)} "
             "there. Free some space (or move the run with --output-dir) and rerun the same command: it resumes "
-            "from the previous checkpoint, which is intact."
-        ) from error
+            "from the previous checkpoint, which is intact.") from error
     atomic_write_text(osp.join(folder, NOTE_FILE), filename + "\n")
     for name in os.listdir(folder):
         match = EPOCH_FILE.match(name)
@@ -367,8 +357,7 @@ class CheckpointMixin:
             if self.cfg.RESUME:
                 raise CheckpointNotFoundError(
                     f"--resume {self.cfg.RESUME} holds no checkpoint (no {'/'.join(names)}/checkpoint file "
-                    f"there); {_missing_checkpoint_hint(osp.join(directory, names[0])).strip()}"
-                )
+                    f"there); {_missing_checkpoint_hint(osp.join(directory, names[0])).strip()}")
             print("No checkpoint found, train from scratch")
             return 0
         print(f"Found checkpoint at {directory} (will resume training)")

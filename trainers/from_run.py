@@ -79,8 +79,7 @@ def _classes_from_dataset(cfg, run_dir: str):
     except (LammError, OSError, AssertionError) as error:
         raise ConfigError(
             f"{run_dir} names no classes (neither its checkpoint nor results.json), and the dataset "
-            f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error})."
-        ) from error
+            f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error}).") from error
     return list(dataset.classnames), getattr(dataset, "class_ids", None)
 
 

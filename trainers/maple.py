@@ -16,8 +16,7 @@ class _MaPLeBase(PromptTrainer):
         if not hasattr(visual, "conv1") or not hasattr(visual, "class_embedding"):
             raise ConfigError(
                 f"MaPLe prompts a vision transformer; {self.cfg.MODEL.BACKBONE.NAME} is a ResNet. "
-                "Use a ViT backbone (e.g. ViT-B/16) or a CoOp-based trainer."
-            )
+                "Use a ViT backbone (e.g. ViT-B/16) or a CoOp-based trainer.")
         maple = self.cfg.TRAINER.MAPLE
         layout = self.cfg.TRAINER.LAMM.MAPLE_LABEL_LAYOUT
         if self.learn_labels:

@@ -96,6 +96,5 @@ def apply_preset(cfg, overrides: Sequence[str] = (), trainer=None) -> None:
                 continue  # e.g. a loss term switched off on purpose
             raise ConfigError(
                 f"TRAINER.LAMM.PRESET {cfg.TRAINER.LAMM.PRESET} sets {choice.key} to {choice.value!r}, but the "
-                f"command line gives {value!r}; drop one of the two."
-            )
+                f"command line gives {value!r}; drop one of the two.")
         _set(cfg, choice.key, type(value)(choice.value))

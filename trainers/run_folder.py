@@ -76,8 +76,7 @@ def latest_checkpoint(folder: str):
         present = ", ".join(map(str, epochs_present(folder))) or "none"
         raise CheckpointNotFoundError(
             f"{note} names {name}, which is missing (epochs present: {present}). Restore the file, "
-            "or start the run afresh with --restart."
-        )
+            "or start the run afresh with --restart.")
     return path
 
 
@@ -223,8 +222,7 @@ def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> No
         suggestion = osp.join(osp.dirname(osp.normpath(folder)), "eval", osp.basename(osp.normpath(folder)))
         raise ConfigError(
             f"{folder} holds a training run; an eval-only run never writes into one (it would replace its "
-            f"config.yaml and results.json). Give the evaluation its own folder, e.g. --output-dir {suggestion}"
-        )
+            f"config.yaml and results.json). Give the evaluation its own folder, e.g. --output-dir {suggestion}")
     ways_out = ("To keep both, use another --output-dir (the scripts: TAG=<name>); to replace it, add --restart "
                 "(deletes its checkpoints, results and logs).")
     if not eval_only and kind == "eval-only" and not restart:

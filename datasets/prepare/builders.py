@@ -16,8 +16,7 @@ def _require_positive(counts, classname, source):
         detail = ", ".join(f"{k} {v}" for k, v in counts.items())
         raise InvalidDatasetError(
             f"Class {classname!r} in {source} has too few images to split ({detail}); CoOp's split needs "
-            f"at least one image in each part."
-        )
+            f"at least one image in each part.")
 
 
 def split_trainval(trainval, rng, p_val=0.2):

@@ -53,8 +53,7 @@ def resolve(names):
         info = lookup(name)
         if info is None:
             raise InvalidDatasetError(
-                f"Unknown dataset {name!r}; choose from: {', '.join(CATALOG)} (or all).{_did_you_mean(name, CATALOG)}"
-            )
+                f"Unknown dataset {name!r}; choose from: {', '.join(CATALOG)} (or all).{_did_you_mean(name, CATALOG)}")
         if info not in infos:
             infos.append(info)
     return infos
@@ -393,8 +392,7 @@ def unwritable(root, error):
         return UnwritableRootError(f"preparing under {root} failed ({error.strerror or error}{where}).")
     return UnwritableRootError(
         f"cannot write under {root} ({error.strerror or error}{where}). Choose a writable --root (or $DATA), or "
-        f"fix the folder's permissions; `python -m datasets.prepare check --root {root}` only reads."
-    )
+        f"fix the folder's permissions; `python -m datasets.prepare check --root {root}` only reads.")
 
 
 def checked_options(opts):

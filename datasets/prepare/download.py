@@ -154,16 +154,14 @@ def gdrive_download(file_id, dest, *, quiet=False):
                                 f"(open the link in a browser there).") from e
         raise DownloadError(
             f"Google Drive refused {page} ({type(e).__name__}: {e}); Drive limits the downloads of a file per day, "
-            f"so try again later or download it in a browser."
-        ) from e
+            f"so try again later or download it in a browser.") from e
     if not result or not os.path.isfile(part):
         raise DownloadError(f"gdown did not download {page}; download it in a browser.")
     if _looks_like_html(part):
         os.remove(part)
         raise DownloadError(
             f"Google Drive returned a web page instead of {page} (quota exceeded or no access); try again later or "
-            f"download it in a browser."
-        )
+            f"download it in a browser.")
     os.replace(part, dest)
     return dest
 
@@ -197,8 +195,7 @@ def verify(path, *, md5="", sha256=""):
             os.replace(path, bad)
             raise DownloadError(
                 f"{os.path.basename(path)} has {algorithm} {actual}, expected {expected}: it is not the published "
-                f"file (corrupted or changed at the source). It was moved to {bad}; run again to download it anew."
-            )
+                f"file (corrupted or changed at the source). It was moved to {bad}; run again to download it anew.")
 
 
 def _inside(base, path):
@@ -233,8 +230,7 @@ def _extract_tar(archive, dest):
                 if os.path.isabs(member.linkname) or not _inside(dest, link_target):
                     raise UnsafeArchiveError(
                         f"{archive}: link {member.name!r} -> {member.linkname!r} points outside {dest}; refusing to "
-                        f"extract."
-                    )
+                        f"extract.")
             elif not (member.isfile() or member.isdir()):
                 raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a device or pipe; refusing to extract.")
             if hasattr(tarfile, "data_filter"):
@@ -253,8 +249,7 @@ def _extract_zip(archive, dest):
                 link = zf.read(info).decode("utf-8")
                 if os.path.isabs(link) or not _inside(dest, os.path.join(os.path.dirname(target), link)):
                     raise UnsafeArchiveError(
-                        f"{archive}: link {info.filename!r} -> {link!r} points outside {dest}; refusing to extract."
-                    )
+                        f"{archive}: link {info.filename!r} -> {link!r} points outside {dest}; refusing to extract.")
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 os.symlink(link, target)
             else:

@@ -20,8 +20,7 @@ def _not_ready(info, root, what):
     manual = "" if can_auto_download(info.key) else " (it prints the manual steps this dataset needs)"
     return DatasetNotReadyError(
         f"{info.name} is not ready under {root}: {what}. Get it with "
-        f"`python -m datasets.prepare {info.key} --root {root}`{manual}."
-    )
+        f"`python -m datasets.prepare {info.key} --root {root}`{manual}.")
 
 
 def check_dataset_ready(dataset_name: str, root: str) -> None:
@@ -32,8 +31,7 @@ def check_dataset_ready(dataset_name: str, root: str) -> None:
     if not str(root).strip():
         raise DatasetNotReadyError(
             f"DATASET.ROOT is empty: pass --root DIR (the scripts use $DATA); "
-            f"`python -m datasets.prepare {info.key} --root DIR` lays out {info.name} there."
-        )
+            f"`python -m datasets.prepare {info.key} --root DIR` lays out {info.name} there.")
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
         raise _not_ready(info, root, f"the dataset root {root} does not exist")

@@ -18,8 +18,7 @@ def subsample_setting(cfg):
 def _check_choice(subsample):
     if subsample not in SUBSAMPLE_CHOICES:
         raise ConfigError(
-            f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}."
-        )
+            f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}.")
 
 
 def half_labels(labels, half):
@@ -37,8 +36,7 @@ def train_classes_setting(cfg):
     if half != "all" and subsample_setting(cfg) != "all":
         raise ConfigError(
             "DATASET.TRAIN_CLASSES picks the training images within all classes; use it with "
-            "DATASET.SUBSAMPLE_CLASSES all (class-incremental stage 2: SUBSAMPLE_CLASSES all, TRAIN_CLASSES new)."
-        )
+            "DATASET.SUBSAMPLE_CLASSES all (class-incremental stage 2: SUBSAMPLE_CLASSES all, TRAIN_CLASSES new).")
     return half
 
 

@@ -24,8 +24,7 @@ def require_enough_per_class(items, num_shots, split_name):
     raise InvalidDatasetError(
         f"Class {names[first]!r} (label {first}) has only {counts[first]} {split_name} images, "
         f"fewer than the {num_shots} shots requested{others}. Lower DATASET.NUM_SHOTS (--shots in "
-        f"the scripts) or use a split with more images per class."
-    )
+        f"the scripts) or use a split with more images per class.")
 
 
 def _load_cache(cache_path, fingerprint, path_prefix, stale="rebuilding it"):

@@ -37,8 +37,7 @@ def scan_imagenet(image_dir, classnames, classnames_path):
         raise InvalidDatasetError(
             f"ImageNet's train and val folders hold different classes ({len(wnids)} vs {len(val_wnids)} folders; "
             f"only in train: {only_train[:3]}, only in val: {only_val[:3]}). Labels are the sorted folder indices, "
-            f"so both must hold the same wnid folders."
-        )
+            f"so both must hold the same wnid folders.")
     labels = {w: i for i, w in enumerate(wnids)}
     train = scan_class_folders(train_dir, wnids, classnames, labels, source=classnames_path)
     test = scan_class_folders(val_dir, wnids, classnames, labels, source=classnames_path)

@@ -441,8 +441,7 @@ def nothing_found_message(root, runs: Sequence[SeedRun], keyword: str = "accurac
         hints.append(
             f"no {SEED_PREFIX}*/{LOG_NAME} or {SEED_PREFIX}*/{RESULTS_NAME} at any depth under {root} "
             f"(expected <experiment>/{SEED_PREFIX}<S>/{LOG_NAME}, e.g. "
-            f"output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1/{LOG_NAME})"
-        )
+            f"output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1/{LOG_NAME})")
         if is_run_dir(root):
             hints.append(f"{root} is itself a run folder; pass its parent folder")
         elsewhere = _logs_outside_seed_dirs(root)
