@@ -125,8 +125,7 @@ def read_val_mapping(path):
     if not mapping or bad:
         raise InvalidDatasetError(
             f"{path} is not a val mapping (LOC_val_solution.csv, valprep.sh, or lines '<file> <wnid>')"
-            + (f": {bad[0]!r} is not a wnid." if bad else ".")
-        )
+            + (f": {bad[0]!r} is not a wnid." if bad else "."))
     return mapping
 
 

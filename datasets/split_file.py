@@ -61,8 +61,7 @@ def _check_records(records, source, key):
             isinstance(record, (list, tuple))
             and len(record) == 3
             and isinstance(record[0], str)
-            and isinstance(record[2], str)
-        )
+            and isinstance(record[2], str))
         if ok:
             try:
                 int(record[1])

@@ -65,5 +65,4 @@ def subsample_classes(*splits, subsample="all"):
             for item in items
             if item.label in relabel
         ]
-        for items in splits
-    )
+        for items in splits)

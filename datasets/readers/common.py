@@ -48,8 +48,7 @@ class LabelSpaceDataset(DatasetBase):
         """``<DATASET.ROOT>/<dataset folder>``, checked with its image folders (an error names what is missing)."""
         info = self.info
         return find_dataset_dir(
-            cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs
-        )
+            cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs)
 
     def finish(self, cfg, train, val, test, *, path_prefix, fingerprint):
         """Few-shot subset, training half and base/new classes of the read splits, then Dassl's init."""

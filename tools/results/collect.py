@@ -225,8 +225,7 @@ def is_run_dir(path) -> bool:
     return (
         path.name.startswith(SEED_PREFIX)
         and path.is_dir()
-        and ((path / LOG_NAME).is_file() or (path / RESULTS_NAME).is_file())
-    )
+        and ((path / LOG_NAME).is_file() or (path / RESULTS_NAME).is_file()))
 
 
 def read_run(
