@@ -16,7 +16,6 @@ from lamm.preprocess import test_preprocessing
 
 from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
 from .config import extend_cfg
-from . import registered  # noqa: F401  (registers the trainers it looks up)
 from .prompt_trainer import PromptTrainer
 
 from . import registered  # noqa: F401  (a trained run names its trainer: every one must be registered)

@@ -4,21 +4,22 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 from tools.results.collect import ExperimentResult, natural_key
+from trainers.methods import METHODS
 
 # Records name datasets by Dassl NAME ("OxfordFlowers"); the benchmark lists hold config keys.
 PAPER_DATASETS = tuple(CATALOG[k].name for k in FEWSHOT_BENCHMARKS)
 DG_TARGET_NAMES = tuple(CATALOG[k].name for k in DG_TARGETS)
 DG_SOURCE = CATALOG["imagenet"].name
-# The column names the LAMM paper uses where they are not the NAME.  # merge: catalog paper_label
-_PAPER_LABELS = {"OxfordFlowers": "Flowers102", "DescribableTextures": "DTD", "ImageNetV2": "-V2",
-                 "ImageNetSketch": "-Sketch", "ImageNetA": "-A", "ImageNetR": "-R"}
+# The column names the LAMM paper uses where they are not the NAME.
+_PAPER_LABELS = {info.name: info.paper_label for info in CATALOG.values() if info.paper_label != info.name}
 _DATASET_ORDER = {name: i for i, name in enumerate(PAPER_DATASETS + DG_TARGET_NAMES)}
 _LABEL_KEYS = {label.lower(): name for name, label in _PAPER_LABELS.items()}
 
-# The methods in the paper's row order, and their paper names.  # merge: trainers.methods
-TRAINER_ORDER = ("ZeroshotCLIP", "LAMM", "CoOp", "CoOpLAMM", "CoCoOp", "MaPLe", "MaPLeLAMM")
-TRAINER_LABELS = {"ZeroshotCLIP": "Zero-shot CLIP", "CoOpLAMM": "CoOp+LAMM", "MaPLeLAMM": "MaPLe+LAMM"}
-SHOT_FREE_TRAINERS = frozenset({"ZeroshotCLIP"})  # nothing is trained: one number for every shot count
+# The methods in the paper's row order (CoCoOp: published numbers only), and their paper names.
+_ROW_ORDER = {**{m.trainer: m.order for m in METHODS.values()}, "CoCoOp": 4}
+TRAINER_ORDER = tuple(sorted(_ROW_ORDER, key=_ROW_ORDER.get))
+TRAINER_LABELS = {m.trainer: m.label for m in METHODS.values()}
+SHOT_FREE_TRAINERS = frozenset(m.trainer for m in METHODS.values() if not m.few_shot)  # one number for every shot count
 
 # Loss terms of the hierarchical loss (paper Eq. 9), in the paper's order.
 LOSS_TERMS = ("ce", "wc", "cos", "kd")
