@@ -165,12 +165,8 @@ _CATALOG = [
                 filename="caltech-101.zip",
                 # CoOp's vision.caltech.edu link is dead; the Caltech data repository now serves a
                 # zip that holds 101_ObjectCategories.tar.gz.
-                sources=(
-                    Source(
-                        url="https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",
-                        md5="3138e1922a9193bfa496528edbbc45d0",
-                    ),
-                ),
+                sources=(Source(url="https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",
+                                md5="3138e1922a9193bfa496528edbbc45d0"),),
                 inner="101_ObjectCategories.tar.gz",
                 place=(("101_ObjectCategories", "caltech-101/101_ObjectCategories"),),
                 what="images",
@@ -201,24 +197,16 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="images.tar.gz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
-                        md5="5c4f3ee8e5d25df40f4fd59a7f44e54c",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+                                md5="5c4f3ee8e5d25df40f4fd59a7f44e54c"),),
                 place=(("images", "oxford_pets/images"),),
                 what="images",
                 size="755 MB",
             ),
             Download(
                 filename="annotations.tar.gz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
-                        md5="95a8c909bbe2e81eed6a22bccdf3f68f",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+                                md5="95a8c909bbe2e81eed6a22bccdf3f68f"),),
                 place=(("annotations", "oxford_pets/annotations"),),
                 what="annotations",
                 size="19 MB",
@@ -321,24 +309,16 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="102flowers.tgz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
-                        md5="52808999861908f626f3c1f4e79d11fa",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
+                                md5="52808999861908f626f3c1f4e79d11fa"),),
                 place=(("jpg", "oxford_flowers/jpg"),),
                 what="images",
                 size="329 MB",
             ),
             Download(
                 filename="imagelabels.mat",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat",
-                        md5="e0620be6f572b9609742df49c70aed4d",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat",
+                                md5="e0620be6f572b9609742df49c70aed4d"),),
                 place=(("", "oxford_flowers/imagelabels.mat"),),
                 what="annotations",
                 size="1 KB",
@@ -375,12 +355,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="food-101.tar.gz",
-                sources=(
-                    Source(
-                        url="http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
-                        md5="85eeb15f3717b99a5da872d97d918f87",
-                    ),
-                ),
+                sources=(Source(url="http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
+                                md5="85eeb15f3717b99a5da872d97d918f87"),),
                 place=(("food-101", "food-101"),),
                 produces=("food-101/images",),
                 what="images",
@@ -441,12 +417,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="SUN397.tar.gz",
-                sources=(
-                    Source(
-                        url="http://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
-                        md5="8ca2778205c41d23104230ba66911c7a",
-                    ),
-                ),
+                sources=(Source(url="http://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
+                                md5="8ca2778205c41d23104230ba66911c7a"),),
                 place=(("SUN397", "sun397/SUN397"),),
                 what="images",
                 size="37 GB",
@@ -485,12 +457,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="dtd-r1.0.1.tar.gz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz",
-                        md5="fff73e5086ae6bdbea199a49dfb8a4c1",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz",
+                                md5="fff73e5086ae6bdbea199a49dfb8a4c1"),),
                 place=(("dtd", "dtd"),),
                 produces=("dtd/images",),
                 what="images",
@@ -656,12 +624,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="imagenet-a.tar",
-                sources=(
-                    Source(
-                        url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar",
-                        md5="c3e55429088dc681f30d81f4726b6595",
-                    ),
-                ),
+                sources=(Source(url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar",
+                                md5="c3e55429088dc681f30d81f4726b6595"),),
                 place=(("imagenet-a", "imagenet-adversarial/imagenet-a"),),
                 what="images",
                 size="0.7 GB",
@@ -688,12 +652,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="imagenet-r.tar",
-                sources=(
-                    Source(
-                        url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar",
-                        md5="a61312130a589d0ca1a8fca1f2bd3337",
-                    ),
-                ),
+                sources=(Source(url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar",
+                                md5="a61312130a589d0ca1a8fca1f2bd3337"),),
                 place=(("imagenet-r", "imagenet-rendition/imagenet-r"),),
                 what="images",
                 size="2.1 GB",
