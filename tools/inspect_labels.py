@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from lamm.errors import ConfigError, check_writable, run_command, write_error
+from trainers.methods import METHODS
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 
@@ -87,10 +88,7 @@ def _words(nearest):
 
 def trainers_with_labels():
     """The trainers whose runs learn label embeddings (LAMM, CoOpLAMM, MaPLeLAMM)."""
-    from dassl.engine import TRAINER_REGISTRY
-
-    return sorted(name for name in TRAINER_REGISTRY.registered_names()
-                  if getattr(TRAINER_REGISTRY.get(name), "learn_labels", False))
+    return sorted(m.trainer for m in METHODS.values() if m.learns_labels)
 
 
 def no_labels_note(trainer: str) -> str:
