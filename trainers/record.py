@@ -50,14 +50,6 @@ COST_FIELDS = ("wall_s", "host_peak_gb", "gpu_peak_gb", "trainable_params", "tra
 NO_COST = {name: None for name in COST_FIELDS}
 
 
-def _no_time():
-    return {"train": None, "test": None}
-
-
-def _no_memory():
-    return {"train": None, "test": None, "device": "cpu"}
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Record:
     """One run's ``results.json``. Identity fields come first, in the order runs are told apart."""
@@ -94,8 +86,9 @@ class Record:
     checkpoint: Optional[Dict[str, Any]] = None  # eval-only: {"run_dir", "epoch", "file"}
     overrides: List[str] = dataclasses.field(default_factory=list)
     code_version: Optional[Dict[str, Any]] = None
-    time_s: Dict[str, Optional[float]] = dataclasses.field(default_factory=_no_time)
-    peak_memory_gb: Dict[str, Any] = dataclasses.field(default_factory=_no_memory)
+    time_s: Dict[str, Optional[float]] = dataclasses.field(default_factory=lambda: {"train": None, "test": None})
+    peak_memory_gb: Dict[str, Any] = dataclasses.field(
+        default_factory=lambda: {"train": None, "test": None, "device": "cpu"})
     cost: Dict[str, Any] = dataclasses.field(default_factory=lambda: dict(NO_COST))
 
     def __post_init__(self):

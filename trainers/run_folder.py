@@ -28,14 +28,10 @@ BEST_FILE = "model-best.pth.tar"
 NOTE_FILE = "checkpoint"
 
 
-def epoch_file_name(epoch: int) -> str:
-    return f"model.pth.tar-{epoch}"
-
-
 def checkpoint_file(folder: str, epoch=None) -> str:
     """``model.pth.tar-<epoch>``, else ``model-best.pth.tar``, else the latest one saved."""
     if epoch is not None:
-        return osp.join(folder, epoch_file_name(epoch))
+        return osp.join(folder, f"model.pth.tar-{epoch}")
     best = osp.join(folder, BEST_FILE)
     latest_note = osp.join(folder, NOTE_FILE)
     if not osp.exists(best) and osp.exists(latest_note):
