@@ -394,11 +394,8 @@ def mean_std(values: Sequence[float], ci95: bool = False) -> Tuple[Optional[floa
 
 def common_metadata(dicts: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
     """Key/value pairs that every dict has with the same value."""
-    dicts = list(dicts)
-    if not dicts:
-        return {}
-    first = dicts[0]
-    return {k: v for k, v in first.items() if all(k in d and d[k] == v for d in dicts[1:])}
+    first, *others = list(dicts) or [{}]
+    return {k: v for k, v in first.items() if all(k in d and d[k] == v for d in others)}
 
 
 def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
