@@ -1,41 +1,4 @@
-"""Summarise test results over seeds: one row per experiment found under an output folder.
-
-Runs live in ``<experiment>/seed<S>/`` with Dassl's ``log.txt`` and, for this project, the
-run's record ``results.json``; the experiment can sit at any depth, e.g.
-``output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1``.
-
-    $ python parse_test_res.py output/
-    # prints one row per experiment: seeds found, mean ± std, and what is wrong with the others
-
-    $ python parse_test_res.py output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots
-    # one experiment folder: prints CoOp's summary ("* accuracy: 95.87% +- 0.21%")
-
-    $ python parse_test_res.py output/ --paper --plot fewshot.png
-    # tables shaped like the papers' (method x shots, dataset x method, Set 1 / Set 2,
-    # ImageNet -> variants, base-to-new, cross-dataset, ablations) with the published
-    # numbers, and Fig. 3's curves
-
-Runs are grouped by what their records say they are (method, dataset, protocol, variant,
-shots, config fingerprint, ...), never by folder names: runs that differ in anything but the
-seed are never averaged together, and a foreign run in a folder (another trainer, an
-eval-only or untrained run among training runs, another config, a repeated seed) is flagged
-with its path. A ``results.json`` that does not parse means the run is not finished. On a
-folder of experiments the default (``--table auto``) prints the per-experiment list, then
-every paper-shaped table the results fill; ``--format csv|json`` keep printing only the
-per-experiment list unless ``--table`` names tables (``--table all``). The record's fields
-and how tables read them: ``docs/EXPERIMENTS.md``.
-
-Drop-in for CoOp's ``parse_test_res.py``: the same flags (``--ci95``, ``--test-log``,
-``--keyword``, ``--multi-exp``) and, for a single experiment folder or ``--multi-exp``, the
-same printed lines; folders written by CoOp, MaPLe or the official code (``log.txt`` only)
-give CoOp's summary. Unlike CoOp, stray files and folders that are not runs are skipped, and
-when nothing is found it exits with status 1 and says what it searched. It needs neither
-torch nor Dassl, so it starts in well under a second. ``--cost`` adds what each experiment's
-runs cost (wall time, peak host and GPU memory, trainable parameters, training images per
-second; means over seeds, from the records). The work is done in ``tools/results/``: finding
-runs (``collect``), what they are (``classify``), the tables (``tables``), text (``render``) and
-the plot (``plots``).
-"""
+"""Summarise test results over seeds: one row per experiment found under an output folder."""
 import argparse
 import sys
 from pathlib import Path

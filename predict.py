@@ -1,14 +1,4 @@
-"""Classify your own images with a trained run: the top-k classes and their probabilities.
-
-    python predict.py --model-dir output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1 photo.jpg my_photos/
-
-Everything about the model comes from the run folder: the trainer, the backbone, the classes, the
-prompt shape and the test transform (config.yaml and the checkpoint), for every trainer of this
-project. Folders are searched recursively for images; files that cannot be read are named on
-stderr and skipped. ``--format json`` writes one object: the run (``run``, ``trainer``, ``epoch``,
-``max_epoch``, ``epochs_trained``, ``finished``) and ``images``, each with its ``predictions``. A
-run whose training stopped before OPTIM.MAX_EPOCH is named in a warning on stderr.
-"""
+"""Classify your own images with a trained run: the top-k classes and their probabilities."""
 import argparse
 import contextlib
 import csv
@@ -56,8 +46,7 @@ def read_or_why_not(path):
 
 
 def predict(model, paths, topk=5, batch_size=100):
-    """Yield (path, [(class index, probability), ...] best first) per readable image and
-    (path, why it was skipped) per other file."""
+    """Yield (path, top-k [(class, probability)]) per readable image, (path, why skipped) per other file."""
     import torch
 
     from lamm.preprocess import build_test_transform

@@ -1,15 +1,4 @@
-"""Train and evaluate prompt learners on CLIP with Dassl: the CoOp command line, unchanged.
-
-    python train.py --root DATA --seed 1 --trainer LAMM \
-        --dataset-config-file configs/datasets/caltech101.yaml \
-        --config-file configs/trainers/LAMM/vit_b16_ep50_ctxv1_16shots.yaml \
-        --output-dir output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1
-
-The terminal shows what the run is, its progress and its result; the full config, the environment
-and every log line go to the run folder (config.yaml, env.txt, log.txt), and to the terminal too
-with --verbose (or LAMM_VERBOSE=1). torch, Dassl and CLIP are imported only after the command line
-and the config files are checked, so that --help and their errors come at once.
-"""
+"""Train and evaluate prompt learners on CLIP with Dassl: the CoOp command line, unchanged."""
 import argparse
 import errno
 import os
@@ -68,8 +57,7 @@ def reset_cfg(cfg, args):
 
 
 def fit_to_machine(cfg):
-    """No more data-loader workers than the CPUs this process may use: more only slow the run down, and
-    torch warns about each loader (the shipped configs ask for 8). The key is one a rerun may change."""
+    """No more data-loader workers than the CPUs this process may use: more only slow the run down."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     cfg.DATALOADER.NUM_WORKERS = min(cfg.DATALOADER.NUM_WORKERS, cpus)
 

@@ -206,10 +206,6 @@ def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False):
 SETTINGS = (("on", True, False), ("on+ckpt", True, True), ("off", False, False))
 
 
-def fmt_seconds(value):
-    return "-" if value is None else f"{value:.2f}"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)

@@ -1,19 +1,4 @@
-"""Every dataset's folders, split file, sources and size, as data in one table.
-
-The readers take their folder and file names from here, ``datasets.prepare`` its download
-recipes and manual steps, ``datasets.prepare check`` its expectations, zero-shot CLIP its prompt
-template, the result tables their column labels, and docs/DATA.md is written from the same facts. Keys are CoOp's dataset config names (``configs/datasets/<key>.yaml``).
-
-Sources (CoOp's DATASETS.md lists them; several official links have died since):
-
-- ``Source.url`` is fetched over HTTP(S) with resume; ``Source.gdrive_id`` with gdown (CoOp
-  publishes its split files and a few archives on Google Drive).
-- ``md5``/``sha256`` are the published checksums of that exact file (torchvision and other
-  loaders verify the same files with them); a download that does not match is refused.
-- ``third_party`` names who hosts a copy that is not the dataset authors' or CoOp's. Such
-  sources are tried only with ``prepare --mirrors``, so nothing is fetched from a third party
-  without the user asking for it.
-"""
+"""Every dataset's folders, split file, sources and size, as data in one table."""
 from dataclasses import dataclass, field, replace
 from typing import Optional, Tuple
 
@@ -39,14 +24,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Download:
-    """A file to fetch and where its content goes, all paths relative to DATASET.ROOT.
-
-    ``place`` pairs a path inside the extracted archive with its destination; for a plain file
-    the source path is "". A source path "*" means the archive's content with its single
-    top-level folder (if it has one) stripped. ``inner`` names an archive inside the archive
-    that holds the files (Caltech's zip holds a tar.gz). ``produces`` lists what exists once the
-    step is done; a step whose products all exist is skipped.
-    """
+    """A file to fetch and where its content goes, all paths relative to DATASET.ROOT."""
 
     filename: str
     sources: Tuple[Source, ...]
@@ -123,15 +101,13 @@ def _classnames_copy(dataset_dir):
 IMAGENET_CLASSNAMES_GDRIVE_ID = "1-61f_ol79pViBFDG_IDlUQSwoLcn2XXF"
 HF_PROMPT_LEARNING_MIRROR = (
     "Hugging Face dataset zhengli97/prompt_learning_dataset (PromptKD authors; all CoOp datasets "
-    "except ImageNet, CoOp layout)"
-)
+    "except ImageNet, CoOp layout)")
 
 _CATALOG = [
     DatasetInfo(
         key="imagenet",
         name="ImageNet",
         title="ImageNet (ILSVRC-2012)",
-        template="a photo of a {}.",
         dataset_dir="imagenet",
         image_dir="images",
         kind="imagenet",
@@ -171,7 +147,6 @@ _CATALOG = [
         key="caltech101",
         name="Caltech101",
         title="Caltech101",
-        template="a photo of a {}.",
         dataset_dir="caltech-101",
         image_dir="101_ObjectCategories",
         kind="split",
@@ -190,12 +165,8 @@ _CATALOG = [
                 filename="caltech-101.zip",
                 # CoOp's vision.caltech.edu link is dead; the Caltech data repository now serves a
                 # zip that holds 101_ObjectCategories.tar.gz.
-                sources=(
-                    Source(
-                        url="https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",
-                        md5="3138e1922a9193bfa496528edbbc45d0",
-                    ),
-                ),
+                sources=(Source(url="https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip",
+                                md5="3138e1922a9193bfa496528edbbc45d0"),),
                 inner="101_ObjectCategories.tar.gz",
                 place=(("101_ObjectCategories", "caltech-101/101_ObjectCategories"),),
                 what="images",
@@ -226,24 +197,16 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="images.tar.gz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
-                        md5="5c4f3ee8e5d25df40f4fd59a7f44e54c",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+                                md5="5c4f3ee8e5d25df40f4fd59a7f44e54c"),),
                 place=(("images", "oxford_pets/images"),),
                 what="images",
                 size="755 MB",
             ),
             Download(
                 filename="annotations.tar.gz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
-                        md5="95a8c909bbe2e81eed6a22bccdf3f68f",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+                                md5="95a8c909bbe2e81eed6a22bccdf3f68f"),),
                 place=(("annotations", "oxford_pets/annotations"),),
                 what="annotations",
                 size="19 MB",
@@ -255,7 +218,6 @@ _CATALOG = [
         key="stanford_cars",
         name="StanfordCars",
         title="Stanford Cars",
-        template="a photo of a {}.",
         dataset_dir="stanford_cars",
         image_dir="",
         kind="split",
@@ -347,24 +309,16 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="102flowers.tgz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
-                        md5="52808999861908f626f3c1f4e79d11fa",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
+                                md5="52808999861908f626f3c1f4e79d11fa"),),
                 place=(("jpg", "oxford_flowers/jpg"),),
                 what="images",
                 size="329 MB",
             ),
             Download(
                 filename="imagelabels.mat",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat",
-                        md5="e0620be6f572b9609742df49c70aed4d",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat",
+                                md5="e0620be6f572b9609742df49c70aed4d"),),
                 place=(("", "oxford_flowers/imagelabels.mat"),),
                 what="annotations",
                 size="1 KB",
@@ -401,12 +355,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="food-101.tar.gz",
-                sources=(
-                    Source(
-                        url="http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
-                        md5="85eeb15f3717b99a5da872d97d918f87",
-                    ),
-                ),
+                sources=(Source(url="http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
+                                md5="85eeb15f3717b99a5da872d97d918f87"),),
                 place=(("food-101", "food-101"),),
                 produces=("food-101/images",),
                 what="images",
@@ -450,7 +400,6 @@ _CATALOG = [
         key="sun397",
         name="SUN397",
         title="SUN397",
-        template="a photo of a {}.",
         dataset_dir="sun397",
         image_dir="SUN397",
         kind="split",
@@ -468,12 +417,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="SUN397.tar.gz",
-                sources=(
-                    Source(
-                        url="http://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
-                        md5="8ca2778205c41d23104230ba66911c7a",
-                    ),
-                ),
+                sources=(Source(url="http://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
+                                md5="8ca2778205c41d23104230ba66911c7a"),),
                 place=(("SUN397", "sun397/SUN397"),),
                 what="images",
                 size="37 GB",
@@ -512,12 +457,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="dtd-r1.0.1.tar.gz",
-                sources=(
-                    Source(
-                        url="https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz",
-                        md5="fff73e5086ae6bdbea199a49dfb8a4c1",
-                    ),
-                ),
+                sources=(Source(url="https://www.robots.ox.ac.uk/~vgg/data/dtd/download/dtd-r1.0.1.tar.gz",
+                                md5="fff73e5086ae6bdbea199a49dfb8a4c1"),),
                 place=(("dtd", "dtd"),),
                 produces=("dtd/images",),
                 what="images",
@@ -608,7 +549,6 @@ _CATALOG = [
         key="imagenetv2",
         name="ImageNetV2",
         title="ImageNetV2 (matched frequency)",
-        template="a photo of a {}.",
         paper_label="-V2",
         dataset_dir="imagenetv2",
         image_dir="imagenetv2-matched-frequency-format-val",
@@ -641,7 +581,6 @@ _CATALOG = [
         key="imagenet_sketch",
         name="ImageNetSketch",
         title="ImageNet-Sketch",
-        template="a photo of a {}.",
         paper_label="-Sketch",
         dataset_dir="imagenet-sketch",
         image_dir="images",
@@ -670,7 +609,6 @@ _CATALOG = [
         key="imagenet_a",
         name="ImageNetA",
         title="ImageNet-A",
-        template="a photo of a {}.",
         paper_label="-A",
         dataset_dir="imagenet-adversarial",
         image_dir="imagenet-a",
@@ -686,12 +624,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="imagenet-a.tar",
-                sources=(
-                    Source(
-                        url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar",
-                        md5="c3e55429088dc681f30d81f4726b6595",
-                    ),
-                ),
+                sources=(Source(url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar",
+                                md5="c3e55429088dc681f30d81f4726b6595"),),
                 place=(("imagenet-a", "imagenet-adversarial/imagenet-a"),),
                 what="images",
                 size="0.7 GB",
@@ -703,7 +637,6 @@ _CATALOG = [
         key="imagenet_r",
         name="ImageNetR",
         title="ImageNet-R",
-        template="a photo of a {}.",
         paper_label="-R",
         dataset_dir="imagenet-rendition",
         image_dir="imagenet-r",
@@ -719,12 +652,8 @@ _CATALOG = [
         downloads=(
             Download(
                 filename="imagenet-r.tar",
-                sources=(
-                    Source(
-                        url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar",
-                        md5="a61312130a589d0ca1a8fca1f2bd3337",
-                    ),
-                ),
+                sources=(Source(url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar",
+                                md5="a61312130a589d0ca1a8fca1f2bd3337"),),
                 place=(("imagenet-r", "imagenet-rendition/imagenet-r"),),
                 what="images",
                 size="2.1 GB",
@@ -771,12 +700,7 @@ def zero_shot_template(dataset_name) -> str:
 
 
 def can_auto_download(key) -> bool:
-    """Whether ``prepare`` can fetch everything a reader of this dataset needs, with no manual step.
-
-    ``key`` is a config name or DATASET.NAME. False for an unknown name, for a dataset with
-    manual steps (ImageNet, Stanford Cars), and when a needed file has no source other than a
-    third-party copy (those are tried only with ``prepare --mirrors``).
-    """
+    """Whether ``prepare`` can fetch everything a reader of this dataset needs, with no manual step."""
     info = lookup(key)
     if info is None or info.manual:
         return False
@@ -792,5 +716,4 @@ def missing_split_hint(info, root):
         f"{gdrive_url(info.split_gdrive_id)} (`gdown {info.split_gdrive_id} -O {split_path}`). "
         f"Without access to Google Drive, `python -m datasets.prepare {info.key} --root {root} --build-split` "
         f"builds a split the way CoOp does, from the official annotations (not the published split, so "
-        f"numbers are not comparable with published ones)."
-    )
+        f"numbers are not comparable with published ones).")

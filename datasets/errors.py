@@ -1,8 +1,4 @@
-"""Dataset errors: input problems that train.py reports as one message (they are ``LammError``s).
-
-They also subclass the matching built-in error, so callers may catch ``FileNotFoundError`` or
-``ValueError`` without knowing this project.
-"""
+"""Dataset errors: input problems that train.py reports as one message (they are ``LammError``s)."""
 from lamm.errors import DatasetError
 
 

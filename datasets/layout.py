@@ -1,9 +1,4 @@
-"""Where a dataset's folder is under DATASET.ROOT (and how to say so when it is not there), and
-where the few-shot caches lie.
-
-Shared by the readers, ``prepare check`` and the start-up preflight; no Dassl, so the light
-commands start fast.
-"""
+"""Where a dataset's folder is under DATASET.ROOT (and how to say so when it is not there)."""
 import os
 
 from lamm.errors import ConfigError
@@ -14,16 +9,11 @@ from .errors import DatasetNotFoundError
 def _layout_help(name, root, layout):
     return (
         f"{name} expects this layout under DATASET.ROOT ({root}):\n{layout.rstrip()}\n"
-        f"Pass the folder that holds it with --root DIR (the scripts use $DATA)."
-    )
+        f"Pass the folder that holds it with --root DIR (the scripts use $DATA).")
 
 
 def locate_misplaced(root, dataset_dir, subdir):
-    """Where ``subdir`` of ``<root>/<dataset_dir>`` sits one or two levels off, or None.
-
-    Catches the usual extraction slips: an extra level (``food-101/food-101/images``, Kaggle's
-    ``cars_train/cars_train``) or the content extracted next to the dataset folder.
-    """
+    """Where ``subdir`` of ``<root>/<dataset_dir>`` sits one or two levels off, or None."""
     base = os.path.join(root, dataset_dir)
     leaf = os.path.basename(subdir.rstrip("/")) if subdir else dataset_dir
     candidates = []
@@ -43,18 +33,7 @@ def locate_misplaced(root, dataset_dir, subdir):
 
 
 def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
-    """Resolve ``<root>/<dataset_dir>`` and check that it and its ``subdirs`` exist.
-
-    Args:
-        root: ``cfg.DATASET.ROOT`` (``~`` and relative paths are resolved, as in CoOp).
-        dataset_dir: the dataset's folder name, e.g. "caltech-101".
-        name: the dataset's registered name, for messages.
-        layout: an indented sketch of the expected files, shown when something is missing.
-        subdirs: folders that must exist inside the dataset folder (e.g. the image folder).
-
-    Returns:
-        The absolute dataset folder.
-    """
+    """Resolve ``<root>/<dataset_dir>`` and check that it and its ``subdirs`` exist."""
     if not str(root).strip():
         raise ConfigError(f"DATASET.ROOT is empty. {_layout_help(name, '<unset>', layout)}")
     root = os.path.abspath(os.path.expanduser(root))
@@ -64,19 +43,15 @@ def find_dataset_dir(root, dataset_dir, *, name, layout, subdirs=()):
     if not os.path.isdir(path):
         raise DatasetNotFoundError(
             f"{name} folder not found: {path}. {_layout_help(name, root, layout)}\n"
-            f"`python -m datasets.prepare check --root {root}` lists what is present and what is missing."
-        )
+            f"`python -m datasets.prepare check --root {root}` lists what is present and what is missing.")
     for sub in subdirs:
         if not os.path.isdir(os.path.join(path, sub)):
             found = locate_misplaced(root, dataset_dir, sub)
             moved = f" Found {found}: move it to {os.path.join(path, sub)}." if found else ""
             raise DatasetNotFoundError(
-                f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}"
-            )
+                f"{name} folder {path} has no {sub}/.{moved} {_layout_help(name, root, layout)}")
     return path
 
-
-# --- few-shot caches (drawn by datasets/readers/fewshot.py, listed by prepare check) ---------------
 
 CACHE_ENV = "LAMM_CACHE_DIR"
 # Where an earlier version (and CoOp) cached subsets inside the dataset folder: read, never written.

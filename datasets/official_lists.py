@@ -1,10 +1,4 @@
-"""The official list files of the datasets read without a split file, parsed without Dassl.
-
-FGVC-Aircraft's ``variants.txt`` and ``images_variant_*.txt``, ImageNet's ``classnames.txt``
-and the val mappings of ``prepare --fix-val``. The readers (``fgvc_aircraft.py``,
-``imagenet.py``) and ``prepare check`` share these functions, so both agree on what is valid;
-they import nothing heavy, so ``check`` starts fast.
-"""
+"""The official list files of the datasets read without a split file, parsed without Dassl."""
 import csv
 import os
 import re
@@ -13,8 +7,6 @@ from collections import OrderedDict
 from .catalog import CATALOG
 from .errors import DatasetNotFoundError, InvalidDatasetError
 from .scan import list_files
-
-# --- FGVC-Aircraft ------------------------------------------------------------------------------
 
 AIRCRAFT = CATALOG["fgvc_aircraft"]
 VARIANTS_FILE = "variants.txt"
@@ -26,8 +18,7 @@ def _required(dataset_dir, name):
     if not os.path.isfile(path):
         raise DatasetNotFoundError(
             f"FGVCAircraft file not found: {path}. It is part of the data/ folder of "
-            f"fgvc-aircraft-2013b.tar.gz, which becomes {dataset_dir}. Layout:\n{AIRCRAFT.layout.rstrip()}"
-        )
+            f"fgvc-aircraft-2013b.tar.gz, which becomes {dataset_dir}. Layout:\n{AIRCRAFT.layout.rstrip()}")
     return path
 
 
@@ -48,19 +39,12 @@ def read_lists(dataset_dir):
     return classnames, records
 
 
-# --- ImageNet -----------------------------------------------------------------------------------
-
 CLASSNAMES_FILE = "classnames.txt"
 WNID = re.compile(r"^n\d{8}$")
 
 
 def read_classnames(path, dataset_key="imagenet"):
-    """``OrderedDict(wnid -> class name)`` from a classnames.txt, in file order.
-
-    Each line is ``<wnid> <class name words>``; a malformed line or a repeated wnid is an error
-    that names the file and line. ``dataset_key`` is the dataset the file belongs to, for the
-    message when it is missing.
-    """
+    """``OrderedDict(wnid -> class name)`` from a classnames.txt, in file order."""
     if not os.path.isfile(path):
         folder = os.path.dirname(path)
         source = os.path.join(os.path.dirname(folder), "imagenet", CLASSNAMES_FILE)
@@ -68,8 +52,7 @@ def read_classnames(path, dataset_key="imagenet"):
             f"copy it from the ImageNet folder: cp {source} {path}"
             if os.path.isfile(source) and os.path.abspath(source) != os.path.abspath(path)
             else f"get it with `python -m datasets.prepare {dataset_key} --root {os.path.dirname(folder)}` "
-            f"(CoOp's file, Google Drive id {CATALOG['imagenet'].downloads[0].sources[0].gdrive_id})"
-        )
+            f"(CoOp's file, Google Drive id {CATALOG['imagenet'].downloads[0].sources[0].gdrive_id})")
         raise DatasetNotFoundError(f"Class-name file not found: {path}. ImageNet readers need it: {how}.")
     classnames = OrderedDict()
     with open(path, "r", encoding="utf-8") as f:
@@ -95,17 +78,11 @@ def require_sorted(classnames, path):
         first = next(i for i, (a, b) in enumerate(zip(wnids, sorted(wnids))) if a != b)
         raise InvalidDatasetError(
             f"{path} is not sorted by wnid (line {first + 1} is {wnids[first]}): ImageNet's class i is the i-th "
-            f"wnid in sorted order, and the ImageNet variants map labels through this order. Use CoOp's file."
-        )
+            f"wnid in sorted order, and the ImageNet variants map labels through this order. Use CoOp's file.")
 
 
 def imagenet_class_indices(wnids, classnames):
-    """The ImageNet class index (0..999) of each wnid: its position in ImageNet's classnames.txt.
-
-    ImageNet-A and ImageNet-R hold 200 of the 1000 classes, relabelled 0..199 in sorted wnid
-    order; ``imagenet_class_indices(dataset.wnids, classnames)[label]`` is the output of a
-    1000-class ImageNet model that corresponds to ``label``.
-    """
+    """The ImageNet class index (0..999) of each wnid: its position in ImageNet's classnames.txt."""
     order = {wnid: index for index, wnid in enumerate(classnames)}
     missing = [w for w in wnids if w not in order]
     if missing:
@@ -126,8 +103,7 @@ def flat_val_message(val_dir, count):
         f"`python -m datasets.prepare imagenet --root {root} --fix-val FILE` with FILE = LOC_val_solution.csv "
         f"(Kaggle's ImageNet challenge) or valprep.sh "
         f"(https://raw.githubusercontent.com/soumith/imagenetloader.torch/master/valprep.sh; running it inside val/ "
-        f"does the same)."
-    )
+        f"does the same).")
 
 
 def read_val_mapping(path):
@@ -149,23 +125,18 @@ def read_val_mapping(path):
     if not mapping or bad:
         raise InvalidDatasetError(
             f"{path} is not a val mapping (LOC_val_solution.csv, valprep.sh, or lines '<file> <wnid>')"
-            + (f": {bad[0]!r} is not a wnid." if bad else ".")
-        )
+            + (f": {bad[0]!r} is not a wnid." if bad else "."))
     return mapping
 
 
 def fix_flat_val(val_dir, mapping_path):
-    """Move the images lying directly in ``val_dir`` into ``val_dir/<wnid>/``; returns how many moved.
-
-    Every image is looked up before anything moves, so an incomplete mapping changes nothing.
-    """
+    """Move the images lying directly in ``val_dir`` into ``val_dir/<wnid>/``; returns how many moved."""
     mapping = read_val_mapping(mapping_path)
     images = flat_images(val_dir)
     unknown = [name for name in images if name not in mapping]
     if unknown:
         raise InvalidDatasetError(
-            f"{len(unknown)} images in {val_dir} are not in {mapping_path} (first: {unknown[0]}); nothing was moved."
-        )
+            f"{len(unknown)} images in {val_dir} are not in {mapping_path} (first: {unknown[0]}); nothing was moved.")
     for name in images:
         target = os.path.join(val_dir, mapping[name])
         os.makedirs(target, exist_ok=True)

@@ -1,14 +1,4 @@
-"""Listing class folders, and light image records for the folder-scanned readers (ImageNet).
-
-CoOp's readers list folders with ``os.listdir`` order, which differs between file systems, so
-a K-shot draw from a scanned folder differs between machines. Here every listing is sorted:
-the same files give the same order, hence the same few-shot subset for a seed, everywhere.
-
-ImageNet's training set has 1.28 million images and a Dassl ``Datum`` checks that its file
-exists when it is created (one ``stat`` per image). A scanned folder already says which files
-exist, so the scan yields ``ImageRecord`` tuples (same attributes as a Datum), the few-shot
-draw and the base/new split work on those, and only the images that are kept become Datums.
-"""
+"""Listing class folders, and light image records for the folder-scanned readers (ImageNet)."""
 import hashlib
 import os
 
@@ -59,22 +49,13 @@ def files_fingerprint(paths):
 
 
 def scan_class_folders(image_dir, folders, classnames, labels=None, *, source):
-    """ImageRecords for every image in ``image_dir/<folder>/`` for the given class folders.
-
-    Args:
-        image_dir: the folder that holds one folder per class.
-        folders: the class folders to read, in label order.
-        classnames: ``{folder: class name}``.
-        labels: ``{folder: label}``; by default a folder's label is its index in ``folders``.
-        source: where ``classnames`` came from, named when a folder has no class name.
-    """
+    """ImageRecords for every image in ``image_dir/<folder>/`` for the given class folders."""
     items = []
     for index, folder in enumerate(folders):
         if folder not in classnames:
             raise DatasetNotFoundError(
                 f"Class folder {os.path.join(image_dir, folder)} has no entry in {source}: check that "
-                f"{source} is ImageNet's classnames.txt (1000 lines 'wnid name')."
-            )
+                f"{source} is ImageNet's classnames.txt (1000 lines 'wnid name').")
         label = index if labels is None else labels[folder]
         class_dir = os.path.join(image_dir, folder)
         name = classnames[folder]

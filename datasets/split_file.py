@@ -1,11 +1,4 @@
-"""CoOp's split-file format (``split_zhou_<Name>.json``), read and written in one place.
-
-A split file is a JSON object ``{"train": [...], "val": [...], "test": [...]}`` whose entries
-are ``[rel_impath, label, classname]``: the image path relative to a path prefix (the image
-folder of the dataset), a 0-based integer label and the class name as stored by the split
-builder (already renamed, e.g. Caltech's "airplanes" folder is stored as "airplane").
-The few-shot cache (``datasets/fewshot.py``) uses the same entry format.
-"""
+"""CoOp's split-file format (``split_zhou_<Name>.json``), read and written in one place."""
 import hashlib
 import json
 import os
@@ -32,8 +25,7 @@ def gdrive_download_hint(file_id, dest):
     """How to fetch a file that CoOp publishes on Google Drive, for error messages."""
     return (
         f"Download it from https://drive.google.com/file/d/{file_id}/view "
-        f"(e.g. `gdown {file_id} -O {dest}`)."
-    )
+        f"(e.g. `gdown {file_id} -O {dest}`).")
 
 
 def file_sha256(path):
@@ -52,8 +44,7 @@ def read_json_file(path, what="JSON file"):
     except PermissionError as e:
         raise UnreadableFileError(
             f"cannot read {path} ({e.strerror}): give your user read access to the datasets under "
-            f"{os.path.dirname(os.path.dirname(os.path.abspath(path)))}."
-        ) from e
+            f"{os.path.dirname(os.path.dirname(os.path.abspath(path)))}.") from e
     with f:
         try:
             return json.load(f)
@@ -64,15 +55,13 @@ def read_json_file(path, what="JSON file"):
 def _check_records(records, source, key):
     if not isinstance(records, list):
         raise InvalidDatasetError(
-            f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}."
-        )
+            f"{source}: {key!r} must be a list of [impath, label, classname], got {type(records).__name__}.")
     for i, record in enumerate(records):
         ok = (
             isinstance(record, (list, tuple))
             and len(record) == 3
             and isinstance(record[0], str)
-            and isinstance(record[2], str)
-        )
+            and isinstance(record[2], str))
         if ok:
             try:
                 int(record[1])
@@ -80,8 +69,7 @@ def _check_records(records, source, key):
                 ok = False
         if not ok:
             raise InvalidDatasetError(
-                f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname]."
-            )
+                f"{source}: entry {i} of {key!r} is {record!r}, expected [impath, label, classname].")
 
 
 def image_file_problem(path):
@@ -96,11 +84,7 @@ def image_file_problem(path):
 
 
 def nested_copy(impath, path_prefix):
-    """Where a missing image sits in a folder nested once more under its own name, or None.
-
-    ``cars_train/00001.jpg`` found as ``cars_train/cars_train/00001.jpg`` (Kaggle's copy), or
-    ``images/a.jpg`` as ``images/images/a.jpg`` (an archive extracted inside its own folder).
-    """
+    """Where a missing image sits in a folder nested once more under its own name, or None."""
     rel = relative_path(impath, path_prefix).split(os.sep)
     for i in range(len(rel) - 1):
         parent = os.path.join(path_prefix, *rel[: i + 1])
@@ -112,22 +96,14 @@ def nested_copy(impath, path_prefix):
 
 
 def checked_record(impath, label, classname, source):
-    """An ``ImageRecord`` of an image that exists; a missing one is named in a DatasetNotFoundError.
-
-    Records, not Dassl Datums: ``prepare --build-split`` builds split files without Dassl.
-    """
+    """An ``ImageRecord`` of an image that exists; a missing one is named in a DatasetNotFoundError."""
     if image_file_problem(impath) == "missing":
         raise DatasetNotFoundError(f"Image {impath} listed in {source} is missing.")
     return ImageRecord(impath, int(label), 0, classname)
 
 
 def class_name_conflict(named_records, source):
-    """Why a label of ``{name: [[rel_impath, label, classname], ...]}`` has two class names, or None.
-
-    One label is one class: Dassl would give it whichever name it meets, so a single edited
-    entry would rename the class (and its prompt). The message names the file, the label, the
-    usual name and the odd one, each with an example entry.
-    """
+    """Why a label of ``{name: [[rel_impath, label, classname], ...]}`` has two class names, or None."""
     names, examples = {}, {}
     for key, records in named_records.items():
         for index, (rel_impath, label, name) in enumerate(records):
@@ -140,19 +116,12 @@ def class_name_conflict(named_records, source):
             return (
                 f"{source}: label {label} has two class names: {usual!r} ({n_usual} entries, e.g. "
                 f"{examples[(label, usual)]}) and {odd!r} ({n_odd} {entries}, e.g. {examples[(label, odd)]}). "
-                f"A label has one class name: fix those entries or get the split file again."
-            )
+                f"A label has one class name: fix those entries or get the split file again.")
     return None
 
 
 def label_range_problem(named_records, source):
-    """Why an entry's label is not one of the train list's classes, or None.
-
-    Dassl counts the classes from the train list (largest label + 1), so an entry with a label
-    outside ``0..C-1`` of the C train classes would surface mid-run: an IndexError in training
-    or evaluation, or a class "with too few images" for the few-shot draw. It is named here,
-    with the file and the entry, when the split is read.
-    """
+    """Why an entry's label is not one of the train list's classes, or None."""
     train_labels = {int(record[1]) for record in named_records.get("train", [])}
     num_classes = len(train_labels)
     if not train_labels:
@@ -165,18 +134,12 @@ def label_range_problem(named_records, source):
             return (
                 f"{source}: {key}[{index}] {[rel_impath, label, name]!r} has label {label}, but the labels must be "
                 f"0..{num_classes - 1}, one per class of the train list ({num_classes} classes). Fix that entry "
-                f"or get the split file again."
-            )
+                f"or get the split file again.")
     return None
 
 
 def records_to_datums(named_records, path_prefix, source):
-    """Turn ``{name: [[rel_impath, label, classname], ...]}`` into ``{name: [Datum, ...]}``.
-
-    Every image is checked before any Datum is built: Dassl's Datum only asserts, so a missing
-    file would otherwise surface as a bare AssertionError. ``source`` (a file path) is named
-    in the errors.
-    """
+    """Turn ``{name: [[rel_impath, label, classname], ...]}`` into ``{name: [Datum, ...]}``."""
     missing, empty = [], []
     total = 0
     for key, records in named_records.items():
@@ -199,16 +162,13 @@ def records_to_datums(named_records, path_prefix, source):
             f" It exists as {nested}: that folder is nested one level too deep; move its content up."
             if nested
             else f" Image paths are relative to {path_prefix}: check that the images are extracted there with "
-            f"the expected layout."
-        )
+            f"the expected layout.")
         raise DatasetNotFoundError(
-            f"{len(missing)} of the {total} images listed in {source} are missing; the first is {missing[0]}.{where}"
-        )
+            f"{len(missing)} of the {total} images listed in {source} are missing; the first is {missing[0]}.{where}")
     if empty:
         raise InvalidDatasetError(
             f"{len(empty)} of the {total} images listed in {source} are empty files (0 bytes); the "
-            f"first is {empty[0]}. An extraction was probably interrupted: extract the archive again."
-        )
+            f"first is {empty[0]}. An extraction was probably interrupted: extract the archive again.")
     Datum = datum_class()
     return {
         key: [
@@ -231,21 +191,14 @@ def datums_to_records(items, path_prefix):
 
 
 def read_split(split_path, path_prefix, how_to_get=""):
-    """Read a CoOp split file into ``(train, val, test)`` lists of Datum.
-
-    Args:
-        split_path: the ``split_zhou_<Name>.json`` file.
-        path_prefix: the folder the stored image paths are relative to.
-        how_to_get: a sentence telling the user how to obtain a missing split file.
-    """
+    """Read a CoOp split file into ``(train, val, test)`` lists of Datum."""
     if not os.path.isfile(split_path):
         raise DatasetNotFoundError(f"Split file not found: {split_path}. {how_to_get}".rstrip())
     print(f"Reading split from {split_path}")
     split = read_json_file(split_path, what="Split file")
     if not isinstance(split, dict) or any(key not in split for key in SPLIT_NAMES):
         raise InvalidDatasetError(
-            f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}."
-        )
+            f"Split file {split_path} must be a JSON object with the keys {list(SPLIT_NAMES)}.")
     named_records = {key: split[key] for key in SPLIT_NAMES}
     for key, records in named_records.items():
         _check_records(records, split_path, key)

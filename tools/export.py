@@ -1,19 +1,4 @@
-"""Export a trained run as a self-contained classifier for plain CLIP: no Dassl, no project code.
-
-    python -m tools.export output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1 caltech_lamm
-
-writes ``caltech_lamm.safetensors`` (``text_features``: the normalised text feature of every class,
-n_cls x D, float32; ``logit_scale``: exp of CLIP's learned temperature) and ``caltech_lamm.json``
-(class names, backbone, logit scale, the run's test preprocessing, where it came from). The
-safetensors header's metadata repeats the JSON, so the one file is enough. The README's "Use a
-trained model" section has the ten-line recipe that classifies an image with ``clip`` and these
-files; ``tests/tools/test_export.py`` runs that recipe and checks it against predict.py.
-
-LAMM, CoOp and CoOpLAMM learn only the text side, so their classifier is a fixed matrix for CLIP's
-unchanged image encoder. MaPLe and MaPLeLAMM are refused: their prompts enter the image encoder
-too (projected context and deep vision prompts at every prompted layer), so plain CLIP's image
-features are not theirs; use predict.py for them.
-"""
+"""Export a trained run as a self-contained classifier for plain CLIP: no Dassl, no project code."""
 import argparse
 import contextlib
 import json
@@ -35,8 +20,7 @@ def output_paths(out: str):
 
 
 def check_targets(out: str) -> None:
-    """Refuse, before the model is built, an OUT whose files cannot be written or would replace a
-    file that is not an earlier export (a run's results.json, say)."""
+    """Refuse an OUT that cannot be written or holds files that are not an export."""
     tensor_path, json_path = output_paths(out)
     if out.endswith(("/", osp.sep)) or osp.isdir(out) or osp.basename(tensor_path) == ".safetensors":
         raise ConfigError(f"OUT {out} is a folder: give the files' path without extension, e.g. "
@@ -71,8 +55,7 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
     if trained.prompts_image_tower:
         raise ConfigError(
             f"{run_dir} is a {trained.trainer} run: MaPLe's prompts also change CLIP's image encoder (deep vision "
-            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run."
-        )
+            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run.")
     features = trained.text_features().float().cpu().contiguous()  # (n_cls, D), normalised
     backbone = trained.backbone
     description = {

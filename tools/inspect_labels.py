@@ -1,15 +1,4 @@
-"""What the labels learned: how far each class's label embedding moved, and the words it is near.
-
-    python -m tools.inspect_labels output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1 [--plot moved.png]
-
-LAMM's label embeddings <M_i> live in CLIP's word-embedding space, so they can be read as words:
-per class, the L2 distance and the cosine between each learned vector and its start (the anchor
-the checkpoint saves: the name's word embeddings, or the random start with LABEL_INIT random),
-and the vocabulary tokens nearest to it (cosine over CLIP's token-embedding table, decoded by
-CLIP's tokenizer). For learned context (CoOp, CoOpLAMM, MaPLe, MaPLeLAMM) the context vectors'
-nearest words too, as CoOp interprets its prompts. Then the classes that moved most and least.
-A run that learns no labels (CoOp, MaPLe) says so and shows its context only; ``--plot`` refuses it.
-"""
+"""What the labels learned: how far each class's label embedding moved, and the words it is near."""
 import argparse
 import contextlib
 import json
@@ -24,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from lamm.errors import ConfigError, check_writable, run_command, write_error
+from trainers.methods import METHODS
 
 
 class Vocabulary:
@@ -48,12 +38,7 @@ class Vocabulary:
 
 
 def label_report(label_embeddings, classnames, vocabulary: Vocabulary, k: int = 3) -> list:
-    """Per class: its learned slots' movement from their anchors and their nearest words.
-
-    L2 is over all of a class's slots together (Frobenius norm of the change); cosine is the mean
-    over its slots of cos(vector, anchor). Classes whose labels were adopted frozen from an
-    earlier run (class-incremental stage 2) have no trained slot and are marked ``frozen``.
-    """
+    """Per class: its learned slots' movement from their anchors and their nearest words."""
     vectors, anchor = label_embeddings.vectors.detach().float(), label_embeddings.anchor.float()
     class_index = label_embeddings.class_index.tolist()
     words = vocabulary.nearest(vectors, k)
@@ -102,10 +87,7 @@ def _words(nearest):
 
 def trainers_with_labels():
     """The trainers whose runs learn label embeddings (LAMM, CoOpLAMM, MaPLeLAMM)."""
-    from dassl.engine import TRAINER_REGISTRY
-
-    return sorted(name for name in TRAINER_REGISTRY.registered_names()
-                  if getattr(TRAINER_REGISTRY.get(name), "learn_labels", False))
+    return sorted(m.trainer for m in METHODS.values() if m.learns_labels)
 
 
 def no_labels_note(trainer: str) -> str:
@@ -166,8 +148,7 @@ def plot(rows, path: str) -> None:
 
 
 def plot_format(path: str) -> str:
-    """The file format from --plot's extension (png without one); one error line for a format
-    matplotlib cannot write."""
+    """The file format from --plot's extension (png without one), one that matplotlib writes."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     extension = osp.splitext(path)[1].lstrip(".").lower() or "png"

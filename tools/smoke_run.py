@@ -1,13 +1,4 @@
-"""A one-minute end-to-end run on the CPU, before downloading any weights or data.
-
-    python -m tools.smoke_run
-
-It writes a tiny random CLIP and a synthetic dataset in Caltech101's layout under ./smoke,
-trains and tests LAMM on it through the real scripts/lamm/main.sh (3 seeds; the runs are named and
-launched by tools/runs, as every script's), and prints
-parse_test_res.py's table. The accuracy means nothing (random CLIP); the run proves that the
-installation, the data pipeline, training, checkpoints, evaluation and parsing work.
-"""
+"""A one-minute end-to-end run on the CPU, before downloading any weights or data."""
 import argparse
 import os
 import subprocess

@@ -1,28 +1,4 @@
-"""Checkpoints, one policy: saving, resuming, eval loading and ``MODEL.INIT_WEIGHTS``, all read
-through ``load_checkpoint``.
-
-Layout (CoOp's): ``<run>/<model name>/model.pth.tar-<epoch>`` plus a text file ``checkpoint``
-naming the latest one; each file is a dict with ``state_dict``, ``epoch``, ``optimizer``,
-``scheduler``, ``val_result`` (as Dassl writes it), ``rng_state`` (so that a resumed run continues
-with the same random numbers and ends where an uninterrupted run ends), ``train_time_s`` and
-``meta`` (the trainer, its family, the class names and ids). Files are written atomically; only
-the latest checkpoint and the final one are kept; they are read without running pickled code.
-
-Who may load what:
-
-- resume (``--resume``, or rerunning a run folder) and eval (``--eval-only --model-dir``) need a
-  checkpoint of the same trainer family: a LAMM run never evaluates a CoOp checkpoint as if it
-  were its own. Checkpoints without ``meta`` (the CoOp repository, older runs) are told apart by
-  whether they hold label embeddings.
-- ``MODEL.INIT_WEIGHTS`` (a run folder or a checkpoint file) is an explicit initialisation and
-  may come from any family: it takes over every prompt-learner tensor of the same name and shape
-  (the context ``ctx``, MaPLe's deep prompts and projections) and the label embeddings of the
-  classes both models know (matched by class id); not the optimizer, the LR schedule, the epoch
-  or the random state, so training starts at epoch 1.
-
-Checkpoints written by the CoOp repository load too: their ``token_prefix``/``token_suffix``
-buffers are dropped (they are rebuilt from CLIP and the class names), as CoOp itself does.
-"""
+"""Checkpoints, one policy: saving, resuming, eval loading and ``MODEL.INIT_WEIGHTS``."""
 import os
 import os.path as osp
 import pickle
@@ -36,6 +12,7 @@ import torch
 
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError
 from lamm.files import atomic_write, atomic_write_text
+from trainers.methods import checkpoint_folders, trainers_saving_to
 
 # Where checkpoints are (their file names, the note, a run's model folders): the torch-free run_folder.
 from .run_folder import (  # noqa: F401  (part of this module's interface)
@@ -54,20 +31,17 @@ def check_model_dir(directory: str, model_name: str, epoch=None) -> str:
         hint = f" {parent} holds: {', '.join(sorted(os.listdir(parent))[:10])}." if osp.isdir(parent) else ""
         raise CheckpointNotFoundError(
             f"--model-dir {directory} does not exist; give the --output-dir of the training run "
-            f"(the folder with {model_name}/ in it).{hint}"
-        )
+            f"(the folder with {model_name}/ in it).{hint}")
     if is_checkpoint_folder(directory):
         raise CheckpointNotFoundError(
             f"--model-dir {directory} is a checkpoint folder; give the run folder above it: "
-            f"--model-dir {osp.dirname(osp.normpath(directory))}"
-        )
+            f"--model-dir {osp.dirname(osp.normpath(directory))}")
     folder = osp.join(directory, model_name)
     runs_below = sorted(name for name in os.listdir(directory) if osp.isdir(osp.join(directory, name, model_name)))
     if not osp.isdir(folder) and runs_below:
         raise CheckpointNotFoundError(
             f"--model-dir {directory} holds runs ({', '.join(runs_below[:5])}), not a checkpoint; give one run, "
-            f"e.g. --model-dir {osp.join(directory, runs_below[0])}"
-        )
+            f"e.g. --model-dir {osp.join(directory, runs_below[0])}")
     path = checkpoint_file(folder, epoch)
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f'Model not found at "{path}".{_missing_checkpoint_hint(folder, epoch)}')
@@ -83,35 +57,11 @@ def _missing_checkpoint_hint(folder: str, epoch=None) -> str:
         listed = f" Available: {', '.join(available)}"
         return listed + (f"; epochs present: {', '.join(map(str, epochs))} (--load-epoch)." if epochs else ".")
     run = osp.dirname(folder)
-    known = _model_names()
-    others = sorted(name for name in os.listdir(run) if name in known and osp.isdir(osp.join(run, name))) \
-        if osp.isdir(run) else []
-    for other in others:
-        return (f" {run} holds a {other} checkpoint, written by {_trainers_of(other)}: "
+    for other in sorted(name for name in checkpoint_folders() if osp.isdir(osp.join(run, name))):
+        return (f" {run} holds a {other} checkpoint, written by {' or '.join(trainers_saving_to(other))}: "
                 "use that trainer, or --model-dir of a run of this one.")
     return " Check --model-dir (the run's output folder)."
 
-
-def _registered_trainers():
-    from dassl.engine import TRAINER_REGISTRY
-
-    return {name: TRAINER_REGISTRY.get(name) for name in TRAINER_REGISTRY.registered_names()}
-
-
-def _model_names():
-    """The checkpoint folder names of the registered trainers (``prompt_learner``, ...)."""
-    return {getattr(cls, "model_name", None) for cls in _registered_trainers().values()} - {None}
-
-
-def _trainers_of(model_name: str) -> str:
-    from dassl.engine import TRAINER_REGISTRY
-
-    names = [name for name in sorted(TRAINER_REGISTRY.registered_names())
-             if getattr(TRAINER_REGISTRY.get(name), "model_name", None) == model_name]
-    return " or ".join(names) or "another trainer"
-
-
-# ---------------------------------------------------------------- reading
 
 class _Inert:
     """Stands in for any pickled object that is not a tensor or a plain value; runs no code."""
@@ -137,23 +87,17 @@ def _safe_load(path: str):
     except pickle.UnpicklingError as error:
         raise ConfigError(
             f"{path} was not loaded: it holds pickled code ({', '.join(foreign)}) that only runs with "
-            "weights_only=False. Load it only if you trust its source, and re-save its state_dict."
-        ) from error
+            "weights_only=False. Load it only if you trust its source, and re-save its state_dict.") from error
 
 
 def read_checkpoint(path: str) -> dict:
-    """Read a checkpoint without running pickled code; an empty or corrupt file is named.
-
-    Checkpoints written by Dassl's own trainers (CoOp, MaPLe, the official LAMM code) pickle
-    scheduler and optimizer objects; those become inert placeholders, and the tensors load.
-    """
+    """Read a checkpoint without running pickled code; an empty or corrupt file is named."""
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f"Checkpoint not found: {path}")
     if osp.getsize(path) == 0:
         raise CheckpointError(
             f"{path} is empty (0 bytes): its save was cut off (full disk?). Delete it to resume from "
-            "the checkpoint before it, or start again with --restart."
-        )
+            "the checkpoint before it, or start again with --restart.")
     try:
         return _safe_load(path)
     except ConfigError:
@@ -162,8 +106,7 @@ def read_checkpoint(path: str) -> dict:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or not written by torch.save: {first_line[:120]}). "
-            "Delete it to resume from the checkpoint before it, or start again with --restart."
-        ) from error
+            "Delete it to resume from the checkpoint before it, or start again with --restart.") from error
 
 
 def family_of(checkpoint: dict):
@@ -171,12 +114,7 @@ def family_of(checkpoint: dict):
 
 
 def load_checkpoint(path: str, purpose: str, family=None, learns_labels=None) -> dict:
-    """THE way a checkpoint is read here, for ``purpose`` "resume", "eval" or "init".
-
-    Returns the checkpoint dict with a clean ``state_dict`` (no ``module.`` prefix, no buffers
-    that are rebuilt). For "resume" and "eval" a checkpoint of another trainer family than
-    ``family`` is refused; "init" (MODEL.INIT_WEIGHTS) takes any family.
-    """
+    """THE way a checkpoint is read here, for ``purpose`` "resume", "eval" or "init"."""
     checkpoint = read_checkpoint(path)
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict.")
@@ -197,8 +135,7 @@ def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
         if family is not None and saved != family:
             raise CheckpointError(
                 f"{path} was written by the {saved} trainer, not {family}: evaluate it with --trainer {saved}; "
-                f"{use_init}."
-            )
+                f"{use_init}.")
         return
     if learns_labels is None:
         return
@@ -208,17 +145,8 @@ def _check_family(checkpoint: dict, path: str, family, learns_labels) -> None:
         raise CheckpointError(f"{path} {what}, which {family} cannot use as its own; {use_init}.")
 
 
-# ---------------------------------------------------------------- taking a saved state over
-
 def adopt_labels(own: dict, saved: dict, *, freeze: bool = False) -> Tuple[dict, int]:
-    """This model's label state with the slots of the classes that ``saved`` also has, matched
-    by class id (and by name where both know it); the other classes keep their own slots.
-
-    ``own`` and ``saved`` are label-embedding state dicts (``LabelEmbeddings``' keys). The label
-    spaces may differ: an ImageNet model's labels serve its 200 ImageNet-A classes, a model of all
-    classes serves one half of them. With ``freeze`` the adopted slots go to the ``frozen_*``
-    tensors and stop training. Returns the new state and how many classes were adopted.
-    """
+    """This model's label state with the slots of the classes that ``saved`` also has, matched by class id."""
     saved_ids = saved.get("class_ids")
     saved_ids = torch.arange(int(saved["class_index"].max()) + 1) if saved_ids is None else saved_ids
     saved_hashes = saved.get("class_name_hashes", torch.zeros_like(saved_ids))
@@ -266,13 +194,7 @@ def adopt_labels(own: dict, saved: dict, *, freeze: bool = False) -> Tuple[dict,
 
 @dataclass(frozen=True)
 class LoadPolicy:
-    """How ``load_prompt_state`` takes a saved state over.
-
-    ``eval`` (``--model-dir``): the checkpoint is this model. Every tensor must fit, and classes
-    it holds no labels for are an error unless ``unseen_classes`` is "init" (they keep their word
-    embeddings). ``init`` (MODEL.INIT_WEIGHTS): any family; what fits is taken, the labels of the
-    classes both know, frozen with ``freeze_labels``.
-    """
+    """How ``load_prompt_state`` takes a saved state over."""
 
     purpose: str  # "eval" or "init"
     source: str  # the checkpoint file, for messages
@@ -290,8 +212,7 @@ def _take_labels(labels, saved: dict, policy: LoadPolicy) -> None:
                 f"{policy.source} has label embeddings for {adopted} of this dataset's {total} classes: it was "
                 "trained on other classes (another dataset, or the other half of the classes). To evaluate "
                 "the missing ones with their word embeddings (the zero-shot prompt), set "
-                "TRAINER.LAMM.UNSEEN_CLASSES init."
-            )
+                "TRAINER.LAMM.UNSEEN_CLASSES init.")
         print(f"{total - adopted} of {total} classes are not in {policy.source}: they keep their word embeddings")
     labels.load_slots(state)
     if policy.purpose == "init":
@@ -319,8 +240,7 @@ def load_prompt_state(module: torch.nn.Module, state: dict, policy: LoadPolicy) 
             raise ConfigError(
                 f"{policy.source}: {key} has shape {tuple(value.shape)} in the checkpoint but {tuple(own[key].shape)} "
                 "here. The checkpoint was trained on other classes or another prompt shape "
-                "(dataset, DATASET.SUBSAMPLE_CLASSES, N_CTX, LABEL_TOKENS or trainer differ)."
-            )
+                "(dataset, DATASET.SUBSAMPLE_CLASSES, N_CTX, LABEL_TOKENS or trainer differ).")
     unexpected = sorted(set(state) - set(own))
     # Adopted labels came from the checkpoint (its classes' slots), whatever their keys.
     missing = sorted(key for key in own if key not in state and not (adopts and key.startswith(LABELS)))
@@ -344,8 +264,6 @@ def load_prompt_learner_checkpoint(module: torch.nn.Module, folder: str, epoch=N
     return saved_epoch
 
 
-# ---------------------------------------------------------------- random state
-
 def capture_rng_state() -> dict:
     """Python, NumPy and torch random states as tensors and plain values (weights_only-safe)."""
     numpy_state = np.random.get_state()
@@ -367,8 +285,6 @@ def restore_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-# ---------------------------------------------------------------- writing
-
 def _free_space(folder: str) -> str:
     try:
         return f"{shutil.disk_usage(folder).free / 1e9:.1f} GB free"
@@ -377,11 +293,7 @@ def _free_space(folder: str) -> str:
 
 
 def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epochs=()) -> str:
-    """Write ``folder/filename`` (and the ``checkpoint`` note) so a kill never leaves half a file.
-
-    Epoch checkpoints other than this one and ``keep_epochs`` are deleted afterwards. A failed
-    write (full disk, quota) is an error naming the folder; the previous checkpoint stays.
-    """
+    """Write ``folder/filename`` (and the ``checkpoint`` note) so a kill never leaves half a file."""
     path = osp.join(folder, filename)
     try:
         atomic_write(path, lambda tmp_path: torch.save(state, tmp_path))
@@ -390,8 +302,7 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
         raise CheckpointError(
             f"Could not write the checkpoint {filename} in {folder} ({first_line[:120]}); {_free_space(folder)} "
             "there. Free some space (or move the run with --output-dir) and rerun the same command: it resumes "
-            "from the previous checkpoint, which is intact."
-        ) from error
+            "from the previous checkpoint, which is intact.") from error
     atomic_write_text(osp.join(folder, NOTE_FILE), filename + "\n")
     for name in os.listdir(folder):
         match = EPOCH_FILE.match(name)
@@ -401,12 +312,8 @@ def save_checkpoint_atomically(state: dict, folder: str, filename: str, keep_epo
     return path
 
 
-# ---------------------------------------------------------------- the trainer's side
-
 class CheckpointMixin:
-    """Dassl's checkpoint hooks (``save_model``, ``resume_model_if_exist``, ``load_model``) and
-    ``init_from`` (MODEL.INIT_WEIGHTS) for a trainer whose model is ``self.model.prompt_learner``,
-    registered under ``model_name``."""
+    """Dassl's checkpoint hooks (``save_model``, ``resume_model_if_exist``, ``load_model``) and ``init_from``."""
 
     family = None  # the trainer family written to and checked in ``meta``; None: the class name
 
@@ -443,18 +350,14 @@ class CheckpointMixin:
                                            keep_epochs=(epoch + 1, self.max_epoch))
 
     def resume_model_if_exist(self, directory):
-        """Continue from the latest checkpoint (Dassl's lines), restoring the random state.
-
-        ``--resume DIR`` must hold a checkpoint; a run folder without one trains from scratch.
-        """
+        """Continue from the latest checkpoint (Dassl's lines), restoring the random state."""
         names = self.get_model_names()
         paths = {name: latest_checkpoint(osp.join(directory, name)) for name in names}
         if not all(paths.values()):
             if self.cfg.RESUME:
                 raise CheckpointNotFoundError(
                     f"--resume {self.cfg.RESUME} holds no checkpoint (no {'/'.join(names)}/checkpoint file "
-                    f"there); {_missing_checkpoint_hint(osp.join(directory, names[0])).strip()}"
-                )
+                    f"there); {_missing_checkpoint_hint(osp.join(directory, names[0])).strip()}")
             print("No checkpoint found, train from scratch")
             return 0
         print(f"Found checkpoint at {directory} (will resume training)")
@@ -488,8 +391,7 @@ class CheckpointMixin:
         self.loaded_checkpoint = {"run_dir": directory, "epoch": self.loaded_epoch, "file": path}
 
     def init_from(self, path: str):
-        """MODEL.INIT_WEIGHTS: start from another run's prompts (a run folder or a checkpoint
-        file), whatever its trainer: see the module docstring for what is taken over."""
+        """MODEL.INIT_WEIGHTS: start from another run's prompts (a run folder or a checkpoint file)."""
         folder = osp.join(path, self.model_name) if osp.isdir(osp.join(path, self.model_name)) else path
         if osp.isdir(folder):
             checkpoint_path = latest_checkpoint(folder)

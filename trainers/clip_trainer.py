@@ -1,9 +1,4 @@
-"""What every CLIP trainer here shares: loading CLIP for the config, and the run's record.
-
-Each run folder gets ``results.json`` after every test on the test split: the accuracy, what
-the run was and what it cost (the schema is ``trainers/record.Record``, described in
-``docs/EXPERIMENTS.md``), written atomically, so a file that parses means a finished run.
-"""
+"""What every CLIP trainer here shares: loading CLIP for the config, and the run's record."""
 import os.path as osp
 import resource
 import sys
@@ -35,8 +30,7 @@ def host_peak_gb() -> float:
 
 
 def peak_memory_gb(device) -> float:
-    """Peak memory in GB: CUDA's allocated peak since the last reset, or on the CPU the process's
-    peak resident memory so far (so a test's peak includes training's)."""
+    """Peak memory in GB: CUDA's allocated peak, or the process's peak RSS on the CPU."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 1e9
     return host_peak_gb()
@@ -94,8 +88,6 @@ class ClipTrainer(TrainerX):
         self._train_images += len(batch["label"])  # for the record's training images per second
         return batch["img"].to(self.device), batch["label"].to(self.device)
 
-    # ------------------------------------------------------------ time and memory of the run
-
     def train_time_so_far(self) -> float:
         """Seconds spent training, over every resume of the run (checkpoints carry the sum)."""
         start = getattr(self, "_train_started", None)
@@ -123,8 +115,6 @@ class ClipTrainer(TrainerX):
             self.write_results(result, test_stats={"time_s": time.time() - started,
                                                    "peak_memory_gb": peak_memory_gb(self.device)})
         return result
-
-    # ------------------------------------------------------------ the record
 
     def is_eval_only(self) -> bool:
         flag = self.run_args.get("eval_only")

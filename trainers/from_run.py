@@ -1,12 +1,4 @@
-"""A trained model rebuilt from its run folder alone, without Dassl's DataManager (issue 14).
-
-The run holds what is needed: ``config.yaml`` (trainer, backbone, prompt shape, INPUT.*), the
-checkpoint (the learned tensors; its ``meta`` names the classes) and ``results.json``. The class
-names come from the checkpoint's ``meta``, else from the record's ``classnames``, else from the
-dataset rebuilt with the run's config (DATASET.ROOT). The prompt learner is built by the run's own
-trainer class (its ``build_prompt_learner``/``build_model``), so the model is exactly the one the
-run evaluated; only the data loading is skipped.
-"""
+"""A trained model rebuilt from its run folder alone, without Dassl's DataManager (issue 14)."""
 import contextlib
 import os
 import os.path as osp
@@ -24,7 +16,6 @@ from lamm.preprocess import resize_mode, test_preprocessing
 
 from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
 from .config import extend_cfg
-from . import registered  # noqa: F401  (registers the trainers it looks up)
 from .prompt_trainer import PromptTrainer
 
 from . import registered  # noqa: F401  (a trained run names its trainer: every one must be registered)
@@ -87,8 +78,7 @@ def _classes_from_dataset(cfg, run_dir: str):
     except (LammError, OSError, AssertionError) as error:
         raise ConfigError(
             f"{run_dir} names no classes (neither its checkpoint nor results.json), and the dataset "
-            f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error})."
-        ) from error
+            f"{cfg.DATASET.NAME} could not be read from DATASET.ROOT {cfg.DATASET.ROOT} ({error}).") from error
     return list(dataset.classnames), getattr(dataset, "class_ids", None)
 
 
@@ -131,14 +121,7 @@ def _check_backbone_file(backbone: str, run_dir: str) -> None:
 
 
 class TrainedModel:
-    """A run's classifier: normalised text features per class and an image encoder.
-
-    Attributes: ``trainer`` (TRAINER.NAME), ``classnames``, ``backbone`` (MODEL.BACKBONE.NAME),
-    ``epoch`` (of the checkpoint, None for ZeroshotCLIP), ``max_epoch`` (OPTIM.MAX_EPOCH, the
-    planned epochs), ``epochs_trained`` (the run's latest checkpoint), ``finished``,
-    ``preprocessing`` (see ``lamm.preprocess``), ``cfg``, ``clip_model``, and ``model`` (a
-    ``PromptedCLIP``, None for ZeroshotCLIP).
-    """
+    """A run's classifier: normalised text features per class and an image encoder."""
 
     def __init__(self, run_dir: str, epoch: Optional[int] = None, device: str = "cpu"):
         self.run_dir = run_dir

@@ -1,13 +1,4 @@
-"""Dassl's learning-rate schedules, rebuilt on ``LambdaLR`` so that they run on current PyTorch.
-
-Dassl's warmup wrappers pass ``verbose`` to torch's LRScheduler, which current PyTorch rejects.
-This gives the same LR for every epoch as Dassl 0.6.3 with one ``step()`` per epoch:
-with warmup (W epochs), epochs ``0..W-1`` use the warmup LR and epoch ``e >= W`` uses the main
-schedule at ``e - W`` (``WARMUP_RECOUNT True``) or at ``e`` (False). For CoOp's config (cosine,
-one constant warmup epoch at 1e-5) that is ``1e-5`` and then ``LR·½(1 + cos(π(e-1)/MAX_EPOCH))``.
-
-Its state dict holds only numbers, so checkpoints load with ``torch.load(weights_only=True)``.
-"""
+"""Dassl's learning-rate schedules, rebuilt on ``LambdaLR`` so that they run on current PyTorch."""
 import bisect
 import math
 

@@ -1,10 +1,4 @@
-"""MaPLe (Khattak et al., CVPR 2023) and MaPLe + LAMM: deep multi-modal prompts, optional labels.
-
-Where MaPLe + LAMM's labels go is TRAINER.LAMM.MAPLE_LABEL_LAYOUT: "name" (default, the paper's
-method) writes them over the class name; "official" builds the official code's prompt
-``[SOS] v1 v2 <M_i> a <full class name> .``, the model behind the paper's MaPLe + LAMM numbers.
-Unlike the official code, eval-only runs load the learned labels.
-"""
+"""MaPLe (Khattak et al., CVPR 2023) and MaPLe + LAMM: deep multi-modal prompts, optional labels."""
 from dassl.engine import TRAINER_REGISTRY
 
 from lamm.backbones import as_backbone

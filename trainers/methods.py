@@ -1,11 +1,4 @@
-"""The method table: every trainer of this project, one row each, read by everything that names a method.
-
-The trainer classes take their flags from their row (``flags_from_table``); the sweeps and scripts
-(``tools/runs``) take the config files, few-shot or not, and the script folder; the result tables
-take ``label`` and ``order``; the checkpoint hints take ``checkpoint_folder``. A new method is its
-trainer module, its config folder (``configs/trainers/<Trainer>/<config_prefix>_<K>shots.yaml``)
-and one row here. Imports nothing heavy, so sweeps and tables start without torch or Dassl.
-"""
+"""The method table: every trainer of this project, one row each, read by everything that names a method."""
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple

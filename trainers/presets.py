@@ -1,14 +1,4 @@
-"""``TRAINER.LAMM.PRESET``: one switch for every choice that produced the paper's numbers.
-
-``default`` changes nothing. ``official`` sets, for the trainer being run, each choice where
-this code can follow the official code (gaojingsheng/LAMM, and CoOp for the ``CoOp`` trainer)
-to what that code did; the README's "Paper, official code, and what this code does" lists them.
-
-Precedence: the preset beats the config files (the shipped ones hold the paper's λ1 = 1/shots).
-A value given on the command line must agree with the preset, or switch a loss term off (a
-weight of 0: the loss ablations); anything else is an error naming both values, so that a run
-recorded as ``official`` is one.
-"""
+"""``TRAINER.LAMM.PRESET``: one switch for every choice that produced the paper's numbers."""
 from dataclasses import dataclass
 from typing import Callable, Sequence, Tuple
 
@@ -97,8 +87,7 @@ def preset_choices(cfg, trainer=None) -> Sequence[Choice]:
 
 
 def apply_preset(cfg, overrides: Sequence[str] = (), trainer=None) -> None:
-    """Set the preset's choices in ``cfg`` (not frozen), after the command-line ``overrides``
-    (train.py's ``opts``, KEY VALUE pairs) have been merged into it."""
+    """Set the preset's choices in ``cfg`` (not frozen), after the command-line ``overrides`` (``opts``)."""
     explicit = set(overrides[0::2]) if overrides else set()
     for choice in preset_choices(cfg, trainer):
         value = _get(cfg, choice.key)
@@ -107,6 +96,5 @@ def apply_preset(cfg, overrides: Sequence[str] = (), trainer=None) -> None:
                 continue  # e.g. a loss term switched off on purpose
             raise ConfigError(
                 f"TRAINER.LAMM.PRESET {cfg.TRAINER.LAMM.PRESET} sets {choice.key} to {choice.value!r}, but the "
-                f"command line gives {value!r}; drop one of the two."
-            )
+                f"command line gives {value!r}; drop one of the two.")
         _set(cfg, choice.key, type(value)(choice.value))

@@ -1,15 +1,4 @@
-"""The run record, ``<run>/results.json``: what a run is, what it scored and what it cost.
-
-``Record`` is the schema: its fields are the file's keys (``docs/EXPERIMENTS.md`` describes
-each), and every writer builds one (the trainers in ``trainers/clip_trainer.py``, the
-synthetic results, the tests). ``read_record`` is the one reader: a file that does not parse,
-or has no ``accuracy``, means the run is not finished. ``RECORD_VERSION`` counts the schema's
-changes. The fields marked ``identity`` say what a run is (``IDENTITY_FIELDS``): two runs are
-averaged together only when all of them agree. The protocol list and the rule that derives a
-protocol from the dataset keys live here too, once.
-
-This module imports neither torch nor Dassl, so that tools that only read records start fast.
-"""
+"""The run record, ``<run>/results.json``: what a run is, what it scored and what it cost."""
 import dataclasses
 import hashlib
 import json
@@ -61,14 +50,6 @@ COST_FIELDS = ("wall_s", "host_peak_gb", "gpu_peak_gb", "trainable_params", "tra
 NO_COST = {name: None for name in COST_FIELDS}
 
 
-def _no_time():
-    return {"train": None, "test": None}
-
-
-def _no_memory():
-    return {"train": None, "test": None, "device": "cpu"}
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Record:
     """One run's ``results.json``. Identity fields come first, in the order runs are told apart."""
@@ -106,8 +87,9 @@ class Record:
     checkpoint: Optional[Dict[str, Any]] = None  # eval-only: {"run_dir", "epoch", "file"}
     overrides: List[str] = dataclasses.field(default_factory=list)
     code_version: Optional[Dict[str, Any]] = None
-    time_s: Dict[str, Optional[float]] = dataclasses.field(default_factory=_no_time)
-    peak_memory_gb: Dict[str, Any] = dataclasses.field(default_factory=_no_memory)
+    time_s: Dict[str, Optional[float]] = dataclasses.field(default_factory=lambda: {"train": None, "test": None})
+    peak_memory_gb: Dict[str, Any] = dataclasses.field(
+        default_factory=lambda: {"train": None, "test": None, "device": "cpu"})
     cost: Dict[str, Any] = dataclasses.field(default_factory=lambda: dict(NO_COST))
     shortcuts_off: List[str] = dataclasses.field(default_factory=list)  # shortcuts not exact on this backbone
 
@@ -120,8 +102,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, content: Dict[str, Any]) -> "Record":
-        """A record from a parsed ``results.json``; keys the schema does not know are dropped.
-        A ValueError names the required keys it lacks (a file some other code wrote)."""
+        """A record from a parsed ``results.json``; keys the schema does not know are dropped."""
         missing = [name for name in REQUIRED_FIELDS if name not in content]
         if missing:
             raise ValueError(f"not a run record of this project: no {', '.join(missing)}")
@@ -176,7 +157,6 @@ def _canon(value) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-# --------------------------------------------------------------------------- the protocol
 def resolve_protocol(config) -> str:
     """RUN.PROTOCOL, or the protocol the dataset keys imply when it is empty."""
     explicit = config["RUN"]["PROTOCOL"] if "RUN" in config else ""
@@ -190,7 +170,6 @@ def resolve_protocol(config) -> str:
     return "fewshot"
 
 
-# --------------------------------------------------------------------------- the config fingerprint
 def flatten(config: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     """A nested config (a yacs CfgNode or the dict of its YAML dump) as ``{"A.B.C": value}``."""
     flat = {}

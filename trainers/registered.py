@@ -1,5 +1,4 @@
-"""Importing this module registers every trainer of the method table with Dassl's TRAINER_REGISTRY:
-it imports the module each row names, so a new method needs no line here."""
+"""Importing this module registers every trainer of the method table with Dassl's TRAINER_REGISTRY."""
 import importlib
 
 from .methods import METHODS

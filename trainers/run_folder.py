@@ -1,17 +1,4 @@
-"""A run folder's own facts, in one place and without torch: the files a run writes, the kind of
-run that wrote a folder, its lock, where its checkpoints are, its status, and whether a rerun may
-continue it.
-
-Layout (CoOp's, plus this project's files)::
-
-    <run>/config.yaml       the merged config; its first line says which kind of run wrote it
-    <run>/env.txt           the environment report
-    <run>/log.txt           every line of the run's log (Dassl's Logger; parse_test_res.py reads it)
-    <run>/results.json      the run record (written when the run finishes)
-    <run>/.lock             held while a process works on the run
-    <run>/<model name>/model.pth.tar-<epoch>, model-best.pth.tar, checkpoint (names the latest)
-    <run>/tensorboard/
-"""
+"""A run folder's own facts, without torch: its files, kind, lock, checkpoints and status."""
 import glob
 import os
 import os.path as osp
@@ -36,20 +23,15 @@ RUN_KINDS = {"training": "# train.py run: training\n", "eval-only": "# train.py 
 # A rerun of a folder may change where files are and how fast they are read, not what is computed.
 RERUN_MAY_CHANGE = tuple(key for key in NOT_IN_FINGERPRINT if key != "SEED")
 
-# ---------------------------------------------------------------- checkpoint file names
 EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
 BEST_FILE = "model-best.pth.tar"
 NOTE_FILE = "checkpoint"
 
 
-def epoch_file_name(epoch: int) -> str:
-    return f"model.pth.tar-{epoch}"
-
-
 def checkpoint_file(folder: str, epoch=None) -> str:
     """``model.pth.tar-<epoch>``, else ``model-best.pth.tar``, else the latest one saved."""
     if epoch is not None:
-        return osp.join(folder, epoch_file_name(epoch))
+        return osp.join(folder, f"model.pth.tar-{epoch}")
     best = osp.join(folder, BEST_FILE)
     latest_note = osp.join(folder, NOTE_FILE)
     if not osp.exists(best) and osp.exists(latest_note):
@@ -79,11 +61,7 @@ def model_folders_in(run: str):
 
 
 def latest_checkpoint(folder: str):
-    """The file the ``checkpoint`` note names; None when there is no note.
-
-    A note that names a missing file is an error: the run's checkpoints were moved or deleted,
-    and training from scratch in their place would pass for a resumed run.
-    """
+    """The file the ``checkpoint`` note names; None when there is no note."""
     note = osp.join(folder, NOTE_FILE)
     if not osp.isfile(note):
         return None
@@ -94,14 +72,12 @@ def latest_checkpoint(folder: str):
         present = ", ".join(map(str, epochs_present(folder))) or "none"
         raise CheckpointNotFoundError(
             f"{note} names {name}, which is missing (epochs present: {present}). Restore the file, "
-            "or start the run afresh with --restart."
-        )
+            "or start the run afresh with --restart.")
     return path
 
 
 def last_checkpoint_epoch(run_dir: str) -> Optional[int]:
-    """The epoch a rerun resumes from: the newest ``model.pth.tar-<epoch>`` named by a
-    ``<run>/<model>/checkpoint`` note (Dassl resumes from the note, not from the files)."""
+    """The epoch a rerun resumes from."""
     epochs = []
     for note in glob.glob(osp.join(glob.escape(run_dir), "*", NOTE_FILE)):
         try:
@@ -115,17 +91,12 @@ def last_checkpoint_epoch(run_dir: str) -> Optional[int]:
     return max(epochs) if epochs else None
 
 
-# ---------------------------------------------------------------- the lock
 class RunLockedError(LammError):
     """Another process holds the lock of this run folder."""
 
 
 class RunLock:
-    """An exclusive, non-blocking lock on a run folder (``<folder>/.lock``), held while a run works.
-
-    Two launches of the same run (two sweeps, two shells) would otherwise write the same
-    checkpoints and log. The lock is released when the process ends, also when it is killed.
-    """
+    """An exclusive, non-blocking lock on a run folder (``<folder>/.lock``), held while a run works."""
 
     def __init__(self, folder: str):
         self.path = osp.join(folder, LOCK_FILE)
@@ -155,11 +126,7 @@ class RunLock:
 
 
 def lock_holder(run_dir: str) -> Optional[str]:
-    """Who holds the run's ``.lock`` ("pid N on host"), or None when nobody does.
-
-    The probe takes a shared lock for an instant, so it never waits and never keeps a run from
-    starting for longer than that instant.
-    """
+    """Who holds the run's ``.lock`` ("pid N on host"), or None when nobody does."""
     import fcntl
 
     try:
@@ -175,7 +142,6 @@ def lock_holder(run_dir: str) -> Optional[str]:
     return None
 
 
-# ---------------------------------------------------------------- status
 FINISHED = "finished"
 UNFINISHED = "unfinished"
 RUNNING = "running elsewhere"
@@ -184,12 +150,7 @@ STATUSES = (FINISHED, UNFINISHED, RUNNING, NOT_STARTED)
 
 
 def run_status(run_dir: str) -> Tuple[str, str]:
-    """(status, detail) of a run folder; status is one of STATUSES.
-
-    A record that ``read_record`` accepts means finished (a corrupt ``results.json`` does not: the
-    run is rerun and resumes); a held ``.lock`` means another process is running it; any other
-    folder is an unfinished run that Dassl resumes from its last checkpoint.
-    """
+    """(status, detail) of a run folder; status is one of STATUSES."""
     if read_record(run_dir) is not None:
         return FINISHED, ""
     if not osp.isdir(run_dir):
@@ -204,7 +165,6 @@ def run_status(run_dir: str) -> Tuple[str, str]:
     return UNFINISHED, detail
 
 
-# ---------------------------------------------------------------- which run a folder holds
 def existing_run_kind(folder: str):
     """"training", "eval-only" or None (no run of this project there yet)."""
     try:
@@ -222,8 +182,7 @@ def existing_run_kind(folder: str):
 
 
 def check_output_dir(path: str) -> None:
-    """An output folder the file system can create: not a file, no name longer than it allows
-    (Errno 36), and writable where it must be created."""
+    """An output folder the file system can create: not a file, no name longer than it allows (Errno 36)."""
     full = osp.abspath(path)
     if osp.exists(full) and not osp.isdir(full):
         raise ConfigError(f"--output-dir {path} is a file, not a folder.")
@@ -251,10 +210,7 @@ def check_output_dir(path: str) -> None:
 
 
 def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> None:
-    """A rerun continues the same experiment, or says what differs and how to keep both.
-
-    ``config`` is the new run's merged config as written to config.yaml and read back.
-    """
+    """A rerun continues the same experiment, or says what differs and how to keep both."""
     if not osp.isdir(folder):
         return
     kind = existing_run_kind(folder)
@@ -262,8 +218,7 @@ def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> No
         suggestion = osp.join(osp.dirname(osp.normpath(folder)), "eval", osp.basename(osp.normpath(folder)))
         raise ConfigError(
             f"{folder} holds a training run; an eval-only run never writes into one (it would replace its "
-            f"config.yaml and results.json). Give the evaluation its own folder, e.g. --output-dir {suggestion}"
-        )
+            f"config.yaml and results.json). Give the evaluation its own folder, e.g. --output-dir {suggestion}")
     ways_out = ("To keep both, use another --output-dir (the scripts: TAG=<name>); to replace it, add --restart "
                 "(deletes its checkpoints, results and logs).")
     if not eval_only and kind == "eval-only" and not restart:
@@ -282,8 +237,7 @@ def check_rerun(folder: str, config: dict, eval_only=False, restart=False) -> No
 
 
 def clear_run_folder(folder: str) -> list:
-    """--restart: delete what an earlier run left in ``folder`` (files this project writes only);
-    returns the names removed."""
+    """--restart: delete what an earlier run left in ``folder`` (files this project writes only)."""
     removed = []
     for name in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
         path = osp.join(folder, name)

@@ -1,12 +1,4 @@
-"""What a run shows on the terminal: what the run is, its progress and its result.
-
-Dassl's Logger tees stdout into the run's ``log.txt``; the terminal filter sits under it (it is
-``sys.stdout`` when the Logger is set up), so ``log.txt`` keeps every line that CoOp's log has
-(``parse_test_res.py`` and CoOp users' tools read it) while the screen, by default, leaves out the
-set-up chatter of Dassl and the trainers, and the blocks printed under ``log_only()`` (the
-arguments, the full config, the environment). ``--verbose`` (``LAMM_VERBOSE=1``) shows everything.
-Warnings and errors go to stderr and are never filtered.
-"""
+"""What a run shows on the terminal: what the run is, its progress and its result."""
 import contextlib
 import os
 import re
@@ -53,8 +45,7 @@ def verbose_from_env(environ=os.environ) -> bool:
 
 
 class TerminalFilter:
-    """A stream over the terminal that, unless ``verbose``, passes whole lines that are not chatter
-    and not printed under ``log_only()``."""
+    """A terminal stream that hides chatter and ``log_only()`` blocks unless ``verbose``."""
 
     def __init__(self, terminal, verbose=False):
         self.terminal = terminal

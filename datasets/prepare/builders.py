@@ -1,22 +1,4 @@
-"""Building a CoOp split from a dataset's official files, for ``prepare --build-split`` (no Dassl).
-
-CoOp builds ``split_zhou_<Name>.json`` on the first run when the file is missing, with two
-procedures that shuffle with Python's ``random``:
-
-- per class of a train+val list, the first ``round(0.2 n)`` shuffled images become val
-  (``split_trainval``; Pets, Cars, SUN397, UCF101);
-- per class folder, shuffled images are dealt 50 % train, 20 % val, the rest test
-  (``split_class_folders``; Caltech101, Food101, DTD, EuroSAT; Flowers by label).
-
-The readers here never build a split on the fly: CoOp's builder consumes the global ``random``
-before the few-shot draw, so a run that built its split would draw another subset than the
-same run with the file. Building is an explicit step with its own generator,
-``random.Random(seed)``; with seed 1 it makes the shuffle calls CoOp's builder makes in a run
-with ``--seed 1``. Folder listings are sorted (CoOp uses the file system's order, which varies
-between machines), so a built split is the same on every machine. It is still not the
-published file, whose random state is unknown: numbers from a built split are not comparable
-with published ones.
-"""
+"""Building a CoOp split from a dataset's official files, for ``prepare --build-split`` (no Dassl)."""
 import os
 import random
 import re
@@ -34,16 +16,11 @@ def _require_positive(counts, classname, source):
         detail = ", ".join(f"{k} {v}" for k, v in counts.items())
         raise InvalidDatasetError(
             f"Class {classname!r} in {source} has too few images to split ({detail}); CoOp's split needs "
-            f"at least one image in each part."
-        )
+            f"at least one image in each part.")
 
 
 def split_trainval(trainval, rng, p_val=0.2):
-    """Split a train+val list per class: round(p_val * n) shuffled images of each class go to val.
-
-    Classes are visited in first-appearance order and each class's items keep their list order
-    before the shuffle, as in CoOp's ``OxfordPets.split_trainval``.
-    """
+    """Split a train+val list per class: round(p_val * n) shuffled images of each class go to val."""
     by_label = defaultdict(list)
     for index, item in enumerate(trainval):
         by_label[item.label].append(index)
@@ -58,12 +35,7 @@ def split_trainval(trainval, rng, p_val=0.2):
 
 
 def deal_per_class(groups, rng, p_trn=0.5, p_val=0.2, *, source):
-    """Shuffle each class's images and deal them into train, val and test.
-
-    Args:
-        groups: ``[(label, classname, [impath, ...]), ...]`` in the order CoOp visits them.
-        rng: a ``random.Random``.
-    """
+    """Shuffle each class's images and deal them into train, val and test."""
     train, val, test = [], [], []
     for label, classname, impaths in groups:
         impaths = list(impaths)
@@ -79,11 +51,7 @@ def deal_per_class(groups, rng, p_trn=0.5, p_val=0.2, *, source):
 
 
 def split_class_folders(image_dir, rng, ignored=(), new_cnames=None, p_trn=0.5, p_val=0.2):
-    """CoOp's split of a folder-per-class dataset (``DescribableTextures.read_and_split_data``).
-
-    Labels follow the sorted folder names (without ``ignored``); the stored class name is the
-    folder name, or ``new_cnames[folder]`` when given.
-    """
+    """CoOp's split of a folder-per-class dataset (``DescribableTextures.read_and_split_data``)."""
     folders = [f for f in list_dirs(image_dir) if f not in ignored]
     if not folders:
         raise InvalidDatasetError(f"{image_dir} has no class folders to build a split from.")
@@ -94,8 +62,6 @@ def split_class_folders(image_dir, rng, ignored=(), new_cnames=None, p_trn=0.5, 
         groups.append((label, name, [os.path.join(class_dir, f) for f in list_files(class_dir)]))
     return deal_per_class(groups, rng, p_trn, p_val, source=image_dir)
 
-
-# --- per dataset: CoOp's builder of each split file, from the official annotations ------------------
 
 # Caltech101: CoOp's split keeps 100 of the 102 folders (background clutter and a second copy of
 # the faces are not classes) and stores four folders under new class names. The split file
@@ -124,10 +90,7 @@ def _class_folders(key, **names):
 
 
 def breed_name(image_name):
-    """CoOp's class name of a Pets image: the breed part of the file name, lower-cased.
-
-    "Abyssinian_100" -> "abyssinian", "american_pit_bull_terrier_12" -> "american_pit_bull_terrier".
-    """
+    """CoOp's class name of a Pets image: the breed part of the file name, lower-cased."""
     return "_".join(image_name.split("_")[:-1]).lower()
 
 
@@ -213,10 +176,7 @@ def build_stanford_cars(dataset_dir, rng):
 
 
 def sun_classname(category):
-    """CoOp's class name of a SUN category path: first-letter folder dropped, parts reversed.
-
-    "a/apartment_building/outdoor" -> "outdoor apartment_building", "a/abbey" -> "abbey".
-    """
+    """CoOp's class name of a SUN category path: first-letter folder dropped, parts reversed."""
     return " ".join(category.split("/")[1:][::-1])
 
 

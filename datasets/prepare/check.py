@@ -1,11 +1,4 @@
-"""``python -m datasets.prepare check``: what is present, missing or wrong, per dataset, before training.
-
-Each finding has a level: ``ok``, ``info``, ``warn`` (unusual but readable, e.g. a split whose
-size differs from CoOp's paper), ``missing`` (a folder or file is absent) or ``wrong`` (present
-but unusable: wrong layout, flat ImageNet val folder, malformed file, missing images). A
-dataset is ready when it has neither missing nor wrong findings; the readers would then load
-it. The checks use the readers' own parsing functions, so both agree on what is valid.
-"""
+"""``python -m datasets.prepare check``: what is present, missing or wrong, per dataset, before training."""
 import glob
 import os
 from collections import Counter
@@ -127,8 +120,7 @@ def _check_caches(report, dataset_dir):
     fewshot_dir = os.path.join(dataset_dir, LEGACY_DIRNAME)
     caches = sorted(glob.glob(os.path.join(fewshot_dir, "*.json")))
     pickles = sorted(glob.glob(os.path.join(fewshot_dir, "*.pkl"))) + sorted(
-        glob.glob(os.path.join(dataset_dir, "preprocessed.pkl"))
-    )
+        glob.glob(os.path.join(dataset_dir, "preprocessed.pkl")))
     if caches:
         report.add("info", f"{_count(len(caches), 'few-shot cache')} of an earlier version in {fewshot_dir}: read "
                            f"when they match, never written (new caches go to {os.path.join(cache_root(), 'fewshot')})")
@@ -158,8 +150,7 @@ def check_split_dataset(report, dataset_dir, deep):
     info = report.info
     image_dirs_ok = all(
         _check_folder(report, os.path.join(dataset_dir, sub), "images", info.dataset_dir, sub)
-        for sub in info.required_subdirs
-    )
+        for sub in info.required_subdirs)
     split_path = os.path.join(dataset_dir, info.split_file)
     if not os.path.isfile(split_path):
         report.add("missing", f"{split_path} not found. {missing_split_hint(info, report.root)}")

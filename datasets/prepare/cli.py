@@ -1,24 +1,4 @@
-"""Download, lay out and check the datasets, in CoOp's folder layout.
-
-    python -m datasets.prepare caltech101 oxford_pets --root $DATA   # fetch, verify, extract
-    python -m datasets.prepare check --root $DATA                    # what is present/missing/wrong
-    python -m datasets.prepare check imagenet --root $DATA --deep    # ... and decode every image
-    python -m datasets.prepare list                                  # datasets, sources and sizes
-
-Names are the config names (``configs/datasets/<name>.yaml``) or the registered names, or
-``all``. Preparing a dataset fetches each of its files that is not in place yet (see
-``datasets/catalog.py``): official archives over HTTP (resumed when interrupted, checked
-against the published checksum, extracted safely), CoOp's split files and a few other files
-from Google Drive with gdown. Where no download is possible (ImageNet needs a login; Stanford
-Cars' links died) it prints the exact manual steps; files fetched by hand can be given with
-``--archives DIR``. It ends with the dataset's ``check`` report. Archives are kept in
-``$DATA/.downloads`` only with ``--keep-archives``.
-
-Options: ``--mirrors`` also tries the third-party copies listed in the catalog;
-``--build-split`` builds a missing split file from the official annotations the way CoOp
-does (not the published split: numbers are not comparable with published ones);
-``--fix-val FILE`` sorts a flat ImageNet val folder into wnid folders.
-"""
+"""Download, lay out and check the datasets, in CoOp's folder layout."""
 import argparse
 import difflib
 import errno
@@ -73,14 +53,10 @@ def resolve(names):
         info = lookup(name)
         if info is None:
             raise InvalidDatasetError(
-                f"Unknown dataset {name!r}; choose from: {', '.join(CATALOG)} (or all).{_did_you_mean(name, CATALOG)}"
-            )
+                f"Unknown dataset {name!r}; choose from: {', '.join(CATALOG)} (or all).{_did_you_mean(name, CATALOG)}")
         if info not in infos:
             infos.append(info)
     return infos
-
-
-# --- one file ---------------------------------------------------------------------------------
 
 
 def _validate(dl, path):
@@ -126,11 +102,7 @@ def _matches_any_checksum(dl, path):
 
 
 def obtain(dl, root, opts):
-    """Path of the file ``dl`` (given by the user, left by an earlier run, or downloaded now).
-
-    Returns ``(path, owned, problems)``: ``owned`` says whether the path is ours to delete;
-    ``path`` is None when every way failed, and ``problems`` then says why.
-    """
+    """Path of the file ``dl`` (given by the user, left by an earlier run, or downloaded now)."""
     problems = []
     if opts.archives:
         given = os.path.join(opts.archives, dl.filename)
@@ -233,9 +205,6 @@ def _present(dl, root):
     return all(os.path.exists(os.path.join(root, p)) for p in dl.products)
 
 
-# --- one dataset ------------------------------------------------------------------------------
-
-
 def manual_text(info, root, failed):
     lines = []
     for dl, problems in failed:
@@ -259,11 +228,7 @@ def manual_text(info, root, failed):
 
 
 def prepare_dataset(info, opts):
-    """Fetch and lay out one dataset, then return its check ``Report``.
-
-    A lock file in ``$DATA/.downloads`` makes a second ``prepare`` of the same dataset (another
-    shell, another job of a sweep) wait instead of appending to the same partial download.
-    """
+    """Fetch and lay out one dataset, then return its check ``Report``."""
     root = opts.root
     print(f"== {info.title}: {info.key} (DATASET.NAME {info.name}) -> {os.path.join(root, info.dataset_dir)}")
     with FileLock(os.path.join(root, DOWNLOADS_DIRNAME, f".{info.key}.lock")):
@@ -329,9 +294,6 @@ def fix_val(info, root, mapping):
     print(f"  moved {moved} val images into wnid folders")
 
 
-# --- listing ----------------------------------------------------------------------------------
-
-
 def how_text(info):
     """How ``prepare`` gets a dataset: which files come from where."""
     channels = {}
@@ -385,9 +347,6 @@ def list_plain(infos=None):
     return "\n".join(lines)
 
 
-# --- command line -----------------------------------------------------------------------------
-
-
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m datasets.prepare",
@@ -433,8 +392,7 @@ def unwritable(root, error):
         return UnwritableRootError(f"preparing under {root} failed ({error.strerror or error}{where}).")
     return UnwritableRootError(
         f"cannot write under {root} ({error.strerror or error}{where}). Choose a writable --root (or $DATA), or "
-        f"fix the folder's permissions; `python -m datasets.prepare check --root {root}` only reads."
-    )
+        f"fix the folder's permissions; `python -m datasets.prepare check --root {root}` only reads.")
 
 
 def checked_options(opts):
@@ -473,10 +431,7 @@ def check_datasets(infos, opts):
 
 
 def prepare_datasets(infos, opts):
-    """Prepare each dataset of ``infos`` under ``opts.root`` and print the summary; returns the reports.
-
-    A root that cannot be written is one ``UnwritableRootError``, not a traceback halfway.
-    """
+    """Prepare each dataset of ``infos`` under ``opts.root`` and print the summary; returns the reports."""
     try:
         os.makedirs(os.path.join(opts.root, DOWNLOADS_DIRNAME), exist_ok=True)
         reports = [prepare_dataset(info, opts) for info in infos]

@@ -1,15 +1,4 @@
-"""Fetching and unpacking dataset files: resumable HTTP, Google Drive, checksums, safe extraction.
-
-- ``http_download`` writes to ``<file>.part`` and resumes it with an HTTP Range request; a
-  server that ignores the range restarts the file. The finished file appears under its name
-  only when complete (a rename), so a present file is a whole one.
-- ``gdrive_download`` fetches CoOp's Google Drive files with gdown (resumable too) and turns
-  Drive's quota or permission page into a clear error.
-- ``verify`` checks a published MD5/SHA-256; a mismatch moves the file aside and fails.
-- ``safe_extract`` unpacks tar and zip archives after checking every member: absolute paths,
-  ``..`` components, links that point outside the destination and device files are refused
-  (an archive could otherwise write anywhere the user can).
-"""
+"""Fetching and unpacking dataset files: resumable HTTP, Google Drive, checksums, safe extraction."""
 import hashlib
 import os
 import shutil
@@ -37,11 +26,7 @@ class DownloadError(DatasetError):
 
 
 def connection_problem(error):
-    """Why a host could not be reached (no network, no DNS, refused, no answer), or None for other errors.
-
-    Such a failure says nothing about the file or the server's limits, so the message must not
-    blame them (Drive's daily limit, a dead link).
-    """
+    """Why a host could not be reached (no network, no DNS, refused, no answer), or None for other errors."""
     text = f"{error} {error.__cause__ or ''} {error.__context__ or ''}"
     if any(s in text for s in ("Failed to resolve", "Name or service not known", "name resolution",
                                "nodename nor servname", "getaddrinfo failed")):
@@ -84,11 +69,7 @@ def _progress(done, total, started, label):
 
 
 def http_download(url, dest, *, timeout=60, retries=3, quiet=False):
-    """Download ``url`` to ``dest``, resuming ``dest + '.part'`` when it exists.
-
-    Returns ``dest``. Raises ``DownloadError`` on an HTTP error (e.g. 404 for a dead link) or
-    when the connection keeps failing; the partial file stays for the next attempt.
-    """
+    """Download ``url`` to ``dest``, resuming ``dest + '.part'`` when it exists."""
     part = dest + ".part"
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     label = os.path.basename(dest)
@@ -173,16 +154,14 @@ def gdrive_download(file_id, dest, *, quiet=False):
                                 f"(open the link in a browser there).") from e
         raise DownloadError(
             f"Google Drive refused {page} ({type(e).__name__}: {e}); Drive limits the downloads of a file per day, "
-            f"so try again later or download it in a browser."
-        ) from e
+            f"so try again later or download it in a browser.") from e
     if not result or not os.path.isfile(part):
         raise DownloadError(f"gdown did not download {page}; download it in a browser.")
     if _looks_like_html(part):
         os.remove(part)
         raise DownloadError(
             f"Google Drive returned a web page instead of {page} (quota exceeded or no access); try again later or "
-            f"download it in a browser."
-        )
+            f"download it in a browser.")
     os.replace(part, dest)
     return dest
 
@@ -216,8 +195,7 @@ def verify(path, *, md5="", sha256=""):
             os.replace(path, bad)
             raise DownloadError(
                 f"{os.path.basename(path)} has {algorithm} {actual}, expected {expected}: it is not the published "
-                f"file (corrupted or changed at the source). It was moved to {bad}; run again to download it anew."
-            )
+                f"file (corrupted or changed at the source). It was moved to {bad}; run again to download it anew.")
 
 
 def _inside(base, path):
@@ -252,8 +230,7 @@ def _extract_tar(archive, dest):
                 if os.path.isabs(member.linkname) or not _inside(dest, link_target):
                     raise UnsafeArchiveError(
                         f"{archive}: link {member.name!r} -> {member.linkname!r} points outside {dest}; refusing to "
-                        f"extract."
-                    )
+                        f"extract.")
             elif not (member.isfile() or member.isdir()):
                 raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a device or pipe; refusing to extract.")
             if hasattr(tarfile, "data_filter"):
@@ -272,8 +249,7 @@ def _extract_zip(archive, dest):
                 link = zf.read(info).decode("utf-8")
                 if os.path.isabs(link) or not _inside(dest, os.path.join(os.path.dirname(target), link)):
                     raise UnsafeArchiveError(
-                        f"{archive}: link {info.filename!r} -> {link!r} points outside {dest}; refusing to extract."
-                    )
+                        f"{archive}: link {info.filename!r} -> {link!r} points outside {dest}; refusing to extract.")
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 os.symlink(link, target)
             else:
@@ -301,10 +277,7 @@ def safe_extract(archive, dest):
 
 
 def merge_move(src, dst):
-    """Move ``src`` to ``dst``; when both are folders, move the content in and keep existing files.
-
-    Returns the number of files kept because ``dst`` already had them.
-    """
+    """Move ``src`` to ``dst``; when both are folders, move the content in and keep existing files."""
     if not os.path.lexists(dst):
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
         os.replace(src, dst)

@@ -1,12 +1,4 @@
-"""Before a run trains: each dataset it needs is there, or prepared now, or one clear error.
-
-The scripts and ``tools.runs.sweep`` call ``ensure_datasets`` before they start anything. A dataset
-that ``datasets.prepare`` can fetch by itself is prepared in place (the prepare command's own
-output: what is fetched and how large, a progress bar, resumed downloads); ``--no-download`` or
-``LAMM_NO_DOWNLOAD=1`` turns that into an error naming the prepare command. A dataset with manual
-steps (ImageNet's login, Stanford Cars' dead links) prints those steps and stops. In every failing
-case nothing has been started and no run folder exists.
-"""
+"""Before a run trains: each dataset it needs is there, or prepared now, or one clear error."""
 import os
 from typing import Iterable, Optional
 
@@ -39,10 +31,7 @@ def _check(info, root: str) -> Optional[str]:
 
 
 def _prepare(key: str, root: str) -> int:
-    """What ``python -m datasets.prepare KEY --root ROOT`` does, in this process: 0 when the dataset is ready.
-
-    A problem ``prepare`` reports as an ``error:`` line (an unwritable root, ...) is raised.
-    """
+    """What ``python -m datasets.prepare KEY --root ROOT`` does, in this process: 0 when the dataset is ready."""
     from ..catalog import lookup
     from .cli import options, prepare_datasets
 
@@ -57,10 +46,7 @@ def _manual_steps(info, root: str) -> str:
 
 
 def ensure_datasets(keys: Iterable[str], root: str, download: bool = True) -> None:
-    """Every dataset config name in ``keys`` is ready under ``root`` when this returns.
-
-    Names without a catalog entry (a user's own dataset config) are left to train.py's checks.
-    """
+    """Every dataset config name in ``keys`` is ready under ``root`` when this returns."""
     from ..catalog import can_auto_download, lookup
 
     for key in dict.fromkeys(keys):

@@ -1,11 +1,4 @@
-"""Is a dataset laid out under DATASET.ROOT? Checked in milliseconds, before Dassl or torch start.
-
-``check_dataset_ready`` looks only at what a reader opens first (the dataset folder, its image
-folders, its split file or lists, ``classnames.txt``), so that a run with no data fails at once
-with one line naming what is missing and the ``prepare`` command that gets it, instead of after
-the model is built. The reader and ``prepare check`` still check everything else (every image,
-every entry). ``can_auto_download`` says whether that command needs no manual step.
-"""
+"""Is a dataset laid out under DATASET.ROOT? Checked in milliseconds, before Dassl or torch start."""
 import os
 
 from ..catalog import BY_NAME, can_auto_download  # noqa: F401  (part of this module's interface)
@@ -27,26 +20,18 @@ def _not_ready(info, root, what):
     manual = "" if can_auto_download(info.key) else " (it prints the manual steps this dataset needs)"
     return DatasetNotReadyError(
         f"{info.name} is not ready under {root}: {what}. Get it with "
-        f"`python -m datasets.prepare {info.key} --root {root}`{manual}."
-    )
+        f"`python -m datasets.prepare {info.key} --root {root}`{manual}.")
 
 
 def check_dataset_ready(dataset_name: str, root: str) -> None:
-    """Raise ``DatasetNotReadyError`` (one line) when dataset ``dataset_name`` is not laid out under ``root``.
-
-    Args:
-        dataset_name: ``cfg.DATASET.NAME`` (e.g. "Caltech101"); a name the catalog does not know
-            (a dataset registered by other code) is not checked here.
-        root: ``cfg.DATASET.ROOT``; ``~`` and relative paths are resolved as the readers do.
-    """
+    """Raise ``DatasetNotReadyError`` (one line) when dataset ``dataset_name`` is not laid out under ``root``."""
     info = BY_NAME.get(dataset_name)
     if info is None:
         return
     if not str(root).strip():
         raise DatasetNotReadyError(
             f"DATASET.ROOT is empty: pass --root DIR (the scripts use $DATA); "
-            f"`python -m datasets.prepare {info.key} --root DIR` lays out {info.name} there."
-        )
+            f"`python -m datasets.prepare {info.key} --root DIR` lays out {info.name} there.")
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
         raise _not_ready(info, root, f"the dataset root {root} does not exist")

@@ -1,10 +1,4 @@
-"""The Dassl readers; importing this package registers each with Dassl's DATASET_REGISTRY.
-
-One module per CoOp dataset config (``configs/datasets/<name>.yaml``), each a
-``common.LabelSpaceDataset``; ``common``, ``fewshot``, ``base_new`` and ``image_check`` are
-what they share. The Dassl-free facts they read are one folder up (``datasets/catalog.py``,
-``split_file.py``, ...); building a missing split file is ``datasets/prepare/builders.py``.
-"""
+"""The Dassl readers; importing this package registers each with Dassl's DATASET_REGISTRY."""
 from . import (  # noqa: F401
     caltech101,
     dtd,

@@ -1,9 +1,4 @@
-"""Base-to-new class split (CoCoOp's protocol), as CoOp's ``OxfordPets.subsample_classes``.
-
-The sorted labels of the training split are cut in two: the first ceil(n/2) are the base
-classes, the rest the new ones. The chosen half is kept in every split and relabelled 0..m-1
-in sorted order, so e.g. 37 Pets classes give 19 base and 18 new.
-"""
+"""Base-to-new class split (CoCoOp's protocol), as CoOp's ``OxfordPets.subsample_classes``."""
 import math
 
 from dassl.data.datasets import Datum
@@ -23,8 +18,7 @@ def subsample_setting(cfg):
 def _check_choice(subsample):
     if subsample not in SUBSAMPLE_CHOICES:
         raise ConfigError(
-            f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}."
-        )
+            f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}.")
 
 
 def half_labels(labels, half):
@@ -42,16 +36,12 @@ def train_classes_setting(cfg):
     if half != "all" and subsample_setting(cfg) != "all":
         raise ConfigError(
             "DATASET.TRAIN_CLASSES picks the training images within all classes; use it with "
-            "DATASET.SUBSAMPLE_CLASSES all (class-incremental stage 2: SUBSAMPLE_CLASSES all, TRAIN_CLASSES new)."
-        )
+            "DATASET.SUBSAMPLE_CLASSES all (class-incremental stage 2: SUBSAMPLE_CLASSES all, TRAIN_CLASSES new).")
     return half
 
 
 def keep_training_half(train, val, half):
-    """Keep only the ``half`` classes' images in train and val; the label space is unchanged.
-
-    Returns ``(train, val, label_space)`` where ``label_space`` maps every label to its name.
-    """
+    """Keep only the ``half`` classes' images in train and val; the label space is unchanged."""
     label_space = dict(sorted({(item.label, item.classname) for item in train}))
     keep = set(half_labels(label_space, half))
     print(f"TRAIN ON {half.upper()} CLASSES ONLY ({len(keep)} of {len(label_space)}), LABEL SPACE: ALL")
@@ -60,10 +50,7 @@ def keep_training_half(train, val, half):
 
 
 def subsample_classes(*splits, subsample="all"):
-    """Keep the base or new half of the classes in each split (lists of Datum).
-
-    Returns a tuple with one list per input split; "all" returns the splits unchanged.
-    """
+    """Keep the base or new half of the classes in each split (lists of Datum)."""
     _check_choice(subsample)
     if subsample == "all":
         return tuple(splits)
@@ -78,5 +65,4 @@ def subsample_classes(*splits, subsample="all"):
             for item in items
             if item.label in relabel
         ]
-        for items in splits
-    )
+        for items in splits)

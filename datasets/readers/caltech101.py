@@ -1,8 +1,4 @@
-"""Caltech101 (Fei-Fei et al., 2004) with CoOp's split: 100 classes, 4128/1649/2465 images.
-
-The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
-builds a missing one without Dassl (``datasets/prepare/builders.py``).
-"""
+"""Caltech101 (Fei-Fei et al., 2004) with CoOp's split: 100 classes, 4128/1649/2465 images."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

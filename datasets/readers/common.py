@@ -1,19 +1,4 @@
-"""The one base of the readers, and what every CoOp-style reader shares.
-
-Every reader is a ``LabelSpaceDataset``: Dassl's ``DatasetBase`` that also says where each of
-its classes sits in a wider label space (``class_ids``) and, with ``DATASET.TRAIN_CLASSES``,
-which classes its model has beyond those it trains on (``label_space``). CoOp repeats its
-reading code in each of its eleven reader files; here a reader whose data is a CoOp split file
-only names its catalog entry (``datasets/catalog.py``):
-
-    @DATASET_REGISTRY.register()
-    class OxfordPets(SplitFileDataset):
-        info = CATALOG["oxford_pets"]
-
-and readers with their own lists (FGVCAircraft, ImageNet) read them and call ``self.finish``
-(few-shot subset with its cache, then the training half, then base/new classes). ImageNet's
-test-only variants (``imagenet.ImageNetTestSet``) declare ImageNet's class ids.
-"""
+"""The one base of the readers, and what every CoOp-style reader shares."""
 import os
 
 from dassl.data.datasets import DatasetBase
@@ -33,19 +18,7 @@ from ..split_file import file_sha256, read_split
 
 
 class LabelSpaceDataset(DatasetBase):
-    """A reader whose classes belong to a wider label space; every reader here inherits it.
-
-    Attributes (besides Dassl's):
-        info: the dataset's CATALOG entry.
-        class_ids: ``class_ids[label]`` is the class's id in the wider label space: its label among
-            all the dataset's classes (a base or new half keeps the ids of its classes), and for
-            ImageNet's variants its ImageNet class (0..999). Label embeddings move between two
-            models of one label space by these ids (class-incremental learning, ImageNet -> A/R).
-        label_space: ``{label: class name}`` of every class the model has, set when
-            ``DATASET.TRAIN_CLASSES`` trains on part of them; Dassl derives the classes from
-            ``train_x`` alone, so ``classnames``, ``lab2cname`` and ``num_classes`` follow this instead.
-        split_fewshot_dir: the folder of this dataset's few-shot caches (CoOp's attribute name).
-    """
+    """A reader whose classes belong to a wider label space; every reader here inherits it."""
 
     info = None
     class_ids = None
@@ -75,14 +48,10 @@ class LabelSpaceDataset(DatasetBase):
         """``<DATASET.ROOT>/<dataset folder>``, checked with its image folders (an error names what is missing)."""
         info = self.info
         return find_dataset_dir(
-            cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs
-        )
+            cfg.DATASET.ROOT, info.dataset_dir, name=info.name, layout=info.layout, subdirs=info.required_subdirs)
 
     def finish(self, cfg, train, val, test, *, path_prefix, fingerprint):
-        """Few-shot subset, training half and base/new classes of the read splits, then Dassl's init.
-
-        ``val=None`` (ImageNet) draws from train only and validates on ``test``, as CoOp does.
-        """
+        """Few-shot subset, training half and base/new classes of the read splits, then Dassl's init."""
         self.split_fewshot_dir = fewshot_cache_dir(self.info.key, fingerprint)
         splits = finish_splits(
             self,
@@ -104,13 +73,7 @@ class LabelSpaceDataset(DatasetBase):
 
 
 def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fingerprint, legacy_dir=None):
-    """The K-shot subset (train K, val min(K, 4), cached), then the training half, then base/new classes.
-
-    ``val=None`` draws from train only and returns ``(train, test)``, as CoOp's ImageNet does
-    (its val is its test set). ``fingerprint`` identifies the data the subset is drawn from,
-    so a cache drawn from other data is rebuilt. Sets ``dataset.class_ids`` and, with
-    ``DATASET.TRAIN_CLASSES``, ``dataset.label_space`` (see ``LabelSpaceDataset``).
-    """
+    """The K-shot subset (train K, val min(K, 4), cached), then the training half, then base/new classes."""
     subsample = subsample_setting(cfg)
     train_half = train_classes_setting(cfg)
     train, val = fewshot_subset(
@@ -135,11 +98,7 @@ def finish_splits(dataset, cfg, train, val, test, *, cache_dir, path_prefix, fin
 
 
 class SplitFileDataset(LabelSpaceDataset):
-    """A CoOp reader whose data is a ``split_zhou_<Name>.json`` file; subclasses set ``info``.
-
-    Attributes match CoOp's readers: ``dataset_dir``, ``image_dir``, ``split_path`` and
-    ``split_fewshot_dir`` (absolute paths).
-    """
+    """A CoOp reader whose data is a ``split_zhou_<Name>.json`` file; subclasses set ``info``."""
 
     def __init__(self, cfg):
         info = self.info

@@ -1,8 +1,4 @@
-"""Describable Textures (Cimpoi et al., 2014) with CoOp's split: 47 classes, 2820/1128/1692 images.
-
-The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
-builds a missing one without Dassl (``datasets/prepare/builders.py``).
-"""
+"""Describable Textures (Cimpoi et al., 2014) with CoOp's split: 47 classes, 2820/1128/1692 images."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

@@ -1,8 +1,4 @@
-"""EuroSAT RGB (Helber et al., 2019) with CoOp's split: 10 classes, 13500/5400/8100 images.
-
-The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
-builds a missing one without Dassl (``datasets/prepare/builders.py``).
-"""
+"""EuroSAT RGB (Helber et al., 2019) with CoOp's split: 10 classes, 13500/5400/8100 images."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

@@ -1,20 +1,4 @@
-"""The K-shot training subset, drawn exactly as CoOp draws it and cached as JSON.
-
-CoOp's readers call Dassl's ``DatasetBase.generate_fewshot_dataset`` twice, train with K shots
-and then val with min(K, 4), on Python's global ``random`` seeded by ``set_random_seed(cfg.SEED)``;
-this module makes the same two calls, so a seed gives the same images as CoOp. Like CoOp's
-pickle, a cache hit does not touch ``random``.
-
-The cache never goes into the data folder (``$DATA`` is often read-only or shared on clusters;
-only ``prepare`` writes there): it lives in
-``<cache>/fewshot/<dataset>/<split fingerprint>/shot_{K}-seed_{SEED}.json`` with ``<cache>`` from
-``cache_root()``. The split-file format is used (paths relative to the image folder) instead of
-CoOp's pickle, which can run code when loaded and stores absolute paths; keyed by the split's
-fingerprint, two data roots with the same split share a cache and a changed split never meets
-an old one. Files are written by atomic rename, so concurrent runs that draw the same subset
-both succeed and readers see one whole file. A cache that an earlier version wrote into
-``<dataset>/split_fewshot/`` is still read when it matches, never written.
-"""
+"""The K-shot training subset, drawn exactly as CoOp draws it and cached as JSON."""
 import os
 from collections import Counter
 
@@ -29,12 +13,7 @@ MAX_VAL_SHOTS = 4
 
 
 def require_enough_per_class(items, num_shots, split_name):
-    """Refuse a K-shot subset when some class has fewer than K images.
-
-    Dassl then silently keeps all of that class's images, so a "16-shot" run would train on
-    fewer shots for some classes and its numbers would not be comparable with other K-shot
-    results; an error makes the user choose a smaller K or a larger split.
-    """
+    """Refuse a K-shot subset when some class has fewer than K images."""
     counts = Counter(item.label for item in items)
     short = sorted(label for label, n in counts.items() if n < num_shots)
     if not short:
@@ -45,8 +24,7 @@ def require_enough_per_class(items, num_shots, split_name):
     raise InvalidDatasetError(
         f"Class {names[first]!r} (label {first}) has only {counts[first]} {split_name} images, "
         f"fewer than the {num_shots} shots requested{others}. Lower DATASET.NUM_SHOTS (--shots in "
-        f"the scripts) or use a split with more images per class."
-    )
+        f"the scripts) or use a split with more images per class.")
 
 
 def _load_cache(cache_path, fingerprint, path_prefix, stale="rebuilding it"):
@@ -67,25 +45,7 @@ def _load_cache(cache_path, fingerprint, path_prefix, stale="rebuilding it"):
 
 
 def fewshot_subset(dataset, train, val, *, num_shots, seed, cache_dir, path_prefix, fingerprint, legacy_dir=None):
-    """Reduce ``train`` to ``num_shots`` images per class and ``val`` to ``min(num_shots, 4)``.
-
-    Args:
-        dataset: the reader (a Dassl ``DatasetBase``), whose ``generate_fewshot_dataset`` draws
-            the subset from the global ``random`` exactly as in CoOp.
-        train, val: lists of Datum from the split file. ``val=None`` draws train only, as CoOp's
-            ImageNet reader does (its val is the test set and must stay whole).
-        num_shots: K (``cfg.DATASET.NUM_SHOTS``); below 1, the splits come back unchanged.
-        seed: ``cfg.SEED``, used only to name the cache file (the caller seeds ``random``).
-        cache_dir: the cache folder, ``fewshot_cache_dir(dataset key, fingerprint)`` for a reader.
-        path_prefix: the folder that cached image paths are relative to.
-        fingerprint: identifies the split the subset is drawn from (``file_sha256`` of the split
-            file); a cache with another fingerprint is rebuilt.
-        legacy_dir: a dataset's ``split_fewshot`` folder, where an earlier version cached; a
-            matching cache there is read, nothing is ever written there.
-
-    Returns:
-        ``(train, val)`` lists of Datum (``val`` stays None when given None).
-    """
+    """Reduce ``train`` to ``num_shots`` images per class and ``val`` to ``min(num_shots, 4)``."""
     if num_shots < 1:
         return train, val
     val_shots = min(num_shots, MAX_VAL_SHOTS)

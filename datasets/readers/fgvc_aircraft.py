@@ -1,10 +1,4 @@
-"""FGVC-Aircraft 2013b (Maji et al., 2013), variant level: 100 classes, 3334/3333/3333 images.
-
-As in CoOp there is no split file: the official lists are read (``datasets/official_lists.py``).
-``variants.txt`` gives the classes (label = line index) and ``images_variant_{train,val,test}.txt``
-the images, one "<image id> <variant name>" per line; variant names may hold spaces and
-slashes ("F/A-18").
-"""
+"""FGVC-Aircraft 2013b (Maji et al., 2013), variant level: 100 classes, 3334/3333/3333 images."""
 import os
 
 from dassl.data.datasets import DATASET_REGISTRY

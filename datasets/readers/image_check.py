@@ -14,5 +14,4 @@ class CheckedDatasetWrapper(DatasetWrapper):
             impath = self.data_source[idx].impath
             raise DatasetError(
                 f"Cannot read image {impath} ({type(error).__name__}: {error}). The file is missing or "
-                "corrupt: re-extract the dataset (or replace the file) and run again."
-            ) from error
+                "corrupt: re-extract the dataset (or replace the file) and run again.") from error

@@ -1,15 +1,4 @@
-"""ImageNet (ILSVRC-2012) as in CoOp: 1000 classes; the official val set is both val and test.
-
-Labels are the indices of the sorted wnid folders of ``images/train`` (the standard ImageNet
-class order, which is also the order of CoOp's ``classnames.txt``), class names come from
-``classnames.txt`` (lines ``n01440764 tench``; CoOp copied them from CLIP's prompt-engineering
-notebook). Few-shot subsets are drawn from train only; val/test stay whole.
-
-CoOp caches its scan in ``preprocessed.pkl``; a pickle can run code when loaded, and a stale
-one silently hides a changed folder. This reader never reads it: it scans the folders every
-time (sorted, so a seed draws the same subset on every machine) and caches only the K-shot
-subset, as JSON with a fingerprint of the scan.
-"""
+"""ImageNet (ILSVRC-2012) as in CoOp: 1000 classes; the official val set is both val and test."""
 import os
 
 from dassl.data.datasets import DATASET_REGISTRY
@@ -48,8 +37,7 @@ def scan_imagenet(image_dir, classnames, classnames_path):
         raise InvalidDatasetError(
             f"ImageNet's train and val folders hold different classes ({len(wnids)} vs {len(val_wnids)} folders; "
             f"only in train: {only_train[:3]}, only in val: {only_val[:3]}). Labels are the sorted folder indices, "
-            f"so both must hold the same wnid folders."
-        )
+            f"so both must hold the same wnid folders.")
     labels = {w: i for i, w in enumerate(wnids)}
     train = scan_class_folders(train_dir, wnids, classnames, labels, source=classnames_path)
     test = scan_class_folders(val_dir, wnids, classnames, labels, source=classnames_path)
@@ -73,15 +61,7 @@ class ImageNet(LabelSpaceDataset):
 
 
 class ImageNetTestSet(LabelSpaceDataset):
-    """A test-only ImageNet variant read from class folders (CoOp: train_x = test = all images).
-
-    ``DATASET.NUM_SHOTS``, ``SUBSAMPLE_CLASSES`` and ``TRAIN_CLASSES`` are ignored, as CoOp
-    ignores the first two: these sets evaluate a model trained on ImageNet, on all their classes.
-    Subclasses set ``info`` and ``class_folders()``.
-
-    Attributes: ``wnids`` (the wnid of each label) and ``class_ids``, the ImageNet class index of
-    each label (``official_lists.imagenet_class_indices``).
-    """
+    """A test-only ImageNet variant read from class folders (CoOp: train_x = test = all images)."""
 
     def class_folders(self, classnames):
         """``[(folder name, wnid), ...]`` in label order."""

@@ -1,7 +1,4 @@
-"""ImageNet-Sketch (Wang et al., 2019): 50889 sketches of ImageNet's 1000 classes, test only.
-
-Labels are the indices of the sorted wnid folders, as in CoOp.
-"""
+"""ImageNet-Sketch (Wang et al., 2019): 50889 sketches of ImageNet's 1000 classes, test only."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

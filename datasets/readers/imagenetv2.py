@@ -1,8 +1,4 @@
-"""ImageNetV2, matched frequency (Recht et al., 2019): 10000 test images of ImageNet's 1000 classes.
-
-Folder ``i`` holds ImageNet class ``i``; its name is the i-th entry of ``classnames.txt`` (a
-copy of ImageNet's), which must therefore be in ImageNet's (sorted wnid) order.
-"""
+"""ImageNetV2, matched frequency (Recht et al., 2019): 10000 test images of ImageNet's 1000 classes."""
 import os
 
 from dassl.data.datasets import DATASET_REGISTRY
@@ -25,8 +21,7 @@ class ImageNetV2(ImageNetTestSet):
         if odd:
             raise InvalidDatasetError(
                 f"{os.path.join(self.image_dir, odd[0])}: ImageNetV2's class folders are named 0..999. "
-                f"Layout:\n{self.info.layout.rstrip()}"
-            )
+                f"Layout:\n{self.info.layout.rstrip()}")
         wnids = list(classnames)
         expected = [str(i) for i in range(len(wnids))]
         missing = sorted(set(expected) - set(folders), key=int)
@@ -36,6 +31,5 @@ class ImageNetV2(ImageNetTestSet):
                 f"{self.image_dir} must hold the folders 0..{len(wnids) - 1}, one per line of classnames.txt"
                 + (f"; missing: {missing[:5]}" if missing else "")
                 + (f"; beyond the {len(wnids)} classes of classnames.txt: {extra[:5]}" if extra else "")
-                + "."
-            )
+                + ".")
         return [(str(i), wnids[i]) for i in range(len(wnids))]

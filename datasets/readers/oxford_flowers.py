@@ -1,8 +1,4 @@
-"""Oxford Flowers 102 (Nilsback & Zisserman, 2008) with CoOp's split: 102 classes, 4093/1633/2463 images.
-
-The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
-builds a missing one without Dassl (``datasets/prepare/builders.py``).
-"""
+"""Oxford Flowers 102 (Nilsback & Zisserman, 2008) with CoOp's split: 102 classes, 4093/1633/2463 images."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

@@ -1,8 +1,4 @@
-"""Oxford-IIIT Pets (Parkhi et al., 2012) with CoOp's split: 37 breeds, 2944/736/3669 images.
-
-The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
-builds a missing one without Dassl (``datasets/prepare/builders.py``).
-"""
+"""Oxford-IIIT Pets (Parkhi et al., 2012) with CoOp's split: 37 breeds, 2944/736/3669 images."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

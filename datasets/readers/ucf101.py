@@ -1,8 +1,4 @@
-"""UCF101 middle frames (Soomro et al., 2012) with CoOp's split: 101 actions, 7639/1898/3783 images.
-
-The split file is read by ``common.SplitFileDataset``; ``python -m datasets.prepare --build-split``
-builds a missing one without Dassl (``datasets/prepare/builders.py``).
-"""
+"""UCF101 middle frames (Soomro et al., 2012) with CoOp's split: 101 actions, 7639/1898/3783 images."""
 from dassl.data.datasets import DATASET_REGISTRY
 
 from ..catalog import CATALOG

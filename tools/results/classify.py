@@ -1,32 +1,25 @@
-"""What an experiment is, for the tables: its method, dataset, protocol and the paper's names.
-
-``describe`` reads an experiment's records (``results.json``: method, dataset, protocol,
-variant, num_shots, backbone, loss, labels, stage, eval_set, source_dataset, preset,
-untrained; ``trainers/record.py``) into an ``Entry``, the unit every table groups. Folder
-names are never parsed: they are for people. A record without ``protocol`` (older code) is no
-table's. The paper's names and orders of methods and datasets are here, once.
-"""
+"""What an experiment is, for the tables: its method, dataset, protocol and the paper's names."""
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 from tools.results.collect import ExperimentResult, natural_key
+from trainers.methods import METHODS
 
-# --------------------------------------------------------------------------- names
 # Records name datasets by Dassl NAME ("OxfordFlowers"); the benchmark lists hold config keys.
 PAPER_DATASETS = tuple(CATALOG[k].name for k in FEWSHOT_BENCHMARKS)
 DG_TARGET_NAMES = tuple(CATALOG[k].name for k in DG_TARGETS)
 DG_SOURCE = CATALOG["imagenet"].name
-# The column names the LAMM paper uses where they are not the NAME.  # merge: catalog paper_label
-_PAPER_LABELS = {"OxfordFlowers": "Flowers102", "DescribableTextures": "DTD", "ImageNetV2": "-V2",
-                 "ImageNetSketch": "-Sketch", "ImageNetA": "-A", "ImageNetR": "-R"}
+# The column names the LAMM paper uses where they are not the NAME.
+_PAPER_LABELS = {info.name: info.paper_label for info in CATALOG.values() if info.paper_label != info.name}
 _DATASET_ORDER = {name: i for i, name in enumerate(PAPER_DATASETS + DG_TARGET_NAMES)}
 _LABEL_KEYS = {label.lower(): name for name, label in _PAPER_LABELS.items()}
 
-# The methods in the paper's row order, and their paper names.  # merge: trainers.methods
-TRAINER_ORDER = ("ZeroshotCLIP", "LAMM", "CoOp", "CoOpLAMM", "CoCoOp", "MaPLe", "MaPLeLAMM")
-TRAINER_LABELS = {"ZeroshotCLIP": "Zero-shot CLIP", "CoOpLAMM": "CoOp+LAMM", "MaPLeLAMM": "MaPLe+LAMM"}
-SHOT_FREE_TRAINERS = frozenset({"ZeroshotCLIP"})  # nothing is trained: one number for every shot count
+# The methods in the paper's row order (CoCoOp: published numbers only), and their paper names.
+_ROW_ORDER = {**{m.trainer: m.order for m in METHODS.values()}, "CoCoOp": 4}
+TRAINER_ORDER = tuple(sorted(_ROW_ORDER, key=_ROW_ORDER.get))
+TRAINER_LABELS = {m.trainer: m.label for m in METHODS.values()}
+SHOT_FREE_TRAINERS = frozenset(m.trainer for m in METHODS.values() if not m.few_shot)  # one number for every shot count
 
 # Loss terms of the hierarchical loss (paper Eq. 9), in the paper's order.
 LOSS_TERMS = ("ce", "wc", "cos", "kd")
@@ -79,7 +72,6 @@ def loss_terms_name(terms: Iterable[str]) -> str:
     return "+".join(t for t in LOSS_TERMS if t in terms)
 
 
-# --------------------------------------------------------------------------- what an experiment is
 @dataclass(frozen=True)
 class Method:
     """What was trained (one row of a table), as its records state it."""
@@ -140,12 +132,7 @@ def _incremental_set(meta: Dict[str, Any]) -> Optional[int]:
 
 
 def _own_variant(variant: str, backbone: str, preset: str) -> str:
-    """The variant less the names of what other record fields already state.
-
-    The scripts name a backbone or preset variant after it ("rn50", "vit_b32", "official") and
-    the record also holds ``backbone`` / ``preset``; left in, the name would split a method's
-    row from its default-backbone runs in the backbone table and label the preset twice.
-    """
+    """The variant less the names of what other record fields already state."""
     for said in (backbone.lower().replace("-", "_").replace("/", ""), preset if preset != "default" else ""):
         if not said or not variant:
             continue
@@ -217,7 +204,6 @@ def describe(exp: ExperimentResult) -> Entry:
         shots = None
     return Entry(exp, kind, method, dataset, shots, stage, eval_set, subsample, loss_terms, label_init,
                  source, eval_only)
-
 
 
 def classify(experiments: Iterable[ExperimentResult]) -> List[Entry]:

@@ -1,25 +1,4 @@
-"""Find finished runs under an output folder and aggregate their test accuracy over seeds.
-
-This is the first step of ``parse_test_res.py``. A *seed run* is a folder named ``seed*``
-that holds Dassl's ``log.txt`` (its stdout tee) and, for runs of this project, the run's
-record ``results.json`` (``trainers/record.py``). Runs are grouped by the folder that holds
-them *and* by the identity their records state (``IDENTITY_FIELDS``: method,
-dataset, protocol, variant, shots, fingerprint, ...): runs that differ in anything but the
-seed are never averaged together. A run whose identity differs from its siblings' is a
-*foreign* run: it becomes an experiment of its own and both are flagged, naming its path.
-Two runs of one identity with the same recorded seed: the second is flagged and left out.
-
-The value of a run comes from its record; a ``results.json`` that does not parse or has no
-``accuracy`` means the run is not finished (it is listed as such, never averaged). Output
-folders without records (CoOp, MaPLe, the official LAMM code) are read from ``log.txt`` the
-way CoOp's ``parse_test_res.py`` does: every line is stripped, reading turns on at a line
-equal to the end signal, and the last ``* <keyword>: <v>%`` line after it wins. Only
-``log.txt`` is read; the ``log.txt-YYYY-...`` files that Dassl writes when a run is
-repeated into the same folder are ignored, as CoOp does.
-
-Everything here is a pure function of the files on disk (no printing); it imports neither
-torch nor Dassl, so that ``parse_test_res.py`` starts fast.
-"""
+"""Find finished runs under an output folder and aggregate their test accuracy over seeds."""
 import math
 import os
 import re
@@ -49,7 +28,6 @@ _SEED_NUMBER = re.compile(r"^seed[_-]?(-?\d+)$")
 _NATURAL_CHUNK = re.compile(r"(\d+)")
 
 
-# --------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class LogParse:
     """What a pass over one log found."""
@@ -61,13 +39,7 @@ class LogParse:
 
 @dataclass(frozen=True)
 class SeedRun:
-    """One seed folder.
-
-    ``value`` is the metric (``keyword``, in percent) or None when the run has no result
-    yet; ``note`` then says why. ``metadata`` is the whole record (``results.json``; empty
-    for CoOp-style runs that only have a log), so tables can group by what the run is
-    without parsing the path. ``seed`` is the recorded seed, else the folder name's number.
-    """
+    """One seed folder."""
 
     experiment: str  # experiment folder relative to the searched root, POSIX style; "." for the root
     parts: Tuple[str, ...]  # experiment.split("/"); () for the root
@@ -102,13 +74,7 @@ def _show(value) -> str:
 
 @dataclass(frozen=True)
 class ExperimentResult:
-    """Runs of one folder that share one recorded identity, and their mean / spread over seeds.
-
-    ``experiment`` names it: the folder relative to the searched root, plus, for a foreign
-    group, what sets it apart (``"dtd/LAMM/cfg [method=CoOp]"``). ``excluded`` holds runs
-    left out of the mean with the reason (a duplicate seed); ``notes`` other problems (a
-    foreign run in the folder). Both show up in ``flags``.
-    """
+    """Runs of one folder that share one recorded identity, and their mean / spread over seeds."""
 
     experiment: str
     parts: Tuple[str, ...]
@@ -192,7 +158,6 @@ class ExperimentResult:
         return out
 
 
-# --------------------------------------------------------------------------- parsing
 def keyword_regex(keyword: str) -> "re.Pattern[str]":
     """CoOp's metric pattern, ``\\* <keyword>: <number>%``, with the keyword escaped."""
     return re.compile(r"\* " + re.escape(keyword) + r": ([\.\deE+-]+)%")
@@ -260,8 +225,7 @@ def is_run_dir(path) -> bool:
     return (
         path.name.startswith(SEED_PREFIX)
         and path.is_dir()
-        and ((path / LOG_NAME).is_file() or (path / RESULTS_NAME).is_file())
-    )
+        and ((path / LOG_NAME).is_file() or (path / RESULTS_NAME).is_file()))
 
 
 def read_run(
@@ -318,13 +282,8 @@ def _log_problem(parsed: LogParse, keyword: str, test_log: bool) -> str:
     return f"no '* {keyword}: ...%' line after 'Finish training'"
 
 
-# --------------------------------------------------------------------------- discovery
 def iter_run_dirs(root) -> Iterator[Path]:
-    """Yield every run folder under ``root`` (at any depth), in natural path order.
-
-    Run folders are not descended into (they hold checkpoints, not experiments); hidden
-    folders are skipped. Symlinked folders are listed but not followed, to avoid cycles.
-    """
+    """Yield every run folder under ``root`` (at any depth), in natural path order."""
     root = Path(root)
     for dirpath, dirnames, _ in os.walk(root):
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
@@ -343,13 +302,7 @@ def find_runs(root, keyword: str = "accuracy", test_log: bool = False) -> List[S
 def aggregate(
     runs: Iterable[SeedRun], expected_seeds: Optional[Sequence[int]] = None
 ) -> List[ExperimentResult]:
-    """Group runs by folder, then by recorded identity; flag foreign runs and repeated seeds.
-
-    In a folder, the identity most runs share is the folder's own experiment (ties: the one
-    of the lowest seed); every other identity is a foreign group, an experiment of its own,
-    named ``<folder> [<field>=<value> ...]``. Runs without a record (or with an unreadable
-    one) join the folder's own experiment. Expected seeds that are absent are flagged.
-    """
+    """Group runs by folder, then by recorded identity; flag foreign runs and repeated seeds."""
     folders: Dict[str, List[SeedRun]] = {}
     for r in runs:
         folders.setdefault(r.experiment, []).append(r)
@@ -428,7 +381,6 @@ def find_experiments(
     return aggregate(find_runs(root, keyword, test_log), expected_seeds)
 
 
-# --------------------------------------------------------------------------- statistics
 def mean_std(values: Sequence[float], ci95: bool = False) -> Tuple[Optional[float], Optional[float]]:
     """Mean and population std (np.std, as CoOp), or the 95% half-width 1.96*std/sqrt(n)."""
     if len(values) == 0:
@@ -442,14 +394,10 @@ def mean_std(values: Sequence[float], ci95: bool = False) -> Tuple[Optional[floa
 
 def common_metadata(dicts: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
     """Key/value pairs that every dict has with the same value."""
-    dicts = list(dicts)
-    if not dicts:
-        return {}
-    first = dicts[0]
-    return {k: v for k, v in first.items() if all(k in d and d[k] == v for d in dicts[1:])}
+    first, *others = list(dicts) or [{}]
+    return {k: v for k, v in first.items() if all(k in d and d[k] == v for d in others)}
 
 
-# --------------------------------------------------------------------------- reporting helpers
 def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
     """A JSON-serialisable view of one experiment (per-seed values, mean, std, ci95, flags)."""
     return {
@@ -463,17 +411,8 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
         "mean": exp.mean,
         "std": exp.std,
         "ci95": exp.ci95,
-        "runs": [
-            {
-                "seed": r.seed,
-                "seed_dir": r.seed_dir,
-                "value": r.value,
-                "source": r.source,
-                "note": r.note,
-                "metadata": r.metadata,
-            }
-            for r in exp.runs
-        ],
+        "runs": [{k: getattr(r, k) for k in ("seed", "seed_dir", "value", "source", "note", "metadata")}
+                 for r in exp.runs],
         "labels": exp.labels,
         "unfinished": [r.seed_dir for r in exp.unfinished],
         "excluded": [{"path": r.path, "seed": r.seed, "reason": why} for r, why in exp.excluded],
@@ -484,9 +423,7 @@ def experiment_to_dict(exp: ExperimentResult) -> Dict[str, Any]:
     }
 
 
-def nothing_found_message(
-    root, runs: Sequence[SeedRun], keyword: str = "accuracy", test_log: bool = False
-) -> str:
+def nothing_found_message(root, runs: Sequence[SeedRun], keyword: str = "accuracy", test_log: bool = False) -> str:
     """Say what was searched and what probably went wrong, for a search that found no value."""
     root = Path(root)
     head = f"Nothing found in {root}"
@@ -500,8 +437,7 @@ def nothing_found_message(
         hints.append(
             f"no {SEED_PREFIX}*/{LOG_NAME} or {SEED_PREFIX}*/{RESULTS_NAME} at any depth under {root} "
             f"(expected <experiment>/{SEED_PREFIX}<S>/{LOG_NAME}, e.g. "
-            f"output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1/{LOG_NAME})"
-        )
+            f"output/caltech101/LAMM/vit_b16_ep50_ctxv1_16shots/seed1/{LOG_NAME})")
         if is_run_dir(root):
             hints.append(f"{root} is itself a run folder; pass its parent folder")
         elsewhere = _logs_outside_seed_dirs(root)
@@ -516,13 +452,10 @@ def nothing_found_message(
     if not test_log and any("--test-log" in n for n in notes):
         hints.append("eval-only logs need --test-log")
     if any(f"'* {keyword}:" in n for n in notes):
-        hints.append(
-            f"check --keyword: the Dassl evaluator prints accuracy, error and macro_f1 (got {keyword!r})"
-        )
+        hints.append(f"check --keyword: the Dassl evaluator prints accuracy, error and macro_f1 (got {keyword!r})")
     return head + ":\n  - " + "\n  - ".join(hints)
 
 
-# --------------------------------------------------------------------------- small helpers
 def natural_key(text: str):
     """Sort key that orders "1shots" < "2shots" < "16shots"."""
     return [(0, int(c), "") if c.isdigit() else (1, 0, c) for c in _NATURAL_CHUNK.split(text) if c]

@@ -18,10 +18,7 @@ class PaperValue:
 
 
 class PaperResults:
-    """The published numbers of ``docs/paper_results.csv``, looked up by what a cell shows.
-
-    Exact numbers from the paper's tables win over numbers read off the official figure.
-    """
+    """The published numbers of ``docs/paper_results.csv``, looked up by what a cell shows."""
 
     def __init__(self, rows: Iterable[Dict[str, str]]):
         self._values: Dict[Tuple, PaperValue] = {}

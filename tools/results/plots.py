@@ -1,12 +1,4 @@
-"""Accuracy-vs-shots curves per dataset and on average, like the LAMM paper's Fig. 3.
-
-``plot_fewshot(grid, path)`` draws one panel for the average over datasets and one per
-dataset; each method is a line over 1/2/4/8/16 shots with a band of ± one std over seeds,
-zero-shot CLIP is a flat dashed line. With published numbers, the paper's averages (Table 3)
-are drawn as dotted lines and its per-dataset points (read off the official figure) as
-crosses, in the method's colour. Matplotlib is imported here only, with the Agg canvas (no
-display needed); the file type follows the extension (png, pdf, svg).
-"""
+"""Accuracy-vs-shots curves per dataset and on average, like the LAMM paper's Fig. 3."""
 import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple

@@ -1,6 +1,4 @@
-"""Results as text: the per-experiment list and the paper-shaped tables, as a terminal table,
-markdown, csv (one line per cell) or json. ``render`` is the per-experiment list (``--cost``
-adds what the runs cost); ``render_text`` and ``render_machine`` the tables."""
+"""Results as text: the per-experiment list and the paper-shaped tables, as a terminal table, markdown, csv."""
 import csv
 import io
 import json

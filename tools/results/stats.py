@@ -1,10 +1,4 @@
-"""Means over seeds and over datasets, with what they are made of and what is missing.
-
-Every number is a mean over seeds with the population std (as CoOp's ``parse_test_res.py``);
-an average over datasets is the mean of the per-dataset means, and its spread the std over
-seeds of the per-seed averages (seeds that every averaged dataset has). A cell's flags name
-absent, unfinished, foreign and repeated seeds and runs of another config.
-"""
+"""Means over seeds and over datasets, with what they are made of and what is missing."""
 import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -100,11 +94,7 @@ def stat_from_entries(entries: Sequence[Entry], expected_seeds: Optional[Sequenc
 
 
 def average_stat(by_dataset: Dict[str, Optional[Stat]], expected: Optional[Sequence[str]] = None) -> Optional[Stat]:
-    """Mean over datasets of the per-dataset means; std over seeds of the per-seed averages.
-
-    ``expected`` lists the datasets the average should cover (None: those given); the result's
-    ``coverage`` says how many had a value. Datasets outside ``expected`` are left out.
-    """
+    """Mean over datasets of the per-dataset means; std over seeds of the per-seed averages."""
     have = {d: s for d, s in by_dataset.items() if s is not None and s.mean is not None}
     names = list(expected) if expected is not None else sorted(have, key=dataset_sort_key)
     used = [d for d in names if d in have]

@@ -1,25 +1,4 @@
-"""Tables shaped like the LAMM paper's (Gao et al., AAAI 2024), built from classified experiments.
-
-===============  ============================================================  ===============
-table            rows x columns                                                paper
-===============  ============================================================  ===============
-``fewshot``      method x shots, mean over datasets                            Table 3, Fig. 3
-``datasets``     dataset x method at one shot count, with the average          Fig. 3 panels
-``hl``           hierarchical-loss terms x method, mean over datasets          Table 4
-``init``         shots x (random, word) label initialisation                   Table 5
-``backbones``    method x vision backbone, mean over datasets                  Fig. 4
-``incremental``  method x (Set 1, Set 2, Set 1 after stage 1, degradation)     Table 2
-                 x dataset
-``dg``           method x (ImageNet, -V2, -Sketch, -A, -R, averages)           Table 1
-``base2new``     (average | dataset) x method x (base, new, HM)                MaPLe Table 1
-``cross``        method x (source, each target, average over targets)          MaPLe Table 2
-===============  ============================================================  ===============
-
-The first five are grids, each a ``TableSpec`` over one ``build`` that does what they share
-(seeds, datasets, grouping, averages, published numbers, notes); the other four have code of
-their own on the same helpers. ``[k/N]`` marks an average over k of the N expected datasets,
-``*`` a cell with absent, unfinished, foreign or repeated seeds; the notes say which. Pure.
-"""
+"""Tables shaped like the LAMM paper's (Gao et al., AAAI 2024), built from classified experiments."""
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -146,7 +125,6 @@ def _collect_notes(table: Table, limit: int = 30) -> None:
     table.notes = notes + table.notes
 
 
-
 def _out_of_average_note(datasets: Iterable[str], expected: Sequence[str]) -> List[str]:
     outside = [dataset_label(d) for d in datasets if d not in expected]
     return [f"Not in the averages (not among the expected datasets): {', '.join(outside)}."] if outside else []
@@ -169,18 +147,9 @@ def _other_backbones_note(entries: Sequence[Entry]) -> List[str]:
             f"are in the backbone table."]
 
 
-
-# --------------------------------------------------------------------------- the grid tables
 @dataclass(frozen=True)
 class TableSpec:
-    """A grid-shaped table: what its runs are, what a row and a column are, and its published numbers.
-
-    ``select(entries, opts, k)`` returns the table's runs and its shot count (None: no table).
-    ``key(e)`` is the run's (row, column); ``cell_key(row, column, k)`` is the key of a cell's runs
-    (a shot-free method fills every shot column). ``name`` may hold ``{shots}`` (``_<k>shots``). ``rows(runs, opts)`` orders and labels the row keys;
-    None makes one row per dataset and an ``Average`` row, else a cell is the mean over datasets.
-    ``paper(published, row, column, k, dataset)`` is the published number beside a cell.
-    """
+    """A grid-shaped table: what its runs are, what a row and a column are, and its published numbers."""
 
     name: str
     title: Callable[[Optional[int], int, List[Entry]], str]  # (k, datasets averaged, runs)
@@ -528,13 +497,7 @@ def _paper_only_rows(opts: Options, experiment: str, shown: Iterable[str], datas
 
 
 def table_base2new(entries: Sequence[Entry], opts: Options) -> Optional[Table]:
-    """Base-to-new generalisation (CoCoOp's protocol): base, new, HM per dataset and on average.
-
-    HM is the harmonic mean of the base and new means, as CoCoOp and MaPLe compute it (for the
-    average: of the average base and the average new accuracy). Base accuracy comes from
-    evaluations with ``eval_set`` base when there are any, else from the training run (tested on
-    the base classes it was trained on); new accuracy from the evaluations with ``eval_set`` new.
-    """
+    """Base-to-new generalisation (CoCoOp's protocol): base, new, HM per dataset and on average."""
     b2n = [e for e in entries if e.kind == "base2new"]
     if not b2n:
         return None

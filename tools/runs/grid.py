@@ -1,13 +1,9 @@
-"""A grid of runs: methods x variants under one protocol, over datasets, shots and seeds, checked and expanded.
-
-``expand`` turns a ``Grid`` into its ``Run`` objects (every config checked to exist, a run two
-protocols share listed once); ``stages`` orders them in waves, each run after the runs it needs.
-"""
+"""A grid of runs: methods x variants under one protocol, over datasets, shots and seeds, checked and expanded."""
 import os
-import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from tools.results.collect import natural_key
 from tools.runs.protocols import PAPER_SEEDS, PROTOCOLS, SOURCE_DATASET, Spec, benchmarks, dg_targets
 from tools.runs.run import REPO_ROOT, Run, RunError
 from tools.runs.variants import DEFAULT_VARIANT, VARIANT_GROUPS, VARIANTS
@@ -70,12 +66,7 @@ def available_dataset_configs() -> List[str]:
 
 def resolve_datasets(names: Sequence[str], notes: Optional[List[str]] = None,
                      default: Callable[[], Tuple[str, ...]] = benchmarks) -> List[str]:
-    """Dataset config names; "all" is every dataset of ``default`` that has a config, read now
-    ("benchmarks" the 11 few-shot benchmarks, "dg_targets" ImageNet's shifted test sets).
-
-    A dataset named explicitly must have ``configs/datasets/<name>.yaml``. ``notes`` receives a
-    line naming the datasets that "all" left out for lack of a config.
-    """
+    """Dataset config names; "all" is every dataset of ``default`` that has a config, read now."""
     have = available_dataset_configs()
     lists = {"all": default, "benchmarks": benchmarks, "dg_targets": dg_targets}
     out: List[str] = []
@@ -118,16 +109,8 @@ def positive_ints(values, what: str) -> List[int]:
     return out
 
 
-def _natural_key(text: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
-
-
 def expand(grid: Grid, output: str, data: str, python: str = "python", notes: Optional[List[str]] = None) -> List[Run]:
-    """Every run of the grid, by method, variant and the protocol's order; checks every config exists.
-
-    A run two protocols share (the ImageNet model of dg and cross_dataset, which is main.sh's run)
-    appears once. ``notes`` receives remarks for the user (datasets that "all" left out).
-    """
+    """Every run of the grid, by method, variant and the protocol's order; checks every config exists."""
     if grid.protocol not in PROTOCOLS:
         raise RunError(f"unknown protocol {grid.protocol!r}; known: {', '.join(PROTOCOLS)}.")
     protocol = PROTOCOLS[grid.protocol]
@@ -149,7 +132,7 @@ def expand(grid: Grid, output: str, data: str, python: str = "python", notes: Op
         if m.few_shot:
             for k in shots:
                 if not m.config_file(k).is_file():
-                    have = sorted((p.name for p in m.config_file(k).parent.glob("*.yaml")), key=_natural_key)
+                    have = sorted((p.name for p in m.config_file(k).parent.glob("*.yaml")), key=natural_key)
                     raise RunError(f"{trainer} has no config for {k} shots: {m.config_file(k)} not found "
                                    f"(available: {', '.join(have)}).")
         for variant in variants:

@@ -1,14 +1,4 @@
-"""One run of a sweep as a job: call train.py with the run's arguments, keep its output, say how it ended.
-
-``RunJob`` is what every executor runs, the local pool in a thread and submitit in a job (Slurm,
-local or debug), so a run behaves the same wherever it lands. It does not import torch, so a
-job starts fast on a cluster node; the work happens in train.py's own process.
-
-Outcomes: ``ran`` (its record written), ``already finished`` (it was when the job started),
-``running elsewhere`` (another process holds the run's lock: train.py exits with 2 and says
-"is being run by another process"), ``failed`` (anything else; the captured output is in the
-log named by the outcome).
-"""
+"""One run of a sweep as a job: call train.py with the run's arguments, keep its output, say how it ended."""
 import os
 import re
 import signal
@@ -63,12 +53,7 @@ class Outcome:
 
 
 class RunJob:
-    """Callable ``(run, log_path, gpu=None) -> Outcome``; ``gpu`` sets CUDA_VISIBLE_DEVICES.
-
-    ``gpu=None`` leaves CUDA_VISIBLE_DEVICES as the executor set it (Slurm's allocation); ``""``
-    hides every GPU. ``checkpoint`` makes the job requeueable under submitit: after a timeout or
-    preemption the same call is submitted again and train.py resumes from its last checkpoint.
-    """
+    """Callable ``(run, log_path, gpu=None) -> Outcome``; ``gpu`` sets CUDA_VISIBLE_DEVICES."""
 
     def __call__(self, run: Run, log_path: str, gpu: Optional[str] = None) -> Outcome:
         start = time.time()
@@ -119,12 +104,7 @@ class RunJob:
 
 
 def _run_process(command, env, log) -> Optional[int]:
-    """Run ``command`` from the repository root in its own process group; stop it if we are stopped.
-
-    The group holds train.py and whatever it starts (data loader workers), so stopping the group
-    stops them all, never leaving one behind that holds the run's lock. Returns the exit status,
-    or None when the sweep is stopping and the command was not started.
-    """
+    """Run ``command`` from the repository root in its own process group; stop it if we are stopped."""
     with _ACTIVE_GUARD:  # started and registered together, or not at all once stopping
         if _STOPPING.is_set():
             return None
@@ -155,8 +135,7 @@ def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 def stop_active_runs() -> int:
-    """Stop every run this interpreter started and that is still going, and start no other;
-    returns how many were stopped."""
+    """Stop every run this interpreter started and that is still going, and start no other."""
     with _ACTIVE_GUARD:
         _STOPPING.set()
         processes = list(_ACTIVE)

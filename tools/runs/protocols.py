@@ -1,8 +1,4 @@
-"""The protocols: what each one runs for a method, as ``Run`` objects in order, eval-only runs included.
-
-fewshot, dg, incremental, base2new and cross_dataset. Each is one function from a ``Spec`` (one
-method and variant over datasets, shots and seeds) to its runs; the folders are the scripts'.
-"""
+"""The protocols: what each one runs for a method, as ``Run`` objects in order, eval-only runs included."""
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -99,28 +95,17 @@ def _transfer(spec: Spec, protocol: str, top: str) -> List[Run]:
 
 
 def dg(spec: Spec) -> List[Run]:
-    """Domain generalisation (Table 1): the ImageNet model on ImageNetV2, -Sketch, -A and -R.
-
-    Targets: ``OUTPUT/evaluation/<TRAINER>/<experiment>/<target>/seed<S>``. A and R have 200 of
-    ImageNet's classes; the ImageNet model's labels for them are used (matched by wnid).
-    """
+    """Domain generalisation (Table 1): the ImageNet model on ImageNetV2, -Sketch, -A and -R."""
     return _transfer(spec, "dg", "evaluation")
 
 
 def cross_dataset(spec: Spec) -> List[Run]:
-    """Cross-dataset transfer: the ImageNet model on the other benchmarks; their classes keep
-    their word embeddings (LAMM family). ``OUTPUT/cross_dataset/<TRAINER>/<experiment>/<target>/seed<S>``."""
+    """Cross-dataset transfer: the ImageNet model on the other benchmarks; their classes keep their word embeddings."""
     return _transfer(spec, "cross_dataset", "cross_dataset")
 
 
 def incremental(spec: Spec) -> List[Run]:
-    """Class-incremental (Table 2): Set 1 (base half), then Set 2 (new half) from stage 1's weights.
-
-    ``OUTPUT/incremental/<dataset>/<TRAINER>/<experiment>/<stage>_<set>/seed<S>``: stage1_set1
-    (trained and tested on Set 1), stage1_set2 (that model on Set 2), stage2_train (continued on
-    Set 2 with both sets in the label space), stage2_set1 and stage2_set2 (that model on each set).
-    For the LAMM trainers Set 1's label embeddings stay frozen in stage 2.
-    """
+    """Class-incremental (Table 2): Set 1 (base half), then Set 2 (new half) from stage 1's weights."""
     runs = []
     k = spec.shots[0]
     lamm = spec.method.learns_labels
@@ -153,12 +138,7 @@ def incremental(spec: Spec) -> List[Run]:
 
 
 def base2new(spec: Spec) -> List[Run]:
-    """Base-to-new generalisation (CoCoOp): train on the base half at 16 shots, evaluate on base and on new.
-
-    ``OUTPUT/base2new/<dataset>/<TRAINER>/<experiment>/{train_base,test_base,test_new}/seed<S>``;
-    the new classes keep their word embeddings (LAMM family), so LAMM's new-class accuracy is
-    zero-shot CLIP's with the same template. Zero-shot CLIP has only the two evaluations.
-    """
+    """Base-to-new generalisation (CoCoOp): train on the base half at 16 shots, evaluate on base and on new."""
     runs = []
     k = spec.shots[0]
     for dataset in spec.datasets:

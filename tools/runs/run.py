@@ -1,11 +1,4 @@
-"""One run: a train.py call, its folder and its full command, with the labels its record keeps.
-
-``Run.run_dir`` is the folder and ``Run.argv()`` the command, with the ``RUN.*`` labels (protocol,
-variant, stage, evaluated set, source dataset) that results.json records, so tables read what a
-run is from its record, never from its folder name. Nothing else builds a run folder or a
-train.py argument list. The folders of ``scripts/<method>/main.sh DATASET SHOTS [KEY VALUE ...]``
-are CoOp's: ``OUTPUT/<dataset>/<TRAINER>/<config>_<K>shots[_<variant>]/seed<S>``.
-"""
+"""One run: a train.py call, its folder and its full command, with the labels its record keeps."""
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +6,11 @@ from typing import Dict, List, Optional, Tuple
 
 from lamm.errors import LammError
 from trainers.record import read_record
+from tools.results.collect import SEED_PREFIX
 from tools.runs.variants import VARIANTS, tag_suffix
 from trainers.methods import METHODS, Method
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-SEED_PREFIX = "seed"
 NAME_MAX = 255  # bytes in one path component on Linux and macOS
 
 
@@ -27,13 +20,7 @@ class RunError(LammError):
 
 @dataclass(frozen=True)
 class Run:
-    """One train.py call: a method on a dataset for one seed, within a protocol.
-
-    ``opts`` are the user's overrides (named by ``tag`` or their own text); ``variants`` the named
-    variants applied before them; ``protocol_opts`` what the protocol sets (the label space, the
-    loaded weights). ``place`` is the run folder's layout around the experiment name: the parts
-    before it and after it.
-    """
+    """One train.py call: a method on a dataset for one seed, within a protocol."""
 
     trainer: str
     dataset: str  # configs/datasets/<dataset>.yaml: what this run trains or is evaluated on

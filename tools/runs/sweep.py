@@ -1,22 +1,4 @@
-"""Sweep a grid of runs (methods x variants x datasets x shots x seeds, under one protocol) on local GPUs or a cluster.
-
-    python -m tools.runs.sweep --methods LAMM CoOpLAMM --datasets all --shots 1 2 4 8 16 --seeds 1 2 3
-    python -m tools.runs.sweep --protocol base2new --methods LAMM --datasets caltech101
-
-tools/runs/grid.py names every run and builds its train.py call; the scripts (scripts/**) are this
-command in the foreground (``--foreground``: one run after another, output shown), each with its
-own words after ``--`` (``--positional``). SEEDS, SHOTS, DATASETS (TARGETS for dg and
-cross_dataset), TAG, OFFICIAL, DATA, OUTPUT and PYTHON in the environment are the defaults of
---seeds, --shots, --datasets, --tag, --official, --root, --output and --python. Finished runs
-are skipped, unfinished ones resume from their checkpoint, and a run that another process holds
-(train.py's run lock) is reported as running elsewhere, never run twice. Runs that need another
-run (an evaluation needs its trained model) start after it. Datasets that are missing are
-prepared first when ``datasets.prepare`` can fetch them (``--no-download`` or LAMM_NO_DOWNLOAD=1
-to refuse). The sweep ends with parse_test_res.py's table of the grid. ``--dry-run`` lists every
-run and its status. Executors: a local pool (one run per visible GPU, or ``--workers`` CPU
-workers), or submitit (``--submitit slurm``: a Slurm job array; ``local``; ``debug``). See
-docs/SWEEPS.md.
-"""
+"""Sweep a grid of runs (methods x variants x datasets x shots x seeds) on local GPUs or a cluster."""
 import argparse
 import os
 import re
@@ -48,7 +30,6 @@ TRANSFER_PROTOCOLS = ("dg", "cross_dataset")  # --datasets names their targets: 
 POSITIONAL_NAMES = {"methods": "TRAINER", "datasets": "DATASET", "shots": "SHOTS"}
 
 
-# --------------------------------------------------------------------------- the grid
 def load_grid_file(path: str) -> dict:
     """A YAML grid: a mapping with any of GRID_KEYS (scalars or lists; opts as a list or mapping)."""
     import yaml
@@ -93,8 +74,7 @@ def _env_seeds(env: Dict[str, str]) -> Optional[List[str]]:
 
 
 def grid_from_args(args, env: Optional[Dict[str, str]] = None) -> Grid:
-    """CLI flags win over the grid file, which wins over the environment (``env``, default
-    os.environ: SEEDS, SHOTS, DATASETS or TARGETS, TAG, OFFICIAL), which wins over the paper's defaults."""
+    """CLI flags win over the grid file, which wins over the environment (``env``: SEEDS, SHOTS, ...)."""
     env = os.environ if env is None else env
     from_file = load_grid_file(args.grid) if args.grid else {}
 
@@ -129,7 +109,6 @@ def grid_from_args(args, env: Optional[Dict[str, str]] = None) -> Grid:
     )
 
 
-# --------------------------------------------------------------------------- reporting
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
@@ -195,7 +174,6 @@ def print_summary(outcomes: Sequence[Outcome]) -> None:
             print(f"  {o.run.name}" + (f": {o.detail}" if o.detail else ""))
 
 
-# --------------------------------------------------------------------------- local pool
 def visible_gpus() -> List[str]:
     """GPU ids this process may use: CUDA_VISIBLE_DEVICES when set, else every device torch sees."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -215,8 +193,7 @@ def visible_gpus() -> List[str]:
 
 
 def pool_slots(gpus: Optional[Sequence[str]], workers: Optional[int]) -> List[str]:
-    """CUDA_VISIBLE_DEVICES of each worker: one worker per GPU by default, GPUs shared round-robin
-    when there are more workers than GPUs; "" (no GPU) for CPU workers."""
+    """CUDA_VISIBLE_DEVICES of each worker: one worker per GPU by default."""
     if workers is not None and workers < 1:
         raise SweepError(f"--workers must be 1 or more, got {workers}.")
     if gpus is None:
@@ -264,7 +241,6 @@ def run_pool(runs: Sequence[Run], log_paths: Dict[Run, str], slots: Sequence[str
     return outcomes
 
 
-# --------------------------------------------------------------------------- submitit
 def _parse_param(text: str):
     import yaml
 
@@ -333,13 +309,8 @@ def run_submitit(runs: Sequence[Run], log_paths: Dict[Run, str], executor, wait:
     return outcomes
 
 
-# --------------------------------------------------------------------------- CLIP weights
 def prefetch_backbones(runs: Sequence[Run]) -> None:
-    """Download the CLIP weights of the grid once, before runs start in parallel.
-
-    The ``clip`` package writes its download in place; many runs starting on a fresh cache at
-    once would download the same file over each other. Local checkpoint paths need nothing.
-    """
+    """Download the CLIP weights of the grid once, before runs start in parallel."""
     import yaml
 
     names = set()
@@ -372,7 +343,6 @@ def prefetch_backbones(runs: Sequence[Run]) -> None:
                       flush=True)
 
 
-# --------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.runs.sweep", description=__doc__.split("\n\n")[0],
@@ -468,11 +438,7 @@ def _raise_keyboard_interrupt(signum, frame):
 
 
 def split_opts(argv: Sequence[str], parser: argparse.ArgumentParser):
-    """(the other arguments, the overrides after ``--opts`` or None): read in pairs, a key and then
-    its value whatever it looks like (``-0.5``), until a key position holds one of our flags.
-
-    argparse alone would read ``-0.5`` as a flag, or (REMAINDER) swallow the flags after the overrides.
-    """
+    """(the other arguments, the overrides after ``--opts`` or None), read in pairs."""
     flags = {s for action in parser._actions for s in action.option_strings}
     rest: List[str] = []
     opts: Optional[List[str]] = None
@@ -491,9 +457,7 @@ def split_opts(argv: Sequence[str], parser: argparse.ArgumentParser):
 
 
 def read_script_words(args, words: Sequence[str]) -> None:
-    """A script's own command line (the words after ``--``) into ``args``: the ``--positional``
-    arguments in order, then KEY VALUE overrides; ``--dry-run``, ``-v``, ``--no-download`` and
-    ``--variant V`` may come before, between or right after the positional arguments."""
+    """A script's own command line (the words after ``--``) into ``args``: the ``--positional`` arguments in order."""
     needed = list(args.positional)
     usage = " ".join(POSITIONAL_NAMES[n] for n in needed) + " [KEY VALUE ...]"
     words = list(words)
@@ -566,12 +530,7 @@ def main(argv=None) -> int:
 
 
 def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
-    """Run ``todo`` with the chosen executor, wave after wave (a run after the runs it needs);
-    their outcomes, or None when submitted without waiting.
-
-    The launch keeps its files in ``OUTPUT/.sweeps/<time>-<host>-<pid>/`` (logs, sweep.json,
-    submitit's folder), a name no other launch can have.
-    """
+    """Run ``todo`` with the chosen executor, wave after wave (a run after the runs it needs); their outcomes."""
     waves = stages(todo)
     if args.submitit and args.no_wait and len(waves) > 1:
         raise SweepError(f"these runs come in {len(waves)} stages, each needing the one before (an evaluation "
@@ -615,8 +574,7 @@ def launch(args, todo: Sequence[Run], output: str) -> Optional[List[Outcome]]:
 
 
 def check_folders(paths: Sequence[str], writing: bool) -> None:
-    """Each path is a folder or can become one (no file in the way); with ``writing``, one this
-    process may create and write, so that a read-only output is one error line before any run."""
+    """Each path is a folder or can become one (no file in the way); and writable when ``writing``."""
     seen = set()
     for path in paths:
         existing = os.path.abspath(path)

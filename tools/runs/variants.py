@@ -1,8 +1,4 @@
-"""Named variants of a method: the overrides they set and the name their runs are filed and recorded under.
-
-w/o HL, the loss and init ablations, the backbones and the official preset; ``tag_suffix`` is the
-folder-name text of a user's own overrides (the rule the scripts have always used).
-"""
+"""Named variants of a method: the overrides they set and the name their runs are filed and recorded under."""
 import re
 from dataclasses import dataclass
 from typing import Dict, Sequence, Tuple
@@ -46,11 +42,7 @@ VARIANT_GROUPS: Dict[str, Tuple[str, ...]] = {
 
 
 def tag_suffix(opts: Sequence[str], tag: str = "") -> str:
-    """The folder-name text of a run's overrides: ``tag`` when given, else the overrides made safe.
-
-    The overrides joined by spaces, every byte other than ``A-Za-z0-9._=-`` turned into '-' and runs
-    of '-' squeezed to one (the ``tr`` rule the scripts have always used, so folder names stay).
-    """
+    """The folder-name text of a run's overrides: ``tag`` when given, else the overrides made safe."""
     if tag:
         return tag
     text = " ".join(opts).encode("utf-8", "surrogateescape")

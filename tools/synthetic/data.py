@@ -1,22 +1,4 @@
-"""Small synthetic datasets in the real on-disk layouts, for tests and smoke runs.
-
-Each class is a distinct colour with a striped pattern plus pixel noise, so a tiny model can
-learn it in a few steps. Images are JPEGs written with PIL; split files have CoOp's format
-and the official annotation files their real formats (text lists, ``.mat`` files), so the
-real readers, the split builders and ``datasets.prepare check`` read them unchanged. Class and
-file names are real ones (the first few classes of each dataset), chosen so that every
-class-name quirk shows up: Caltech's renamed folders, Pets' lower-cased breeds, the year moved
-to the front of Cars' names, SUN's reversed category parts, UCF's split CamelCase, EuroSAT's
-long names, FGVC's spaces and slashes.
-
-The name tables here are deliberately separate from the readers' (``datasets/``): they are
-the expected side of the tests, and this tool runs without Dassl. Output depends only on the
-arguments; the global ``random`` is never touched, so generating data does not shift a seeded
-run.
-
-    python -m tools.synthetic.data caltech101 --root DIR    # prints DIR/caltech-101
-    python -m tools.synthetic.data all --root DIR           # every dataset
-"""
+"""Small synthetic datasets in the real on-disk layouts, for tests and smoke runs."""
 import argparse
 import colorsys
 import inspect
@@ -144,6 +126,12 @@ def _dataset_dir(root, name):
     return os.path.join(os.path.abspath(os.path.expanduser(str(root))), name)
 
 
+def _begin(root, name, seed, table, num_classes, *counts):
+    """Check the counts; the dataset folder, the image RNG and the shuffler."""
+    _check_counts(num_classes, table, *counts)
+    return _dataset_dir(root, name), np.random.default_rng(seed), random.Random(seed)
+
+
 def _deal(names, shuffler, counts):
     """Shuffle ``names`` and cut them into consecutive parts of the given sizes."""
     names = list(names)
@@ -159,24 +147,9 @@ def make_caltech101(
     root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0,
     extra_folders=False,
 ):
-    """Write a synthetic Caltech101 under ``root`` and return its folder ``root/caltech-101``.
-
-    Layout, as the real dataset with CoOp's split file (pass ``root`` as DATASET.ROOT / --root):
-
-        root/caltech-101/101_ObjectCategories/<folder>/image_0001.jpg ...
-        root/caltech-101/split_zhou_Caltech101.json
-
-    The classes are the first ``num_classes`` (at most 100) of ``CALTECH101_FOLDERS``; as in
-    CoOp's split builder, labels follow the sorted folder names, the renamed folders are stored
-    under their new names, and each class's images are shuffled before being dealt into
-    train, val and test (train/val/test entries are grouped by label). The defaults allow up to
-    8 shots (val keeps min(K, 4) per class). ``extra_folders`` also writes the two folders of
-    the real archive that CoOp ignores (BACKGROUND_Google, Faces_easy), with 3 images each.
-    """
-    _check_counts(num_classes, CALTECH101_FOLDERS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "caltech-101")
+    """Write a synthetic Caltech101 under ``root`` and return its folder ``root/caltech-101``."""
+    dataset_dir, rng, shuffler = _begin(root, "caltech-101", seed, CALTECH101_FOLDERS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     image_dir = os.path.join(dataset_dir, "101_ObjectCategories")
     per_class = train_per_class + val_per_class + test_per_class
 
@@ -206,10 +179,8 @@ def make_caltech101(
 def _folder_dataset(root, dataset_name, image_subdir, folders, coop_names, split_file, file_pattern, *,
                     num_classes, train_per_class, val_per_class, test_per_class, image_size, seed):
     """A folder-per-class dataset with a CoOp split (Food101, DTD, EuroSAT)."""
-    _check_counts(num_classes, folders, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, dataset_name)
+    dataset_dir, rng, shuffler = _begin(root, dataset_name, seed, folders, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     image_dir = os.path.join(dataset_dir, image_subdir)
     counts = (train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
@@ -263,10 +234,8 @@ def make_eurosat(root, num_classes=4, train_per_class=8, val_per_class=4, test_p
 def make_oxford_pets(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32,
                      seed=0):
     """``root/oxford_pets/images/<Breed>_<n>.jpg``, ``annotations/{trainval,test,list}.txt`` and CoOp's split."""
-    _check_counts(num_classes, PETS_BREEDS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "oxford_pets")
+    dataset_dir, rng, shuffler = _begin(root, "oxford_pets", seed, PETS_BREEDS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
     trainval_lines, test_lines = [], []
     species_ids = {1: 0, 2: 0}
@@ -305,17 +274,11 @@ def _cars_annotations(fnames, labels):
 
 def make_stanford_cars(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32,
                        seed=0):
-    """``root/stanford_cars/{cars_train,cars_test}/%05d.jpg``, the devkit .mat files and CoOp's split.
-
-    Image numbers interleave the classes, as in the real archives; the split's paths are
-    relative to the dataset folder (``cars_train/00001.jpg``).
-    """
+    """``root/stanford_cars/{cars_train,cars_test}/%05d.jpg``, the devkit .mat files and CoOp's split."""
     from scipy.io import savemat
 
-    _check_counts(num_classes, CARS_META_NAMES, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "stanford_cars")
+    dataset_dir, rng, shuffler = _begin(root, "stanford_cars", seed, CARS_META_NAMES, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     n_trainval = train_per_class + val_per_class
     split = {"train": [], "val": [], "test": []}
     annos = {}
@@ -349,16 +312,11 @@ def make_stanford_cars(root, num_classes=4, train_per_class=8, val_per_class=4, 
 
 def make_oxford_flowers(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32,
                         seed=0):
-    """``root/oxford_flowers/jpg/image_%05d.jpg``, ``imagelabels.mat``, ``cat_to_name.json`` and CoOp's split.
-
-    Image numbers interleave the classes, as in the real ``imagelabels.mat``.
-    """
+    """``root/oxford_flowers/jpg/image_%05d.jpg``, ``imagelabels.mat``, ``cat_to_name.json`` and CoOp's split."""
     from scipy.io import savemat
 
-    _check_counts(num_classes, FLOWERS_NAMES, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "oxford_flowers")
+    dataset_dir, rng, shuffler = _begin(root, "oxford_flowers", seed, FLOWERS_NAMES, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     counts = (train_per_class, val_per_class, test_per_class)
     labels = [label for label in range(num_classes) for _ in range(sum(counts))]
     shuffler.shuffle(labels)
@@ -379,14 +337,9 @@ def make_oxford_flowers(root, num_classes=4, train_per_class=8, val_per_class=4,
 
 def make_fgvc_aircraft(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32,
                        seed=0):
-    """``root/fgvc_aircraft/images/%07d.jpg``, ``variants.txt`` and ``images_variant_{train,val,test}.txt``.
-
-    The lists interleave the classes, as the official ones do; there is no split file.
-    """
-    _check_counts(num_classes, AIRCRAFT_VARIANTS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "fgvc_aircraft")
+    """``root/fgvc_aircraft/images/%07d.jpg``, ``variants.txt`` and ``images_variant_{train,val,test}.txt``."""
+    dataset_dir, rng, shuffler = _begin(root, "fgvc_aircraft", seed, AIRCRAFT_VARIANTS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     next_id = 1000000
     for key, per_class in (("train", train_per_class), ("val", val_per_class), ("test", test_per_class)):
         labels = [label for label in range(num_classes) for _ in range(per_class)]
@@ -403,10 +356,8 @@ def make_fgvc_aircraft(root, num_classes=4, train_per_class=8, val_per_class=4, 
 
 def make_sun397(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0):
     """``root/sun397/SUN397/<l>/<category>/sun_*.jpg``, ``ClassName.txt``, partition 01 and CoOp's split."""
-    _check_counts(num_classes, SUN397_CATEGORIES, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "sun397")
+    dataset_dir, rng, shuffler = _begin(root, "sun397", seed, SUN397_CATEGORIES, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
     training, testing = [], []
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -431,10 +382,8 @@ def make_sun397(root, num_classes=4, train_per_class=8, val_per_class=4, test_pe
 
 def make_ucf101(root, num_classes=4, train_per_class=8, val_per_class=4, test_per_class=4, image_size=32, seed=0):
     """``root/ucf101/UCF-101-midframes/<Action_Words>/v_<Action>_gXX_cYY.jpg``, ``ucfTrainTestlist/`` and CoOp's split."""
-    _check_counts(num_classes, UCF101_ACTIONS, train_per_class, val_per_class, test_per_class)
-    rng = np.random.default_rng(seed)
-    shuffler = random.Random(seed)
-    dataset_dir = _dataset_dir(root, "ucf101")
+    dataset_dir, rng, shuffler = _begin(root, "ucf101", seed, UCF101_ACTIONS, num_classes,
+                                        train_per_class, val_per_class, test_per_class)
     split = {"train": [], "val": [], "test": []}
     trainlist, testlist = [], []
     for label, action in enumerate(UCF101_ACTIONS[:num_classes]):
@@ -464,12 +413,7 @@ def _write_classnames(path, classes):
 
 
 def make_imagenet(root, num_classes=4, train_per_class=8, val_per_class=3, image_size=32, seed=0, flat_val=False):
-    """``root/imagenet/images/{train,val}/<wnid>/*.JPEG`` and ``classnames.txt``.
-
-    ``flat_val`` puts the val images directly in ``val/`` (as ILSVRC2012_img_val.tar extracts)
-    and writes the mapping a user would fix it with, ``root/LOC_val_solution.csv`` (Kaggle's
-    format) and ``root/valprep.sh``.
-    """
+    """``root/imagenet/images/{train,val}/<wnid>/*.JPEG`` and ``classnames.txt``."""
     _check_counts(num_classes, IMAGENET_CLASSES, train_per_class, val_per_class)
     rng = np.random.default_rng(seed)
     dataset_dir = _dataset_dir(root, "imagenet")
@@ -512,10 +456,7 @@ def _imagenet_test_set(root, dataset_name, image_subdir, class_indices, folder_n
 
 
 def make_imagenetv2(root, num_classes=4, test_per_class=3, image_size=32, seed=0):
-    """``root/imagenetv2/imagenetv2-matched-frequency-format-val/<i>/*.jpeg`` and ``classnames.txt``.
-
-    ``classnames.txt`` lists the first ``num_classes`` ImageNet classes, one folder each.
-    """
+    """``root/imagenetv2/imagenetv2-matched-frequency-format-val/<i>/*.jpeg`` and ``classnames.txt``."""
     _check_counts(num_classes, IMAGENET_CLASSES)
     return _imagenet_test_set(
         root, "imagenetv2", "imagenetv2-matched-frequency-format-val", range(num_classes),
@@ -534,11 +475,7 @@ def make_imagenet_sketch(root, num_classes=4, test_per_class=3, image_size=32, s
 
 
 def make_imagenet_a(root, test_per_class=3, image_size=32, seed=0):
-    """``root/imagenet-adversarial/imagenet-a/<wnid>/*.jpg`` (+ README.txt) for ``IMAGENET_A_INDICES``.
-
-    ``classnames.txt`` lists all of ``IMAGENET_CLASSES`` (the stand-in for ImageNet's 1000), so
-    the folders are a subset, as ImageNet-A's 200 are of the 1000.
-    """
+    """``root/imagenet-adversarial/imagenet-a/<wnid>/*.jpg`` (+ README.txt) for ``IMAGENET_A_INDICES``."""
     return _imagenet_test_set(
         root, "imagenet-adversarial", "imagenet-a", IMAGENET_A_INDICES, lambda label, wnid: wnid,
         "{i:07x}{label}.jpg", per_class=test_per_class, image_size=image_size, seed=seed, readme=True,

@@ -1,15 +1,4 @@
-"""Write a synthetic ``output/`` folder with every kind of experiment, for tests and docs.
-
-    python -m tools.synthetic.results /tmp/synthetic_output
-    python parse_test_res.py /tmp/synthetic_output --plot docs/fewshot_curves.png
-
-The numbers are made up by a smooth formula plus noise (accuracy rises from a per-dataset
-zero-shot value towards a ceiling as the shot count grows); they are NOT results of any
-training and say nothing about LAMM. Each run gets a full record (a ``trainers.record.Record``:
-method, protocol, variant, loss, labels, fingerprint, cost, ...), because the tables read
-records only; folders are named by ``tools.runs.Run`` as the scripts name them, for people.
-The output is a pure function of the arguments (same files, same numbers, every time).
-"""
+"""Write a synthetic ``output/`` folder with every kind of experiment, for tests and docs."""
 import argparse
 import hashlib
 import json

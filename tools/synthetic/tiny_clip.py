@@ -1,8 +1,4 @@
-"""A tiny random-weight CLIP, for tests and the smoke run (no download needed).
-
-It is a real ``clip.model.CLIP`` with narrow towers, so every code path that
-works on it works on the released models; only the numbers are meaningless.
-"""
+"""A tiny random-weight CLIP, for tests and the smoke run (no download needed)."""
 import torch
 from clip.model import CLIP
 
@@ -10,8 +6,7 @@ TINY_IMAGE_SIZE = 32
 
 
 def build_tiny_clip(seed: int = 0, image_size: int = TINY_IMAGE_SIZE, vision: str = "vit") -> CLIP:
-    """Return a fp32 CLIP with 64-wide towers: a 3-layer ViT (deep prompts need layers) or,
-    with ``vision="resnet"``, a one-block-per-stage ResNet."""
+    """Return a fp32 CLIP with 64-wide towers: a 3-layer ViT, or a small ResNet."""
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
