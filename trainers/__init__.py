@@ -1,2 +1,2 @@
 """Dassl trainers of this project; importing this package registers all of them."""
-from . import coop, lamm, maple, zsclip  # noqa: F401
+from . import cocoop, coop, lamm, maple, zsclip  # noqa: F401

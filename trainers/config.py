@@ -20,6 +20,15 @@ def add_coop_config(cfg):
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
 
 
+def add_cocoop_config(cfg):
+    """CoCoOp's keys, with the CoOp repository's names and defaults (its configs set N_CTX 4 and
+    CTX_INIT "a photo of a"); the Meta-Net's size follows CLIP's widths and has no key there either."""
+    cfg.TRAINER.COCOOP = CN()
+    cfg.TRAINER.COCOOP.N_CTX = 16  # M, context vectors v_1..v_M, each shifted by the Meta-Net's π(x)
+    cfg.TRAINER.COCOOP.CTX_INIT = ""  # initial context words, e.g. "a photo of a" (sets N_CTX)
+    cfg.TRAINER.COCOOP.PREC = "fp16"  # fp16, fp32 or amp
+
+
 def add_maple_config(cfg):
     """MaPLe's keys, with MaPLe's defaults."""
     cfg.TRAINER.MAPLE = CN()
@@ -108,6 +117,7 @@ def add_run_config(cfg):
 def extend_cfg(cfg):
     """Add every key this project reads to a Dassl default config (not frozen)."""
     add_coop_config(cfg)
+    add_cocoop_config(cfg)
     add_maple_config(cfg)
     add_lamm_config(cfg)
     add_shortcut_config(cfg)

@@ -31,6 +31,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
     learn_context = True
     learn_labels = False
     model_name = "prompt_learner"  # the checkpoint folder, as in CoOp
+    model_class = PromptedCLIP  # CoCoOp: ConditionalPromptedCLIP (per-image text features)
 
     def check_cfg(self, cfg):
         super().check_cfg(cfg)
@@ -91,7 +92,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         if resolve_return_freed_memory(cfg.TRAINER.MEMORY.RETURN_FREED_MEMORY, text_checkpointing, self.device.type):
             done = return_freed_memory_to_os()
             print(f"Freed memory returned to the OS: {'on' if done else 'not supported by this C library'}")
-        self.model = PromptedCLIP(
+        self.model = self.model_class(
             clip_model, prompt_learner,
             shortcuts=Shortcuts(
                 truncate_prompts=shortcuts.TRUNCATE_PROMPTS,

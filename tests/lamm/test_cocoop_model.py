@@ -1,0 +1,133 @@
+"""lamm/cocoop_model.py: CoCoOp's logits, loss and gradients equal a hand-built CoCoOp, with the
+shortcuts off bit for bit and on within float noise; CoCoOp + LAMM's original prompts."""
+import clip
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lamm.cocoop_model import ConditionalPromptedCLIP
+from lamm.cocoop_prompts import ConditionalPromptLearner
+from lamm.model import OFFICIAL, Shortcuts
+from tests.helpers import STEP_NAMES, tiny_clip
+
+N_CTX = 4
+
+
+def reference_cocoop(clip_model, names, ctx, meta_net, images, labels):
+    """CoCoOp as the CoOp repository describes it: the normalised image feature goes through the
+    Meta-Net (Linear, ReLU, Linear); its output is added to each of the context vectors; for each
+    image, [SOS] + shifted context + "name." + [EOS] (77 tokens) of every class goes through CLIP's
+    text transformer, the feature is read at the end-of-text token and normalised; logits are
+    exp(logit_scale) * image feature @ text features; the loss is cross-entropy."""
+    names = [name.replace("_", " ") for name in names]
+    tokens = clip.tokenize([" ".join(["X"] * N_CTX) + " " + name + "." for name in names])
+    with torch.no_grad():
+        embedding = clip_model.token_embedding(tokens)
+    prefix, suffix = embedding[:, :1], embedding[:, 1 + N_CTX:]
+    image_features = clip_model.visual(images)
+    image_features = image_features / image_features.norm(dim=-1, keepdim=True)
+    bias = meta_net["linear2"](torch.relu(meta_net["linear1"](image_features)))
+    shifted = ctx.unsqueeze(0) + bias.unsqueeze(1)
+    logits = []
+    for ctx_i, image_i in zip(shifted, image_features):
+        prompts = torch.cat([prefix, ctx_i.unsqueeze(0).expand(len(names), -1, -1), suffix], dim=1)
+        x = (prompts + clip_model.positional_embedding).permute(1, 0, 2)
+        x = clip_model.ln_final(clip_model.transformer(x).permute(1, 0, 2))
+        text = x[torch.arange(len(names)), tokens.argmax(dim=-1)] @ clip_model.text_projection
+        text = text / text.norm(dim=-1, keepdim=True)
+        logits.append(clip_model.logit_scale.exp() * image_i @ text.t())
+    logits = torch.stack(logits)
+    return logits, F.cross_entropy(logits, labels)
+
+
+def cocoop_model(shortcuts, checkpointing=False, seed=1, **options):
+    clip_model = tiny_clip()
+    for p in clip_model.parameters():
+        p.requires_grad_(False)
+    torch.manual_seed(seed)
+    learner = ConditionalPromptLearner(clip_model.token_embedding, STEP_NAMES, image_dim=clip_model.visual.output_dim,
+                                       context_init="a photo of a", truncate_after_eot=shortcuts.truncate_prompts,
+                                       **options)
+    with torch.no_grad():  # move the context and the Meta-Net away from their start
+        for p in learner.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.3)
+    return clip_model, ConditionalPromptedCLIP(clip_model, learner, shortcuts=shortcuts,
+                                               text_checkpointing=checkpointing)
+
+
+def batch():
+    torch.manual_seed(2)
+    return torch.randn(3, 3, 32, 32), torch.tensor([0, 5, 7])
+
+
+def ours(model, images, labels):
+    outputs = model.forward_features(images, with_original=False)
+    loss = F.cross_entropy(outputs["logits"], labels)
+    loss.backward()
+    grads = {name: p.grad.clone() for name, p in model.prompt_learner.named_parameters() if p.requires_grad}
+    return outputs["logits"].detach(), loss.detach(), grads
+
+
+def reference(clip_model, model, images, labels):
+    learner = model.prompt_learner
+    ctx = learner.ctx.detach().clone().requires_grad_(True)
+    meta_net = {name: torch.nn.Linear(layer.in_features, layer.out_features)
+                for name, layer in learner.meta_net.named_children() if isinstance(layer, torch.nn.Linear)}
+    for name, layer in meta_net.items():
+        layer.load_state_dict(getattr(learner.meta_net, name).state_dict())
+    logits, loss = reference_cocoop(clip_model, STEP_NAMES, ctx, meta_net, images, labels)
+    loss.backward()
+    grads = {"ctx": ctx.grad}
+    for name, layer in meta_net.items():
+        grads[f"meta_net.{name}.weight"], grads[f"meta_net.{name}.bias"] = layer.weight.grad, layer.bias.grad
+    return logits.detach(), loss.detach(), grads
+
+
+def test_shortcuts_off_equal_the_hand_built_cocoop_bit_for_bit():
+    clip_model, model = cocoop_model(OFFICIAL)
+    images, labels = batch()
+    logits, loss, grads = ours(model, images, labels)
+    ref_logits, ref_loss, ref_grads = reference(clip_model, model, images, labels)
+    torch.testing.assert_close(logits, ref_logits, rtol=0, atol=0)
+    torch.testing.assert_close(loss, ref_loss, rtol=0, atol=0)
+    assert sorted(grads) == sorted(ref_grads)
+    for name in grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], rtol=0, atol=0, msg=name)
+        assert grads[name].abs().sum() > 0, name
+    with torch.no_grad():
+        torch.testing.assert_close(model(images), ref_logits, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shortcuts, checkpointing", [
+    (Shortcuts(truncate_prompts=True, share_prompt_prefix=False), False),
+    (Shortcuts(truncate_prompts=True, share_prompt_prefix=True), False),
+    (Shortcuts(truncate_prompts=True, share_prompt_prefix=True), True),
+    (Shortcuts(truncate_prompts=False, share_prompt_prefix=False), True),
+])
+def test_shortcuts_on_equal_the_hand_built_cocoop_within_float_noise(shortcuts, checkpointing):
+    clip_model, model = cocoop_model(shortcuts, checkpointing)
+    images, labels = batch()
+    logits, loss, grads = ours(model, images, labels)
+    ref_logits, ref_loss, ref_grads = reference(clip_model, model, images, labels)
+    torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+    for name in grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_the_shortcuts_run_fewer_tokens_through_the_text_tower():
+    lengths = {}
+    for name, shortcuts in (("off", OFFICIAL), ("on", Shortcuts())):
+        clip_model, model = cocoop_model(shortcuts)
+        seen = []
+        hook = clip_model.transformer.resblocks[0].ln_1.register_forward_hook(
+            lambda module, args, output: seen.append(output.shape[0] * output.shape[1]))
+        with torch.no_grad():
+            model(batch()[0])
+        hook.remove()
+        lengths[name] = sum(seen)
+    # off: 3 images x 8 classes x 77 tokens; on: only up to the longest end-of-text token, the
+    # [SOS] + context prefix once per image
+    assert lengths["off"] == 3 * len(STEP_NAMES) * 77
+    assert lengths["on"] < lengths["off"] / 3

@@ -1,0 +1,83 @@
+"""CoCoOp (Zhou et al., CVPR 2022) and CoCoOp + LAMM: the context shifted per image by a Meta-Net.
+
+CoCoOp computes what the CoOp repository's ``trainers/cocoop.py`` computes (its config keys
+``TRAINER.COCOOP``, its configs, its checkpoints). The method, piece by piece:
+
+- the Meta-Net and the conditional prompts: ``lamm/cocoop_prompts.py``;
+- per-image text features and logits, and the exact shortcuts per image: ``lamm/cocoop_model.py``
+  (the text tower itself: ``lamm/text_encoder.py``);
+- the loss: cross-entropy; CoCoOp + LAMM adds LAMM's label embeddings and hierarchical loss,
+  whose feature term is taken per image (``lamm/cocoop_loss.py``);
+- the training step, the optimiser (SGD on ``ctx`` and the Meta-Net) and the LR schedule:
+  ``trainers/prompt_trainer.py``; checkpoints: ``trainers/checkpoints.py``;
+- its config keys: ``add_cocoop_config`` in ``trainers/config.py``; the choices: docs/COCOOP.md.
+"""
+import dataclasses
+
+import torch
+from dassl.engine import TRAINER_REGISTRY
+
+from lamm.cocoop_loss import PerImageHierarchicalLoss
+from lamm.cocoop_model import ConditionalPromptedCLIP
+from lamm.cocoop_prompts import ConditionalPromptLearner
+from lamm.errors import ConfigError
+
+from .prompt_trainer import PromptTrainer
+
+
+class _CoCoOpBase(PromptTrainer):
+    options_node = "COCOOP"
+    model_class = ConditionalPromptedCLIP
+    learn_context = True
+
+    def check_cfg(self, cfg):
+        super().check_cfg(cfg)
+        if not cfg.TRAINER.COCOOP.CTX_INIT and cfg.TRAINER.COCOOP.N_CTX < 1:
+            raise ConfigError(f"TRAINER.COCOOP.N_CTX must be >= 1 without CTX_INIT, got {cfg.TRAINER.COCOOP.N_CTX}.")
+
+    def build_prompt_learner(self, clip_model) -> ConditionalPromptLearner:
+        cocoop = self.cfg.TRAINER.COCOOP
+        learner = ConditionalPromptLearner(
+            clip_model.token_embedding,
+            self.dm.dataset.classnames,
+            image_dim=clip_model.visual.output_dim,
+            n_ctx=None if cocoop.CTX_INIT else cocoop.N_CTX,  # as CoCoOp: CTX_INIT sets the length
+            context_init=cocoop.CTX_INIT,
+            dtype=clip_model.dtype,
+            truncate_after_eot=self.cfg.TRAINER.SHORTCUTS.TRUNCATE_PROMPTS,
+            **self.label_options(),
+        )
+        print(f'Initial context: "{cocoop.CTX_INIT or " ".join(["X"] * learner.n_ctx)}"')
+        print(f"Number of context words (tokens): {learner.n_ctx}")
+        return learner
+
+    def build_criterion(self):
+        return PerImageHierarchicalLoss(**dataclasses.asdict(super().build_criterion()))
+
+    def model_inference(self, inputs):
+        images, impaths = inputs
+        model = self.model
+        if not model.shortcuts.cache_test_image_features:
+            return model(images)
+        # The image tower has no prompts: an image's feature is computed once per run; its
+        # conditioned prompts and text features are computed for every evaluation.
+        cache = self._test_image_features
+        missing = [i for i, path in enumerate(impaths) if path not in cache]
+        if missing:
+            features = model.encode_images(images[missing])
+            cache.update({impaths[i]: features[row] for row, i in enumerate(missing)})
+        return model.classify(torch.stack([cache[path] for path in impaths]))
+
+
+@TRAINER_REGISTRY.register()
+class CoCoOp(_CoCoOpBase):
+    """CoCoOp: the context and the Meta-Net learn; the class names stay words."""
+
+    learn_labels = False
+
+
+@TRAINER_REGISTRY.register()
+class CoCoOpLAMM(_CoCoOpBase):
+    """CoCoOp plus LAMM's label embeddings and hierarchical loss."""
+
+    learn_labels = True
