@@ -82,3 +82,34 @@ def training_step(kind, shortcuts, truncate_after_eot=None, checkpointing=False)
         eval_logits = model(images)
     return (outputs["logits"].detach(), {k: v.detach() for k, v in terms.items()}, grads, eval_logits,
             len(calls) - forward_calls)
+
+
+def reference_cocoop(clip_model, names, ctx, meta_net, images, labels):
+    """CoCoOp as the CoOp repository describes it: the normalised image feature goes through the
+    Meta-Net (Linear, ReLU, Linear); its output is added to each of the context vectors; for each
+    image, [SOS] + shifted context + "name." + [EOS] (77 tokens) of every class goes through CLIP's
+    text transformer, the feature is read at the end-of-text token and normalised; logits are
+    exp(logit_scale) * image feature @ text features; the loss is cross-entropy.
+
+    ``meta_net`` maps "linear1" and "linear2" to ``nn.Linear`` layers; ``ctx`` is (n_ctx, dim).
+    Returns (logits, loss)."""
+    n_ctx = ctx.shape[0]
+    names = [name.replace("_", " ") for name in names]
+    tokens = clip.tokenize([" ".join(["X"] * n_ctx) + " " + name + "." for name in names])
+    with torch.no_grad():
+        embedding = clip_model.token_embedding(tokens)
+    prefix, suffix = embedding[:, :1], embedding[:, 1 + n_ctx:]
+    image_features = clip_model.visual(images)
+    image_features = image_features / image_features.norm(dim=-1, keepdim=True)
+    bias = meta_net["linear2"](torch.relu(meta_net["linear1"](image_features)))
+    shifted = ctx.unsqueeze(0) + bias.unsqueeze(1)
+    logits = []
+    for ctx_i, image_i in zip(shifted, image_features):
+        prompts = torch.cat([prefix, ctx_i.unsqueeze(0).expand(len(names), -1, -1), suffix], dim=1)
+        x = (prompts + clip_model.positional_embedding).permute(1, 0, 2)
+        x = clip_model.ln_final(clip_model.transformer(x).permute(1, 0, 2))
+        text = x[torch.arange(len(names)), tokens.argmax(dim=-1)] @ clip_model.text_projection
+        text = text / text.norm(dim=-1, keepdim=True)
+        logits.append(clip_model.logit_scale.exp() * image_i @ text.t())
+    logits = torch.stack(logits)
+    return logits, F.cross_entropy(logits, labels)

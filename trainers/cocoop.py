@@ -20,8 +20,9 @@ from dassl.engine import TRAINER_REGISTRY
 from lamm.cocoop_loss import PerImageHierarchicalLoss
 from lamm.cocoop_model import ConditionalPromptedCLIP
 from lamm.cocoop_prompts import ConditionalPromptLearner
-from lamm.errors import ConfigError
+from lamm.errors import CheckpointError, ConfigError
 
+from .checkpoints import check_model_dir, load_checkpoint
 from .prompt_trainer import PromptTrainer
 
 
@@ -50,6 +51,19 @@ class _CoCoOpBase(PromptTrainer):
         print(f'Initial context: "{cocoop.CTX_INIT or " ".join(["X"] * learner.n_ctx)}"')
         print(f"Number of context words (tokens): {learner.n_ctx}")
         return learner
+
+    def load_model(self, directory, epoch=None):
+        """As the other trainers, but a checkpoint without a Meta-Net (CoOp's, of the CoOp
+        repository, which holds no ``meta`` to tell) is refused: its context alone is not CoCoOp."""
+        if directory:
+            path = check_model_dir(directory, self.model_name, epoch)
+            state = load_checkpoint(path, "eval", family=self.family_name(), learns_labels=self.learn_labels)["state_dict"]
+            if not any(key.startswith("meta_net.") for key in state):
+                raise CheckpointError(
+                    f"{path} holds no Meta-Net (meta_net.*): it is not a CoCoOp checkpoint (CoOp's?). Evaluate it "
+                    "with --trainer CoOp, or start CoCoOp from its context with MODEL.INIT_WEIGHTS <its run folder>."
+                )
+        super().load_model(directory, epoch)
 
     def build_criterion(self):
         return PerImageHierarchicalLoss(**dataclasses.asdict(super().build_criterion()))

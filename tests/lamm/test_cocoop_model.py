@@ -1,6 +1,5 @@
 """lamm/cocoop_model.py: CoCoOp's logits, loss and gradients equal a hand-built CoCoOp, with the
 shortcuts off bit for bit and on within float noise; CoCoOp + LAMM's original prompts."""
-import clip
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,36 +7,7 @@ import torch.nn.functional as F
 from lamm.cocoop_model import ConditionalPromptedCLIP
 from lamm.cocoop_prompts import ConditionalPromptLearner
 from lamm.model import OFFICIAL, Shortcuts
-from tests.helpers import STEP_NAMES, tiny_clip
-
-N_CTX = 4
-
-
-def reference_cocoop(clip_model, names, ctx, meta_net, images, labels):
-    """CoCoOp as the CoOp repository describes it: the normalised image feature goes through the
-    Meta-Net (Linear, ReLU, Linear); its output is added to each of the context vectors; for each
-    image, [SOS] + shifted context + "name." + [EOS] (77 tokens) of every class goes through CLIP's
-    text transformer, the feature is read at the end-of-text token and normalised; logits are
-    exp(logit_scale) * image feature @ text features; the loss is cross-entropy."""
-    names = [name.replace("_", " ") for name in names]
-    tokens = clip.tokenize([" ".join(["X"] * N_CTX) + " " + name + "." for name in names])
-    with torch.no_grad():
-        embedding = clip_model.token_embedding(tokens)
-    prefix, suffix = embedding[:, :1], embedding[:, 1 + N_CTX:]
-    image_features = clip_model.visual(images)
-    image_features = image_features / image_features.norm(dim=-1, keepdim=True)
-    bias = meta_net["linear2"](torch.relu(meta_net["linear1"](image_features)))
-    shifted = ctx.unsqueeze(0) + bias.unsqueeze(1)
-    logits = []
-    for ctx_i, image_i in zip(shifted, image_features):
-        prompts = torch.cat([prefix, ctx_i.unsqueeze(0).expand(len(names), -1, -1), suffix], dim=1)
-        x = (prompts + clip_model.positional_embedding).permute(1, 0, 2)
-        x = clip_model.ln_final(clip_model.transformer(x).permute(1, 0, 2))
-        text = x[torch.arange(len(names)), tokens.argmax(dim=-1)] @ clip_model.text_projection
-        text = text / text.norm(dim=-1, keepdim=True)
-        logits.append(clip_model.logit_scale.exp() * image_i @ text.t())
-    logits = torch.stack(logits)
-    return logits, F.cross_entropy(logits, labels)
+from tests.helpers import STEP_NAMES, plain_clip_text_features, reference_cocoop, tiny_clip
 
 
 def cocoop_model(shortcuts, checkpointing=False, seed=1, **options):
@@ -131,3 +101,45 @@ def test_the_shortcuts_run_fewer_tokens_through_the_text_tower():
     # [SOS] + context prefix once per image
     assert lengths["off"] == 3 * len(STEP_NAMES) * 77
     assert lengths["on"] < lengths["off"] / 3
+
+
+# ---------------------------------------------------------------- CoCoOp + LAMM
+
+def test_at_initialisation_the_labels_reproduce_cocoops_features():
+    images = batch()[0]
+    _, plain = cocoop_model(OFFICIAL)
+    _, with_labels = cocoop_model(OFFICIAL, label_tokens="shortest")
+    with_labels.prompt_learner.load_state_dict(plain.prompt_learner.state_dict(), strict=False)
+    labels = with_labels.prompt_learner.label_embeddings
+    with torch.no_grad():
+        labels.vectors.copy_(labels.anchor)  # their initial value, the names' word embeddings
+        image_features = plain.encode_images(images)
+        torch.testing.assert_close(with_labels.conditional_text_features(image_features),
+                                   plain.conditional_text_features(image_features), rtol=0, atol=0)
+
+
+def test_the_current_original_prompt_is_the_name_under_the_images_own_context():
+    _, model = cocoop_model(Shortcuts(), label_tokens="shortest")
+    with torch.no_grad():
+        model.prompt_learner.label_embeddings.vectors.add_(1.0)  # labels away from the names
+        outputs = model.forward_features(batch()[0])
+        _, plain = cocoop_model(Shortcuts())
+        plain.prompt_learner.load_state_dict(model.prompt_learner.state_dict(), strict=False)
+        expected = plain.conditional_text_features(outputs["image_features"])
+    assert outputs["original_text_features"].shape == (3, len(STEP_NAMES), 32)
+    torch.testing.assert_close(outputs["original_text_features"], expected, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(outputs["text_features"], expected, atol=1e-3)
+    torch.testing.assert_close(outputs["original_logits"], plain.conditional_logits(outputs["image_features"], expected))
+
+
+def test_the_initial_original_prompt_is_the_hand_made_one_computed_once():
+    clip_model, model = cocoop_model(Shortcuts(), label_tokens="shortest")
+    model.original_uses_initial_context = True
+    calls = []
+    model.text_encoder.register_forward_hook(lambda *args: calls.append(1))
+    first = model.forward_features(batch()[0])
+    second = model.forward_features(batch()[0] + 1)
+    hand_made = plain_clip_text_features(clip_model, [f"a photo of a {n.replace('_', ' ')}." for n in STEP_NAMES])
+    torch.testing.assert_close(first["original_text_features"], hand_made, rtol=1e-5, atol=1e-6)
+    assert second["original_text_features"] is first["original_text_features"]
+    assert len(calls) == 1 + 3 + 3  # the original prompts once; the learned ones per image, twice
