@@ -20,12 +20,13 @@ def plain_clip_text_features(clip_model, texts):
 
 # Names of one to many tokens, one that a shared prefix must stop before, and a long one.
 STEP_NAMES = CLASSNAMES + ["sea lion", "golden retriever", "a very long class name with many words in it"]
-STEP_KINDS = ["LAMM", "CoOpLAMM", "CoOpLAMM-middle", "MaPLeLAMM"]
+STEP_KINDS = ["LAMM", "CoOpLAMM", "CoOpLAMM-middle", "MaPLeLAMM", "CoCoOpLAMM"]
 
 
 def step_learner(kind, truncate_after_eot=False):
     """(tiny CLIP, prompt learner) of a LAMM-family model: LAMM, CoOpLAMM (context at the end or in
-    the middle) or MaPLeLAMM, with labels on the names' shortest common token count."""
+    the middle), MaPLeLAMM or CoCoOpLAMM, with labels on the names' shortest common token count."""
+    from lamm.cocoop_prompts import ConditionalPromptLearner
     from lamm.maple_prompts import MultiModalPromptLearner
     from lamm.prompt_learner import PromptLearner
 
@@ -38,6 +39,9 @@ def step_learner(kind, truncate_after_eot=False):
                                          **common)
     if kind == "CoOpLAMM":
         return clip_model, PromptLearner(embedding, STEP_NAMES, context_init="a photo of a", **common)
+    if kind == "CoCoOpLAMM":
+        return clip_model, ConditionalPromptLearner(embedding, STEP_NAMES, image_dim=clip_model.visual.output_dim,
+                                                    context_init="a photo of a", **common)
     if kind == "CoOpLAMM-middle":
         return clip_model, PromptLearner(embedding, STEP_NAMES, n_ctx=4, class_token_position="middle", **common)
     return clip_model, MultiModalPromptLearner(embedding, STEP_NAMES, prompt_depth=3, vision_width=64, text_layers=3,
@@ -52,6 +56,8 @@ def training_step(kind, shortcuts, truncate_after_eot=None, checkpointing=False)
     encoder reads when the prompts are truncated, as the trainers build it, unless
     ``truncate_after_eot`` says otherwise.
     """
+    from lamm.cocoop_loss import PerImageHierarchicalLoss
+    from lamm.cocoop_model import ConditionalPromptedCLIP
     from lamm.hierarchical_loss import HierarchicalLoss
     from lamm.model import PromptedCLIP
 
@@ -64,13 +70,15 @@ def training_step(kind, shortcuts, truncate_after_eot=None, checkpointing=False)
         for p in prompt_learner.parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.05)
-    model = PromptedCLIP(clip_model, prompt_learner, shortcuts=shortcuts, text_checkpointing=checkpointing)
+    conditional = kind.startswith("CoCoOp")  # per-image text features
+    model_class = ConditionalPromptedCLIP if conditional else PromptedCLIP
+    model = model_class(clip_model, prompt_learner, shortcuts=shortcuts, text_checkpointing=checkpointing)
     torch.manual_seed(2)
     images, labels = torch.randn(6, 3, 32, 32), torch.tensor([0, 1, 1, 3, 6, 7])
     calls = []
     hook = clip_model.transformer.resblocks[0].ln_1.register_forward_hook(lambda *args: calls.append(1))
     outputs = model.forward_features(images)
-    loss = HierarchicalLoss(lambda_wc=0.25)
+    loss = (PerImageHierarchicalLoss if conditional else HierarchicalLoss)(lambda_wc=0.25)
     labels_module = prompt_learner.label_embeddings
     terms = loss(outputs["logits"], labels, outputs["text_features"], outputs["original_text_features"],
                  outputs["original_logits"], labels_module.vectors, labels_module.anchor)
