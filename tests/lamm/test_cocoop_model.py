@@ -143,3 +143,15 @@ def test_the_initial_original_prompt_is_the_hand_made_one_computed_once():
     torch.testing.assert_close(first["original_text_features"], hand_made, rtol=1e-5, atol=1e-6)
     assert second["original_text_features"] is first["original_text_features"]
     assert len(calls) == 1 + 3 + 3  # the original prompts once; the learned ones per image, twice
+
+
+def test_the_sos_and_context_prefix_is_computed_once_per_image():
+    clip_model, model = cocoop_model(Shortcuts())
+    shapes = []
+    hook = clip_model.transformer.resblocks[0].mlp.register_forward_pre_hook(lambda m, a: shapes.append(a[0].shape))
+    with torch.no_grad():
+        model(batch()[0])
+    hook.remove()
+    eot = int(model.prompt_learner.name_eot_indices.max())
+    # per image: [SOS] + 4 context vectors once, then the rest of every class's prompt
+    assert shapes == [(5, 1, 64), (eot + 1 - 5, len(STEP_NAMES), 64)] * 3
