@@ -16,6 +16,7 @@ from typing import Dict, Optional
 import torch
 
 from .cocoop_prompts import ConditionalPromptLearner
+from .errors import ConfigError
 from .model import PromptedCLIP
 
 
@@ -25,7 +26,9 @@ class ConditionalPromptedCLIP(PromptedCLIP):
     prompt_learner: ConditionalPromptLearner
 
     def text_features(self) -> torch.Tensor:
-        raise TypeError("CoCoOp's text features depend on the image: use conditional_text_features(image_features).")
+        # Reached by tools that expect one classifier for all images (export, predict): say why not.
+        raise ConfigError("CoCoOp's text features depend on each image: a CoCoOp model has no fixed (n_cls, D) "
+                          "classifier; classify images with the model itself (conditional_text_features).")
 
     def _encode_per_image(self, contexts: torch.Tensor, with_original: bool):
         """(B, n_cls, E) learned and (with_original) original features for (B, n_ctx, dim) contexts."""

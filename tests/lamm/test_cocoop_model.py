@@ -155,3 +155,11 @@ def test_the_sos_and_context_prefix_is_computed_once_per_image():
     eot = int(model.prompt_learner.name_eot_indices.max())
     # per image: [SOS] + 4 context vectors once, then the rest of every class's prompt
     assert shapes == [(5, 1, 64), (eot + 1 - 5, len(STEP_NAMES), 64)] * 3
+
+
+def test_asking_for_one_classifier_for_all_images_is_a_clear_error():
+    from lamm.errors import ConfigError
+
+    _, model = cocoop_model(Shortcuts())
+    with pytest.raises(ConfigError, match="text features depend on each image: a CoCoOp model has no fixed"):
+        model.text_features()
