@@ -20,7 +20,7 @@ from dassl.engine import TRAINER_REGISTRY
 from lamm.cocoop_loss import PerImageHierarchicalLoss
 from lamm.cocoop_model import ConditionalPromptedCLIP
 from lamm.cocoop_prompts import ConditionalPromptLearner
-from lamm.errors import CheckpointError, ConfigError
+from lamm.errors import CheckpointError
 
 from .checkpoints import check_model_dir, load_checkpoint
 from .prompt_trainer import PromptTrainer
@@ -30,11 +30,6 @@ class _CoCoOpBase(PromptTrainer):
     options_node = "COCOOP"
     model_class = ConditionalPromptedCLIP
     learn_context = True
-
-    def check_cfg(self, cfg):
-        super().check_cfg(cfg)
-        if not cfg.TRAINER.COCOOP.CTX_INIT and cfg.TRAINER.COCOOP.N_CTX < 1:
-            raise ConfigError(f"TRAINER.COCOOP.N_CTX must be >= 1 without CTX_INIT, got {cfg.TRAINER.COCOOP.N_CTX}.")
 
     def build_prompt_learner(self, clip_model) -> ConditionalPromptLearner:
         cocoop = self.cfg.TRAINER.COCOOP

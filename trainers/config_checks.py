@@ -191,14 +191,15 @@ def check_values(cfg) -> None:
         _at_least(cfg, key, 0)
     for key in ("TRAIN.PRINT_FREQ", "TRAINER.MAPLE.N_CTX", "TRAINER.MAPLE.PROMPT_DEPTH"):
         _at_least(cfg, key, 1)
-    if not cfg.TRAINER.COOP.CTX_INIT:
-        _at_least(cfg, "TRAINER.COOP.N_CTX", 1)
+    for node in ("COOP", "COCOOP"):
+        if not cfg.TRAINER[node].CTX_INIT:
+            _at_least(cfg, f"TRAINER.{node}.N_CTX", 1)
     if cfg.OPTIM.MOMENTUM >= 1:
         raise ConfigError(f"OPTIM.MOMENTUM must be < 1, got {cfg.OPTIM.MOMENTUM}.")
     _at_least(cfg, "TRAINER.LAMM.KD_TEMPERATURE", 0, inclusive=False)
     if not math.isfinite(cfg.TRAINER.LAMM.LAMBDA_WC):
         raise ConfigError(f"TRAINER.LAMM.LAMBDA_WC must be a finite number, got {cfg.TRAINER.LAMM.LAMBDA_WC}.")
-    for key in ("TRAINER.COOP.PREC", "TRAINER.MAPLE.PREC"):
+    for key in ("TRAINER.COOP.PREC", "TRAINER.COCOOP.PREC", "TRAINER.MAPLE.PREC"):
         try:
             check_precision(_default(cfg, key))
         except ConfigError as error:

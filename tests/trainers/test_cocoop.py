@@ -64,12 +64,16 @@ def test_the_shipped_configs_are_cocoops_schedule(trainer, caltech_root, tmp_pat
     assert cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "current"
 
 
-def test_a_random_context_needs_at_least_one_vector(caltech_root, tiny_clip_file, tmp_path):
+@pytest.mark.parametrize("opts, message", [
+    (["TRAINER.COCOOP.CTX_INIT", "", "TRAINER.COCOOP.N_CTX", "0"], r"TRAINER.COCOOP.N_CTX must be >= 1, got 0"),
+    (["TRAINER.COCOOP.PREC", "fp64"], r"TRAINER.COCOOP.PREC: .*fp64"),
+])
+def test_impossible_cocoop_values_are_rejected_before_anything_runs(opts, message, caltech_root, tmp_path):
     from lamm.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="TRAINER.COCOOP.N_CTX must be >= 1 without CTX_INIT, got 0"):
-        cocoop_trainer("CoCoOp", caltech_root, tiny_clip_file, tmp_path, "TRAINER.COCOOP.CTX_INIT", "",
-                       "TRAINER.COCOOP.N_CTX", "0")
+    with pytest.raises(ConfigError, match=message):
+        train.setup_cfg(train_args(caltech_root, tmp_path, trainer="CoCoOp", config=CONFIG.format("CoCoOp", ""),
+                                   opts=opts))
 
 
 # ---------------------------------------------------------------- training
