@@ -292,7 +292,8 @@ def main(argv=None):
                         help="TRAINER.MEMORY.RETURN_FREED_MEMORY (auto: with checkpointing on the CPU)")
     parser.add_argument("--cocoop-batches", nargs="+", type=int, default=[1, 2],
                         help="CoCoOp: the batches each case runs at (memory per image from their difference)")
-    parser.add_argument("--budget-gb", type=float, default=24.0, help="CoCoOp: the memory the largest batch must fit in")
+    parser.add_argument("--budget-gb", type=float, default=24.0,
+                        help="CoCoOp: the memory the largest batch must fit in")
     parser.add_argument("--max-gb", type=float, default=4.0,
                         help="CoCoOp: skip a batch whose estimated memory is above this (a shared machine)")
     parser.add_argument("--json", help="also write the results to this file")

@@ -52,7 +52,8 @@ class _CoCoOpBase(PromptTrainer):
         repository, which holds no ``meta`` to tell) is refused: its context alone is not CoCoOp."""
         if directory:
             path = check_model_dir(directory, self.model_name, epoch)
-            state = load_checkpoint(path, "eval", family=self.family_name(), learns_labels=self.learn_labels)["state_dict"]
+            checkpoint = load_checkpoint(path, "eval", family=self.family_name(), learns_labels=self.learn_labels)
+            state = checkpoint["state_dict"]
             if not any(key.startswith("meta_net.") for key in state):
                 raise CheckpointError(
                     f"{path} holds no Meta-Net (meta_net.*): it is not a CoCoOp checkpoint (CoOp's?). Evaluate it "
