@@ -17,7 +17,7 @@ def test_cocoop_trains_and_evaluates_with_the_coop_repositorys_command(trainer, 
              "--config-file", f"configs/trainers/{trainer}/vit_b16_c4_ep10_batch1_ctxv1.yaml"]
     opts = tiny_opts(tiny_clip_file, "TRAINER.COCOOP.PREC", "fp32", "DATASET.NUM_SHOTS", "4")
     _, log = run_train_process(*flags, "--output-dir", run, *opts)
-    assert "Finish training" in log and (run / "prompt_learner" / "model.pth.tar-2").is_file()
+    assert "Traceback" not in log and (run / "prompt_learner" / "model.pth.tar-2").is_file()
     trained = json.loads((run / "results.json").read_text())
     assert trained["trainer"] == trainer and trained["num_shots"] == 4
     _, log = run_train_process(*flags, "--output-dir", evaluation, "--eval-only", "--model-dir", run,

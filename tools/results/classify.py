@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 from tools.results.collect import ExperimentResult, natural_key
+from trainers.methods import METHODS, table_order
 
 # --------------------------------------------------------------------------- names
 # Records name datasets by Dassl NAME ("OxfordFlowers"); the benchmark lists hold config keys.
@@ -23,9 +24,9 @@ _PAPER_LABELS = {"OxfordFlowers": "Flowers102", "DescribableTextures": "DTD", "I
 _DATASET_ORDER = {name: i for i, name in enumerate(PAPER_DATASETS + DG_TARGET_NAMES)}
 _LABEL_KEYS = {label.lower(): name for name, label in _PAPER_LABELS.items()}
 
-# The methods in the paper's row order, and their paper names.  # merge: trainers.methods
-TRAINER_ORDER = ("ZeroshotCLIP", "LAMM", "CoOp", "CoOpLAMM", "CoCoOp", "MaPLe", "MaPLeLAMM")
-TRAINER_LABELS = {"ZeroshotCLIP": "Zero-shot CLIP", "CoOpLAMM": "CoOp+LAMM", "MaPLeLAMM": "MaPLe+LAMM"}
+# The methods in the paper's row order, and their paper names: the method table's (trainers/methods.py).
+TRAINER_ORDER = table_order()
+TRAINER_LABELS = {name: METHODS[name].label for name in TRAINER_ORDER}
 SHOT_FREE_TRAINERS = frozenset({"ZeroshotCLIP"})  # nothing is trained: one number for every shot count
 
 # Loss terms of the hierarchical loss (paper Eq. 9), in the paper's order.
