@@ -24,6 +24,7 @@ class ConditionalPromptedCLIP(PromptedCLIP):
     """``PromptedCLIP`` for a ``ConditionalPromptLearner``: text features per image."""
 
     prompt_learner: ConditionalPromptLearner
+    per_image_prompts = True  # no (n_cls, D) classifier for all images (export refuses, predict runs forward)
 
     def text_features(self) -> torch.Tensor:
         # Reached by tools that expect one classifier for all images (export, predict): say why not.

@@ -16,7 +16,8 @@ _DATA = {}
 
 
 def make_run(trainer, root, clip_file, output, *extra):
-    opts = tiny_opts(clip_file, *(MAPLE_TINY if "MaPLe" in trainer else []), "OPTIM.LR", "0.05", *extra)
+    own = MAPLE_TINY if "MaPLe" in trainer else ["TRAINER.COCOOP.PREC", "fp32"] if "CoCoOp" in trainer else []
+    opts = tiny_opts(clip_file, *own, "OPTIM.LR", "0.05", *extra)
     flags = ["--eval-only"] if trainer == "ZeroshotCLIP" else []
     run_train("--root", root, "--seed", "1", "--trainer", trainer, "--dataset-config-file",
               "configs/datasets/caltech101.yaml", "--config-file", trainer_config(trainer), "--output-dir", str(output),
