@@ -210,6 +210,24 @@ def test_a_checkpoint_without_a_meta_net_is_refused(caltech_root, tiny_clip_file
         trainer.load_model(str(tmp_path / "coop_repo_coop_run"), epoch=50)
 
 
+def test_a_coop_repository_cocoop_checkpoint_given_to_coop_is_refused(caltech_root, tiny_clip_file, tmp_path):
+    """(LAMM refuses any learned context already.) Its context alone is not the model that trained (the Meta-Net shifts it per image): one error, naming CoCoOp."""
+    folder = tmp_path / "coop_repo_cocoop_run" / "prompt_learner"
+    folder.mkdir(parents=True)
+    theirs = reference_meta_net({"ctx": torch.zeros(4, 64), "meta_net.linear1.weight": torch.zeros(2, 32)}, torch.half)
+    torch.save({"state_dict": theirs.state_dict(), "epoch": 10}, folder / "model.pth.tar-10")
+    evaluation = tmp_path / "eval"
+    code, output = run_train("--root", caltech_root, "--seed", "1", "--trainer", "CoOp", "--dataset-config-file",
+                             "configs/datasets/caltech101.yaml", "--config-file",
+                             "configs/trainers/CoOp/vit_b16_ep50_ctxv1_4shots.yaml", "--output-dir", evaluation,
+                             "--eval-only", "--model-dir", folder.parent, "--load-epoch", "10",
+                             *tiny_opts(tiny_clip_file), check=False)
+    assert code == 2 and "Traceback" not in output, output
+    (line,) = [line for line in output.splitlines() if line.startswith("error:")]
+    assert "holds a Meta-Net (meta_net.*): it is a CoCoOp checkpoint" in line and "--trainer CoCoOp" in line
+    assert not (evaluation / "results.json").exists()
+
+
 # ---------------------------------------------------------------- through train.py
 
 def test_cocoop_lamm_trains_and_tests_through_train_py(caltech_root, tiny_clip_file, tmp_path):
