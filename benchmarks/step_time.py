@@ -200,7 +200,8 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
     learner = model.prompt_learner
     optimizer = torch.optim.SGD([p for p in learner.parameters() if p.requires_grad], lr=0.002, momentum=0.9)
     # CoCoOp: cross-entropy only
-    criterion = HierarchicalLoss(lambda_wc=1 / 16) if learner.label_embeddings is not None else HierarchicalLoss(0.0, 0.0, 0.0)
+    with_labels = learner.label_embeddings is not None
+    criterion = HierarchicalLoss(lambda_wc=1 / 16) if with_labels else HierarchicalLoss(0.0, 0.0, 0.0)
     images = torch.randn(batch, 3, *model.input_size, device=device)
     labels = torch.arange(batch, device=device) % classes
 
