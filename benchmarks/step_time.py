@@ -17,6 +17,13 @@ features recomputed for every test batch. "on+ckpt" is "on" with TRAINER.MEMORY.
 
 Printed per case: median training-step time, the image encoder's forward pass over the same
 batch (the floor no prompt learner can beat), a test pass, peak memory, and on/off ratios.
+
+CoCoOp (``--methods CoCoOp``, not in the default grid) encodes every class's prompt for every
+image, so its memory grows with the batch. Each of its cases runs at each ``--cocoop-batches``
+(default 1 and 2); the difference in peak memory is the memory per image, from which the largest
+batch that fits in ``--budget-gb`` (24) is estimated, instead of trying large batches:
+
+    python -m benchmarks.step_time --methods CoCoOp --classes 100 --only on
 """
 import argparse
 import json
@@ -28,6 +35,7 @@ import sys
 import time
 
 METHODS = ("LAMM", "CoOpLAMM", "MaPLeLAMM")
+PER_IMAGE_PROMPTS = ("CoCoOp",)  # methods whose text features are per image (not in the default grid)
 WORDS = ("red", "spotted", "north", "sea", "mountain", "house", "sports", "car", "golden", "retriever", "water",
          "lily", "grand", "piano", "snow", "leopard", "paper", "towel", "steel", "bridge", "fire", "truck")
 # Saved activations per token, per layer, in units of the width, for a transformer forward with
@@ -56,6 +64,8 @@ def estimated_bytes(method, classes, shortcuts_on, batch, bytes_per_value=4, che
     # Checkpointed: each layer keeps its input only, and one layer's activations live at a time.
     values_per_token = 12 + ACTIVATIONS_PER_TOKEN_LAYER if checkpointing else 12 * ACTIVATIONS_PER_TOKEN_LAYER
     text = graphs * classes * tokens * 512 * values_per_token * bytes_per_value
+    if method in PER_IMAGE_PROMPTS:  # one prompt set per image
+        text = batch * classes * tokens * 512 * values_per_token * bytes_per_value
     image = batch * 197 * 768 * 12 * ACTIVATIONS_PER_TOKEN_LAYER * bytes_per_value if method == "MaPLeLAMM" else 0
     return 1.2e9 + text + image
 
@@ -101,6 +111,8 @@ def build(method, classes, shortcuts_on, device, precision, checkpointing=False,
           weights=""):
     import torch
 
+    from lamm.cocoop_model import ConditionalPromptedCLIP
+    from lamm.cocoop_prompts import ConditionalPromptLearner
     from lamm.maple_prompts import MultiModalPromptLearner
     from lamm.model import OFFICIAL, PromptedCLIP, Shortcuts
     from lamm.prompt_learner import PromptLearner
@@ -111,7 +123,13 @@ def build(method, classes, shortcuts_on, device, precision, checkpointing=False,
     common = dict(context_init="a photo of a", label_tokens="shortest", dtype=clip_model.dtype,
                   truncate_after_eot=shortcuts_on and clip_model.prompt_shortcuts_exact,
                   text_tokenizer=clip_model.tokenizer)
-    if method == "MaPLeLAMM":
+    model_class = PromptedCLIP
+    if method == "CoCoOp":  # CoCoOp's own prompt: 4 vectors from "a photo of a", no labels
+        common.pop("label_tokens")
+        learner = ConditionalPromptLearner(clip_model.token_embedding, names, image_dim=clip_model.visual.output_dim,
+                                           **common)
+        model_class = ConditionalPromptedCLIP
+    elif method == "MaPLeLAMM":
         vit = clip_model.vision_transformer
         if not clip_model.maple_compatible:
             raise SystemExit(f"MaPLeLAMM needs a ViT in OpenAI's layout; {backbone} has none")
@@ -121,10 +139,41 @@ def build(method, classes, shortcuts_on, device, precision, checkpointing=False,
                                           vision_layers=depths[1], n_ctx=2, **common)
     else:
         learner = PromptLearner(clip_model.token_embedding, names, learn_context=method == "CoOpLAMM", **common)
-    model = PromptedCLIP(clip_model, learner, shortcuts=Shortcuts() if shortcuts_on else OFFICIAL,
+    model = model_class(clip_model, learner, shortcuts=Shortcuts() if shortcuts_on else OFFICIAL,
                          text_checkpointing=checkpointing)
     model.input_size = clip_model.preprocess["size"]
     return model.to(device)
+
+
+class ResidentPeak:
+    """The peak resident memory of this process while in the ``with`` block, sampled every
+    millisecond (Linux). Unlike ru_maxrss it excludes what building the model needed before."""
+
+    def __init__(self):
+        self.peak = 0
+
+    @staticmethod
+    def resident():
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self):
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, self.resident())
+
+    def __enter__(self):
+        import threading
+
+        self.peak = self.resident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.resident())
 
 
 def synchronize(device):
@@ -142,13 +191,17 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
     from lamm.hierarchical_loss import HierarchicalLoss
     from trainers.memory import resolve_return_freed_memory, return_freed_memory_to_os
 
-    if resolve_return_freed_memory(return_freed_memory, checkpointing, device):  # as the trainers do
+    per_image = method in PER_IMAGE_PROMPTS
+    # CoCoOp's memory per image is read from resident memory, which must then be the memory in use
+    if per_image or resolve_return_freed_memory(return_freed_memory, checkpointing, device):  # as the trainers do
         return_freed_memory_to_os()
 
     model = build(method, classes, shortcuts_on, device, precision, checkpointing, backbone, weights)
     learner = model.prompt_learner
     optimizer = torch.optim.SGD([p for p in learner.parameters() if p.requires_grad], lr=0.002, momentum=0.9)
-    criterion = HierarchicalLoss(lambda_wc=1 / 16)
+    # CoCoOp: cross-entropy only
+    with_labels = learner.label_embeddings is not None
+    criterion = HierarchicalLoss(lambda_wc=1 / 16) if with_labels else HierarchicalLoss(0.0, 0.0, 0.0)
     images = torch.randn(batch, 3, *model.input_size, device=device)
     labels = torch.arange(batch, device=device) % classes
 
@@ -164,6 +217,9 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
     image_forward = statistics.median(times)
 
     step_times = []
+    sampler = ResidentPeak() if per_image and device == "cpu" else None
+    if sampler:
+        sampler.__enter__()
     for _ in range(steps):
         synchronize(device)
         start = time.perf_counter()
@@ -174,6 +230,8 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
         optimizer.step()
         synchronize(device)
         step_times.append(time.perf_counter() - start)
+    if sampler:
+        sampler.__exit__()
 
     test_images = images[: batch // test_batches]
     synchronize(device)
@@ -186,14 +244,17 @@ def run_case(method, classes, shortcuts_on, device, precision, steps, batch, tes
 
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated()
+    elif sampler:
+        peak = sampler.peak
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"step": statistics.median(step_times), "image_forward": image_forward, "test_pass": test_pass, "peak": peak}
 
 
-def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False):
+def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False, batch=None):
     command = [sys.executable, "-m", "benchmarks.step_time", "--one-case", json.dumps(
-        [method, classes, shortcuts_on, args.device, args.precision, args.steps, args.batch, args.test_batches,
+        [method, classes, shortcuts_on, args.device, args.precision, args.steps, batch or args.batch,
+         min(args.test_batches, batch or args.batch),
          checkpointing, args.return_freed_memory, args.backbone, args.weights])]
     result = subprocess.run(command, capture_output=True, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -206,9 +267,45 @@ def run_in_subprocess(args, method, classes, shortcuts_on, checkpointing=False):
 SETTINGS = (("on", True, False), ("on+ckpt", True, True), ("off", False, False))
 
 
+def largest_batch(peaks, budget_bytes):
+    """{batch: peak bytes} at two or more batches -> (bytes per image, base bytes, the largest batch
+    whose linear estimate base + batch * per_image fits in ``budget_bytes``)."""
+    (b1, p1), (b2, p2) = sorted(peaks.items())[0], sorted(peaks.items())[-1]
+    per_image = (p2 - p1) / (b2 - b1)
+    base = p1 - b1 * per_image
+    return per_image, base, (int((budget_bytes - base) // per_image) if per_image > 0 else None)
+
+
+def run_per_image_case(args, method, classes, label, shortcuts_on, checkpointing):
+    """A CoCoOp case at each of ``--cocoop-batches``: the smallest batch's result, with the memory
+    per image and the largest batch estimated to fit in the budget."""
+    peaks, first = {}, None
+    for batch in sorted(args.cocoop_batches):
+        need = estimated_bytes(method, classes, shortcuts_on, batch, checkpointing=checkpointing)
+        if need > args.max_gb * 1e9:
+            print(f"{method:<10} {classes:>7} {label:>9}   batch {batch} skipped: needs about {need / 1e9:.1f} GB, "
+                  f"over --max-gb {args.max_gb}")
+            break
+        result = run_in_subprocess(args, method, classes, shortcuts_on, checkpointing, batch=batch)
+        if "error" in result:
+            print(f"{method:<10} {classes:>7} {label:>9}   batch {batch} failed: {result['error']}")
+            break
+        peaks[batch] = result["peak"]
+        first = first or dict(result, batch=batch)
+        print(f"{method:<10} {classes:>7} {label:>9} {result['step']:>8.2f} {result['image_forward']:>11.2f} "
+              f"{result['step'] / result['image_forward']:>8.2f} {result['test_pass']:>7.2f} "
+              f"{result['peak'] / 1e9:>8.2f}   batch {batch}", flush=True)
+    if first and len(peaks) >= 2:
+        per_image, base, fits = largest_batch(peaks, args.budget_gb * 1e9)
+        first.update(per_image=per_image, base=base, largest_batch=fits, peaks={str(b): p for b, p in peaks.items()})
+        print(f"{'':<10} {classes:>7} {label:>9}   {per_image / 1e9:.3f} GB per image, base {base / 1e9:.2f} GB: "
+              f"largest batch in {args.budget_gb:g} GB about {fits}", flush=True)
+    return first
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + PER_IMAGE_PROMPTS)
     parser.add_argument("--classes", nargs="+", type=int, default=[100, 400, 1000])
     parser.add_argument("--steps", type=int, default=2, help="timed training steps per case (median)")
     parser.add_argument("--batch", type=int, default=32)
@@ -224,6 +321,12 @@ def main(argv=None):
                         help="ViT-B/16 (random, default), open_clip:<arch> (random of its real shape without "
                              "--weights), or an OpenAI CLIP name or file")
     parser.add_argument("--weights", default="", help="MODEL.BACKBONE.WEIGHTS of an open_clip backbone")
+    parser.add_argument("--cocoop-batches", nargs="+", type=int, default=[1, 2],
+                        help="CoCoOp: the batches each case runs at (memory per image from their difference)")
+    parser.add_argument("--budget-gb", type=float, default=24.0,
+                        help="CoCoOp: the memory the largest batch must fit in")
+    parser.add_argument("--max-gb", type=float, default=4.0,
+                        help="CoCoOp: skip a batch whose estimated memory is above this (a shared machine)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--one-case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -250,6 +353,9 @@ def main(argv=None):
                 if args.only and args.only != ("on" if shortcuts_on else "off"):
                     continue
                 if shortcuts_on and args.text_checkpointing != "both" and checkpointing != (args.text_checkpointing == "on"):
+                    continue
+                if method in PER_IMAGE_PROMPTS:
+                    results[label] = run_per_image_case(args, method, classes, label, shortcuts_on, checkpointing)
                     continue
                 need = estimated_bytes(method, classes, shortcuts_on, args.batch, checkpointing=checkpointing)
                 have = available_bytes(args.device)

@@ -41,6 +41,12 @@ def caltech_root(tmp_path_factory):
 # Trainers that learn something, and the overrides that keep MaPLe's deep prompts tiny.
 LEARNING_TRAINERS = tuple(name for name, method in METHODS.items() if method.few_shot)
 MAPLE_TINY = ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "3"]
+COCOOP_TINY = ["TRAINER.COCOOP.PREC", "fp32"]
+
+
+def own_tiny_opts(trainer):
+    """The overrides a trainer's own options node needs on the tiny CLIP on the CPU."""
+    return MAPLE_TINY if "MaPLe" in trainer else COCOOP_TINY if "CoCoOp" in trainer else []
 
 
 def trainer_config(trainer, shots=4) -> str:
@@ -146,7 +152,7 @@ def tiny_trainer(trainer, root, clip_file, output, *extra):
 
     import train
 
-    opts = tiny_opts(clip_file, *(MAPLE_TINY if "MaPLe" in trainer else []), *extra)
+    opts = tiny_opts(clip_file, *own_tiny_opts(trainer), *extra)
     cfg = train.setup_cfg(train_args(root, output, trainer=trainer, config=trainer_config(trainer), opts=opts))
     torch.manual_seed(0)
     return build_trainer(cfg)

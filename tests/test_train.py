@@ -158,7 +158,8 @@ def test_no_arguments_is_a_usage_error_with_this_projects_trainers():
     with pytest.raises(ConfigError) as raised:
         train.setup_cfg(train.build_parser().parse_args([]))
     message = str(raised.value)
-    assert message.startswith("No trainer given (--trainer; one of CoOp, CoOpLAMM, LAMM, MaPLe, MaPLeLAMM, ZeroshotCLIP)")
+    assert message.startswith("No trainer given (--trainer; one of CoCoOp, CoCoOpLAMM, CoOp, CoOpLAMM, LAMM, MaPLe, "
+                              "MaPLeLAMM, ZeroshotCLIP)")
     assert "Usage: python train.py" in message
 
 
@@ -173,7 +174,7 @@ def test_registered_lists_name_only_this_projects_trainers(caltech_root, tmp_pat
     finally:
         del TRAINER_REGISTRY._obj_map["LAMMDG"]
     assert "Did you mean LAMM" in str(raised.value) and "LAMMDG" not in str(raised.value)
-    assert str(raised.value).endswith("Registered: CoOp, CoOpLAMM, LAMM, MaPLe, MaPLeLAMM, ZeroshotCLIP.")
+    assert str(raised.value).endswith("Registered: CoCoOp, CoCoOpLAMM, CoOp, CoOpLAMM, LAMM, MaPLe, MaPLeLAMM, ZeroshotCLIP.")
 
 
 @pytest.mark.parametrize("opts, message", [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import MAPLE_TINY, run_train, tiny_opts, trainer_config
+from tests.fixtures import own_tiny_opts, run_train, tiny_opts, trainer_config
 
 # Module-level caches: each test module imports the fixtures, which pytest would otherwise run
 # once per module.
@@ -16,7 +16,7 @@ _DATA = {}
 
 
 def make_run(trainer, root, clip_file, output, *extra):
-    opts = tiny_opts(clip_file, *(MAPLE_TINY if "MaPLe" in trainer else []), "OPTIM.LR", "0.05", *extra)
+    opts = tiny_opts(clip_file, *own_tiny_opts(trainer), "OPTIM.LR", "0.05", *extra)
     flags = ["--eval-only"] if trainer == "ZeroshotCLIP" else []
     run_train("--root", root, "--seed", "1", "--trainer", trainer, "--dataset-config-file",
               "configs/datasets/caltech101.yaml", "--config-file", trainer_config(trainer), "--output-dir", str(output),

@@ -55,7 +55,14 @@ def export(run_dir: str, out: str, epoch=None) -> dict:
     if trained.prompts_image_tower:
         raise ConfigError(
             f"{run_dir} is a {trained.trainer} run: MaPLe's prompts also change CLIP's image encoder (deep vision "
-            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run.")
+            "prompts), so text features alone would not reproduce it with plain CLIP. Use predict.py for this run."
+        )
+    if trained.per_image_prompts:
+        raise ConfigError(
+            f"{run_dir} is a {trained.trainer} run: CoCoOp's prompts depend on each image (its Meta-Net shifts the "
+            "context per image), so there is no fixed classifier (text features) to export. Use predict.py for "
+            "this run."
+        )
     features = trained.text_features().float().cpu().contiguous()  # (n_cls, D), normalised
     backbone = trained.backbone
     description = {

@@ -177,7 +177,9 @@ def inspect_run(run_dir: str, epoch=None, k: int = 3) -> dict:
     rows = label_report(labels, trained.classnames, vocabulary, k) if labels is not None else []
     context = None
     if learner.learns_context:
-        init = trained.cfg.TRAINER.MAPLE.CTX_INIT if "MaPLe" in trained.trainer else trained.cfg.TRAINER.COOP.CTX_INIT
+        from trainers.methods import METHODS
+
+        init = trained.cfg.TRAINER[METHODS[trained.trainer].options_node].CTX_INIT  # COOP, COCOOP or MAPLE
         context = context_report(learner, vocabulary, k, compare_with_start=bool(init))
     return {**trained.describe(), "run": run_dir, "learns_labels": labels is not None, "classes": rows,
             "context": context, "summary": summarise(rows)}

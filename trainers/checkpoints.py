@@ -220,8 +220,21 @@ def _take_labels(labels, saved: dict, policy: LoadPolicy) -> None:
               + (" (frozen)" if policy.freeze_labels else ""))
 
 
+def _refuse_a_meta_net_it_cannot_use(module: torch.nn.Module, state: dict, policy: LoadPolicy) -> None:
+    """A CoCoOp checkpoint (the CoOp repository's holds no ``meta`` to tell) evaluated by a trainer
+    without a Meta-Net would be scored on its context alone: not the model that was trained."""
+    if policy.purpose == "eval" and not hasattr(module, "meta_net") and any(k.startswith("meta_net.") for k in state):
+        raise CheckpointError(
+            f"{policy.source} holds a Meta-Net (meta_net.*): it is a CoCoOp checkpoint, whose context is shifted "
+            "per image; its context alone is not the model it trained. Evaluate it with --trainer CoCoOp "
+            "(--config-file configs/trainers/CoCoOp/vit_b16_c4_ep10_batch1_ctxv1.yaml), or start another trainer "
+            "from its context with MODEL.INIT_WEIGHTS."
+        )
+
+
 def load_prompt_state(module: torch.nn.Module, state: dict, policy: LoadPolicy) -> None:
     """Load a checkpoint's ``state`` into a prompt learner, its label embeddings by class id."""
+    _refuse_a_meta_net_it_cannot_use(module, state, policy)
     labels = getattr(module, "label_embeddings", None)
     saved_labels = {key[len(LABELS):]: value for key, value in state.items() if key.startswith(LABELS)}
     adopts = labels is not None and "class_index" in saved_labels

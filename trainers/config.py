@@ -161,6 +161,26 @@ def check_coop_context_length(cfg, keys_set) -> None:
         )
 
 
+def add_cocoop_config(cfg):
+    """CoCoOp's keys, with the CoOp repository's names and defaults (its configs set N_CTX 4 and
+    CTX_INIT "a photo of a"); the Meta-Net's size follows CLIP's widths and has no key there either."""
+    cfg.TRAINER.COCOOP = CN()
+    cfg.TRAINER.COCOOP.N_CTX = 16  # M, context vectors v_1..v_M, each shifted by the Meta-Net's π(x)
+    cfg.TRAINER.COCOOP.CTX_INIT = ""  # initial context words, e.g. "a photo of a" (sets N_CTX)
+    cfg.TRAINER.COCOOP.PREC = "fp16"  # fp16, fp32 or amp
+
+
+def _cocoop_n_ctx(cfg, key, value):
+    if not cfg.TRAINER.COCOOP.CTX_INIT:  # else CTX_INIT sets the length
+        at_least(1)(cfg, key, value)
+
+
+COCOOP_RULES = {
+    "TRAINER.COCOOP.N_CTX": (_cocoop_n_ctx,),
+    "TRAINER.COCOOP.PREC": (precision,),
+}
+
+
 def add_maple_config(cfg):
     """MaPLe's keys, with MaPLe's defaults."""
     cfg.TRAINER.MAPLE = CN()
@@ -312,6 +332,7 @@ RUN_RULES = {"RUN.PROTOCOL": (_protocol,), "RUN.STAGE": (_stage,)}
 # Each node: the function that adds its keys, and their rules. A new trainer family adds one row.
 NODES = (
     (add_coop_config, COOP_RULES),
+    (add_cocoop_config, COCOOP_RULES),
     (add_maple_config, MAPLE_RULES),
     (add_lamm_config, LAMM_RULES),
     (add_shortcut_config, {}),

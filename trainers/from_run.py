@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from dassl.engine import TRAINER_REGISTRY
 
 from lamm.errors import CheckpointError, CheckpointNotFoundError, ConfigError, LammError
-from lamm.model import PromptedCLIP
 from lamm.preprocess import resize_mode, test_preprocessing
 
 from .checkpoints import checkpoint_file, epochs_present, read_checkpoint
@@ -152,7 +151,7 @@ class TrainedModel:
         with contextlib.redirect_stdout(sys.stderr):  # the build's progress lines stay off stdout
             if learns:
                 clip_model = stub.load_clip_model()
-                stub.model = PromptedCLIP(clip_model, stub.build_prompt_learner(clip_model)).to(self.device)
+                stub.model = trainer_class.model_class(clip_model, stub.build_prompt_learner(clip_model)).to(self.device)
                 stub.load_model(run_dir, epoch)
                 self.model, self.epoch = stub.model.eval(), stub.loaded_epoch
             else:
@@ -207,6 +206,11 @@ class TrainedModel:
         return self.model is not None and self.model.prompted_image_encoder is not None
 
     @property
+    def per_image_prompts(self) -> bool:
+        """CoCoOp's prompts depend on each image (a Meta-Net shifts the context): no fixed classifier."""
+        return getattr(self.model, "per_image_prompts", False)
+
+    @property
     def logit_scale(self) -> float:
         return float(self.clip_model.logit_scale.detach().exp())
 
@@ -233,4 +237,6 @@ class TrainedModel:
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(B, n_cls) logits, as the run's test computes them (PromptedCLIP.logits, ZeroshotCLIP)."""
+        if self.per_image_prompts:  # each image's own text features: the model's forward
+            return self.model(images.to(self.device))
         return self.clip_model.logits(self.encode_images(images), self.text_features())  # with any logit bias

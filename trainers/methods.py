@@ -32,6 +32,7 @@ class Method:
 _MAPLE = dict(config_prefix="vit_b16_c2_ep5_batch4_2ctx", learns_context=True, options_node="MAPLE",
               checkpoint_folder="MultiModalPromptLearner")
 _COOP = dict(config_prefix="vit_b16_ep50_ctxv1")
+_COCOOP = dict(config_prefix="vit_b16_c4_ep10_batch1_ctxv1", options_node="COCOOP")
 
 # The order of the rows is the order of `--methods all` (runs); ``order`` is the tables' row order.
 METHODS: Dict[str, Method] = {m.trainer: m for m in (
@@ -41,8 +42,11 @@ METHODS: Dict[str, Method] = {m.trainer: m for m in (
     Method("LAMM", "lamm", "LAMM", order=1, learns_labels=True, script_dir="lamm", **_COOP),
     Method("CoOpLAMM", "coop", "CoOp+LAMM", order=3, learns_context=True, learns_labels=True,
            script_dir="coop_lamm", **_COOP),
-    Method("MaPLe", "maple", "MaPLe", order=5, script_dir="maple", **_MAPLE),
-    Method("MaPLeLAMM", "maple", "MaPLe+LAMM", order=6, learns_labels=True, script_dir="maple_lamm", **_MAPLE),
+    Method("CoCoOp", "cocoop", "CoCoOp", order=4, learns_context=True, script_dir="cocoop", **_COCOOP),
+    Method("CoCoOpLAMM", "cocoop", "CoCoOp+LAMM", order=5, learns_context=True, learns_labels=True,
+           script_dir="cocoop_lamm", **_COCOOP),
+    Method("MaPLe", "maple", "MaPLe", order=6, script_dir="maple", **_MAPLE),
+    Method("MaPLeLAMM", "maple", "MaPLe+LAMM", order=7, learns_labels=True, script_dir="maple_lamm", **_MAPLE),
 )}
 
 

@@ -33,6 +33,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
     learn_context = True
     learn_labels = False
     model_name = "prompt_learner"  # the checkpoint folder, as in CoOp
+    model_class = PromptedCLIP  # CoCoOp: ConditionalPromptedCLIP (per-image text features)
 
     def build_criterion(self) -> HierarchicalLoss:
         options = self.cfg.TRAINER.LAMM
@@ -94,7 +95,7 @@ class PromptTrainer(CheckpointMixin, ClipTrainer):
         if self.shortcuts_off:
             print(f"Shortcuts off, not exact for this text tower (not causal or not read at the end-of-text "
                   f"token): {', '.join(self.shortcuts_off)}")
-        self.model = PromptedCLIP(
+        self.model = self.model_class(
             clip_model, prompt_learner,
             shortcuts=requested,
             original_uses_initial_context=cfg.TRAINER.LAMM.ORIGINAL_CONTEXT == "initial",

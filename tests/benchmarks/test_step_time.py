@@ -6,7 +6,7 @@ from benchmarks.step_time import make_backbone, run_case
 from tests.open_clip_models import open_clip_models  # noqa: F401 (fixture)
 
 
-@pytest.mark.parametrize("layout, method", [("siglip", "LAMM"), ("openai", "MaPLeLAMM")])
+@pytest.mark.parametrize("layout, method", [("siglip", "LAMM"), ("openai", "MaPLeLAMM"), ("openai", "CoCoOp")])
 def test_a_case_runs_on_an_open_clip_backbone(layout, method, open_clip_models):
     config, weights = open_clip_models[layout]
     result = run_case(method, 3, True, "cpu", "fp32", 1, 2, 1, backbone=f"open_clip:{config}", weights=weights)

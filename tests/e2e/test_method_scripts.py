@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow  # a real entry point in a new process: run with -
 SCRIPTS = {
     "coop": ("CoOp", "vit_b16_ep50_ctxv1", "prompt_learner", []),
     "coop_lamm": ("CoOpLAMM", "vit_b16_ep50_ctxv1", "prompt_learner", []),
+    "cocoop": ("CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1", "prompt_learner", ["TRAINER.COCOOP.PREC", "fp32"]),
+    "cocoop_lamm": ("CoCoOpLAMM", "vit_b16_c4_ep10_batch1_ctxv1", "prompt_learner", ["TRAINER.COCOOP.PREC", "fp32"]),
     "maple": ("MaPLe", "vit_b16_c2_ep5_batch4_2ctx", "MultiModalPromptLearner",
               ["TRAINER.MAPLE.PREC", "fp32", "TRAINER.MAPLE.PROMPT_DEPTH", "2"]),
     "maple_lamm": ("MaPLeLAMM", "vit_b16_c2_ep5_batch4_2ctx", "MultiModalPromptLearner",
@@ -32,6 +34,10 @@ SCRIPT_GRIDS = [
     (["scripts/coop/fewshot.sh"], {"DATASETS": "dtd eurosat"}, Grid(("CoOp",), ("dtd", "eurosat"))),
     (["scripts/coop_lamm/fewshot_wo_hl.sh"], {"DATASETS": "dtd", "SHOTS": "1 2"},
      Grid(("CoOpLAMM",), ("dtd",), (1, 2), variants=("woHL",))),
+    (["scripts/cocoop/fewshot.sh"], {"DATASETS": "dtd"}, Grid(("CoCoOp",), ("dtd",))),
+    (["scripts/cocoop_lamm/fewshot_wo_hl.sh"], {"DATASETS": "dtd", "SHOTS": "1"},
+     Grid(("CoCoOpLAMM",), ("dtd",), (1,), variants=("woHL",))),
+    (["scripts/base2new.sh", "CoCoOp", "dtd"], {}, Grid(("CoCoOp",), ("dtd",), protocol="base2new")),
     (["scripts/lamm/ablation_init.sh"], {"DATASETS": "dtd"}, Grid(("LAMM",), ("dtd",), variants=("random_init",))),
     (["scripts/lamm/ablation_loss.sh"], {"DATASETS": "dtd", "SHOTS": "1"},
      Grid(("LAMM",), ("dtd",), (16,), variants=("loss",))),  # always 16 shots (Table 4)

@@ -10,13 +10,14 @@ from dassl.engine import build_trainer
 
 import train
 from tests.fixtures import LEARNING_TRAINERS, tiny_opts, train_args, trainer_config
+from trainers.methods import METHODS
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 
 def build(trainer_name, precision, caltech_root, clip_file, output):
-    node = "MAPLE" if "MaPLe" in trainer_name else "COOP"
+    node = METHODS[trainer_name].options_node  # COOP, COCOOP or MAPLE: where PREC lives
     extra = ["TRAINER.MAPLE.PROMPT_DEPTH", "3"] if node == "MAPLE" else []
     opts = tiny_opts(clip_file, *extra, f"TRAINER.{node}.PREC", precision, "USE_CUDA", "True")
     cfg = train.setup_cfg(train_args(caltech_root, output, trainer=trainer_name, config=trainer_config(trainer_name),

@@ -58,6 +58,16 @@ def test_the_files_hold_features_names_and_preprocessing(trained_run, tmp_path):
     assert saved["preprocessing"]["center_crop"] == [32, 32] and saved["preprocessing"]["interpolation"] == "bicubic"
 
 
+@pytest.mark.parametrize("trainer", ["CoCoOp", "CoCoOpLAMM"])
+def test_cocoop_runs_are_refused_with_the_reason(trainer, trained_run, tmp_path):
+    """CoCoOp's prompts depend on the image: there is no one classifier to write."""
+    code, output = run_tool(export_main, trained_run(trainer), tmp_path / "x", check=False)
+    assert code == 2 and "Traceback" not in output and output.count("error:") == 1, output
+    assert (f"error: {trained_run(trainer)} is a {trainer} run: CoCoOp's prompts depend on each image" in output
+            and "Use predict.py for this run." in output)
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("trainer", ["MaPLe", "MaPLeLAMM"])
 def test_maple_runs_are_refused_with_the_reason(trainer, trained_run, tmp_path):
     code, output = run_tool(export_main, trained_run(trainer), tmp_path / "x", check=False)

@@ -48,7 +48,7 @@ def test_summary_orders_classes_by_distance():
     assert summary["most"] == ["a", "c"] and summary["least"] == ["b", "c"] and summary["median_l2"] == 0.2
 
 
-@pytest.mark.parametrize("trainer", ["CoOpLAMM", "MaPLeLAMM", "CoOp"])
+@pytest.mark.parametrize("trainer", ["CoOpLAMM", "MaPLeLAMM", "CoOp", "CoCoOpLAMM"])
 def test_the_command_reports_labels_and_context(trainer, trained_run, tmp_path):
     plot = tmp_path / "moved.png"
     extra = [] if trainer == "CoOp" else ["--plot", str(plot)]
@@ -84,14 +84,14 @@ def test_an_unfinished_run_says_so(trained_run, tmp_path):
     assert "unfinished" not in out + err and "(epoch 2), 5 classes" in out.splitlines()[0]
 
 
-@pytest.mark.parametrize("trainer", ["CoOp", "MaPLe"])
+@pytest.mark.parametrize("trainer", ["CoOp", "MaPLe", "CoCoOp"])
 def test_a_run_without_label_embeddings_says_so_instead_of_0_classes(trainer, trained_run, tmp_path):
     run = trained_run(trainer)
     code, out, err = run_tool(inspect_main, run, streams=True)
     header = out.splitlines()[0]
     assert "0 classes" not in out
     assert header == f"{trainer} run {run} (epoch 2), a {trainer} run learns no label embeddings " \
-                     "(CoOpLAMM, LAMM, MaPLeLAMM runs do)"
+                     "(CoCoOpLAMM, CoOpLAMM, LAMM, MaPLeLAMM runs do)"
     assert out.splitlines()[1].startswith("context (")  # what it did learn: the context's nearest words
     code, out, err = run_tool(inspect_main, run, "--format", "json", streams=True)
     assert json.loads(out)["learns_labels"] is False and json.loads(out)["classes"] == []

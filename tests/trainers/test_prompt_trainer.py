@@ -8,7 +8,9 @@ LABELS = ["label_embeddings.vectors"]
 MAPLE = ["ctx", "proj.weight", "proj.bias", "compound_prompts_text.0", "compound_prompts_text.1",
          "compound_prompt_projections.0.weight", "compound_prompt_projections.0.bias",
          "compound_prompt_projections.1.weight", "compound_prompt_projections.1.bias"]
-LEARNED = {"LAMM": LABELS, "CoOp": ["ctx"], "CoOpLAMM": ["ctx"] + LABELS, "MaPLe": MAPLE, "MaPLeLAMM": MAPLE + LABELS}
+META_NET = ["meta_net.linear1.weight", "meta_net.linear1.bias", "meta_net.linear2.weight", "meta_net.linear2.bias"]
+LEARNED = {"LAMM": LABELS, "CoOp": ["ctx"], "CoOpLAMM": ["ctx"] + LABELS, "MaPLe": MAPLE, "MaPLeLAMM": MAPLE + LABELS,
+           "CoCoOp": ["ctx"] + META_NET, "CoCoOpLAMM": ["ctx"] + META_NET + LABELS}
 
 
 @pytest.mark.parametrize("trainer_name", list(LEARNING_TRAINERS))

@@ -4,7 +4,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from datasets.catalog import CATALOG, DG_TARGETS, FEWSHOT_BENCHMARKS, lookup
 from tools.results.collect import ExperimentResult, natural_key
-from trainers.methods import METHODS
+from trainers.methods import METHODS, table_order
 
 # Records name datasets by Dassl NAME ("OxfordFlowers"); the benchmark lists hold config keys.
 PAPER_DATASETS = tuple(CATALOG[k].name for k in FEWSHOT_BENCHMARKS)
@@ -15,10 +15,9 @@ _PAPER_LABELS = {info.name: info.paper_label for info in CATALOG.values() if inf
 _DATASET_ORDER = {name: i for i, name in enumerate(PAPER_DATASETS + DG_TARGET_NAMES)}
 _LABEL_KEYS = {label.lower(): name for name, label in _PAPER_LABELS.items()}
 
-# The methods in the paper's row order (CoCoOp: published numbers only), and their paper names.
-_ROW_ORDER = {**{m.trainer: m.order for m in METHODS.values()}, "CoCoOp": 4}
-TRAINER_ORDER = tuple(sorted(_ROW_ORDER, key=_ROW_ORDER.get))
-TRAINER_LABELS = {m.trainer: m.label for m in METHODS.values()}
+# The methods in the paper's row order, and their paper names: the method table's (trainers/methods.py).
+TRAINER_ORDER = table_order()
+TRAINER_LABELS = {name: METHODS[name].label for name in TRAINER_ORDER}
 SHOT_FREE_TRAINERS = frozenset(m.trainer for m in METHODS.values() if not m.few_shot)  # one number for every shot count
 
 # Loss terms of the hierarchical loss (paper Eq. 9), in the paper's order.

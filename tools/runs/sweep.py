@@ -357,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "default, woHL, random_init, ce_wc ..., rn50 ..., or the groups loss, backbones")
     grid.add_argument("--official", action="store_true", help="every run with TRAINER.LAMM.PRESET official "
                       "(variant 'official'; scripts: OFFICIAL=1)")
-    grid.add_argument("--methods", nargs="+", metavar="M", help="trainers: ZeroshotCLIP CoOp LAMM CoOpLAMM MaPLe "
-                      "MaPLeLAMM, or all")
+    grid.add_argument("--methods", nargs="+", metavar="M", help="trainers: ZeroshotCLIP CoOp LAMM CoOpLAMM "
+                      "CoCoOp CoCoOpLAMM MaPLe MaPLeLAMM, or all (every row of trainers/methods.py)")
     grid.add_argument("--datasets", nargs="+", metavar="D", help="dataset config names (dg, cross_dataset: the "
                       "targets), or all (default: the protocol's datasets that have a config), benchmarks, "
                       "dg_targets")

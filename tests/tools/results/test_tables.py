@@ -871,3 +871,28 @@ def test_foreign_run_reaches_the_tables_flagged(tmp_path, capsys):
     code, out, _ = cli(tmp_path, "--table", "datasets", "--datasets", "found", capsys=capsys)
     (line,) = [l for l in out.splitlines() if l.startswith("| Caltech101")]
     assert line.count("*") == 2
+
+
+# --------------------------------------------------------------------------- CoCoOp: measured beside published
+def test_a_measured_cocoop_row_sits_beside_its_published_row(tmp_path, capsys):
+    """CoCoOp is a method of the table (trainers/methods.py): its runs make a row in the paper's
+    order, and the published numbers follow it as "CoCoOp (paper)" (Table 1 and base-to-new)."""
+    for tr, a in (("CoOp", 70.0), ("CoCoOp", 71.5), ("CoCoOpLAMM", 72.0), ("MaPLe", 73.0)):
+        for s in SEEDS:
+            fewshot(tmp_path, tr, "ImageNet", 16, s, a)
+            put(tmp_path, f"evaluation/{tr}/{config(tr, 16)}/imagenetv2", s, a - 7, trainer=tr, dataset="ImageNetV2",
+                num_shots=16, eval_only=True, protocol="dg", source_dataset="ImageNet", eval_set="imagenetv2")
+            put(tmp_path, f"b2n/caltech101/{tr}/train", s, a + 20, trainer=tr, dataset="Caltech101", num_shots=16,
+                protocol="base2new", subsample_classes="base")
+            put(tmp_path, f"b2n/caltech101/{tr}/new", s, a + 5, trainer=tr, dataset="Caltech101", num_shots=16,
+                protocol="base2new", subsample_classes="new", eval_set="new", eval_only=True)
+    rows = cells(json_tables(tmp_path, "--table", "dg", "--paper", capsys=capsys)["dg"])
+    assert list(rows) == ["CoOp", "CoCoOp", "CoCoOp+LAMM", "MaPLe"]
+    assert rows["CoCoOp"]["-V2"]["mean"] == pytest.approx(64.5)
+    assert rows["CoCoOp"]["-V2"]["paper"]["value"] == paper_value("dg", "CoCoOp", "ImageNetV2", 16)
+    for table in ("dg", "base2new"):
+        _, out, _ = cli(tmp_path, "--table", table, "--datasets", "found", "--paper", capsys=capsys)
+        labels = [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")]
+        measured = labels.index("CoCoOp")
+        assert labels[measured + 1] == "CoCoOp (paper)", (table, labels)
+        assert labels.index("CoCoOp+LAMM") > measured and labels.count("CoCoOp (paper)") == 1
