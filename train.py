@@ -72,7 +72,7 @@ def setup_cfg(args):
     from dassl.config import get_cfg_default
 
     from trainers.config import extend_cfg
-    from trainers.config import check_config_file, check_registered, check_values, merge_checked
+    from trainers.config import check_config_file, check_known_names, check_registered, check_values, merge_checked
     from lamm.preprocess import apply_model_preprocessing
     from trainers.presets import apply_preset
 
@@ -85,6 +85,7 @@ def setup_cfg(args):
     reset_cfg(cfg, args)
     merge_checked(cfg, args.opts)
     apply_preset(cfg, args.opts)
+    check_known_names(cfg)
     apply_model_preprocessing(cfg, args.opts)  # an open_clip model's size, mean, std (lamm/preprocess.py)
     check_values(cfg)
     fit_to_machine(cfg)

@@ -24,9 +24,7 @@ from torch import nn
 from .errors import ConfigError
 from .prompt_layout import PromptLayout
 
-LABEL_TOKEN_MODES = ("shortest", "all", "one")
-LABEL_INITS = ("word", "random")
-LABEL_LAYOUTS = ("name", "official")
+from .choices import LABEL_INITS, LABEL_LAYOUTS, LABEL_TOKEN_MODES  # noqa: F401  (read from here too)
 RANDOM_INIT_STD = 0.02  # as the official code's random initialisation (paper Table 5)
 
 

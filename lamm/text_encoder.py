@@ -28,6 +28,7 @@ from torch.utils.checkpoint import checkpoint
 from .attention import attend, layer_scaled, run_block
 from .backbones import as_backbone
 from .backbones.base import text_dtype
+from .choices import CHECKPOINTING_MODES
 from .errors import ConfigError
 
 # TRAINER.MEMORY.TEXT_CHECKPOINTING "auto" turns checkpointing on above this many classes. The
@@ -36,7 +37,6 @@ from .errors import ConfigError
 # (weights and the image tower, about 1.5 GB), while below it the recompute costs time for little
 # memory. Of the benchmarks only SUN397 (397) and ImageNet (1000) and its variants are above.
 CHECKPOINTING_MIN_CLASSES = 200
-CHECKPOINTING_MODES = ("auto", "on", "off")
 
 
 def resolve_checkpointing(mode: str, num_classes: int) -> bool:

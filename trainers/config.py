@@ -14,7 +14,6 @@ including file's keys override it, so what the shot counts of a trainer share li
 """
 import ast
 import difflib
-import importlib
 import math
 import os
 import os.path as osp
@@ -22,6 +21,7 @@ import os.path as osp
 import yaml
 from yacs.config import CfgNode as CN
 
+from lamm.choices import CHECKPOINTING_MODES, LABEL_LAYOUTS
 from lamm.errors import ConfigError
 from lamm.precision import check_precision
 from trainers.record import PROTOCOLS, lambda_wc_in_force
@@ -50,14 +50,6 @@ def check_choice(value, choices, key):
 
 def one_of(*choices):
     return lambda cfg, key, value: check_choice(value, choices, key)
-
-
-def one_of_named(module: str, name: str):
-    """One of the tuple ``module.name``, imported when checked (the method modules import torch,
-    which a config error need not wait for)."""
-    def check(cfg, key, value):
-        check_choice(value, getattr(importlib.import_module(module), name), key)
-    return check
 
 
 def at_least(low, inclusive=True, hint=""):
@@ -234,7 +226,7 @@ def add_lamm_config(cfg):
 
 
 LAMM_RULES = {
-    "TRAINER.LAMM.MAPLE_LABEL_LAYOUT": (one_of_named("lamm.label_embeddings", "LABEL_LAYOUTS"),),
+    "TRAINER.LAMM.MAPLE_LABEL_LAYOUT": (one_of(*LABEL_LAYOUTS),),
     "TRAINER.LAMM.LAMBDA_WC": (finite,),
     "TRAINER.LAMM.LAMBDA_COS": (at_least(0),),
     "TRAINER.LAMM.LAMBDA_KD": (at_least(0),),
@@ -265,7 +257,7 @@ def add_memory_config(cfg):
 
 
 MEMORY_RULES = {
-    "TRAINER.MEMORY.TEXT_CHECKPOINTING": (one_of_named("lamm.text_encoder", "CHECKPOINTING_MODES"),),
+    "TRAINER.MEMORY.TEXT_CHECKPOINTING": (one_of(*CHECKPOINTING_MODES),),
     "TRAINER.MEMORY.RETURN_FREED_MEMORY": (one_of(*MEMORY_MODES),),
 }
 
@@ -495,7 +487,10 @@ def project_names(registry, package: str):
 def _check_name(kind: str, name: str, registry, flag: str, package: str) -> None:
     if name in registry.registered_names():
         return
-    ours = project_names(registry, package)
+    _name_error(kind, name, project_names(registry, package), flag)
+
+
+def _name_error(kind: str, name: str, ours, flag: str) -> None:
     if not name:
         raise ConfigError(
             f"No {kind} given ({flag}; one of {', '.join(ours)}). Usage: python train.py --root DATA --trainer NAME "
@@ -505,6 +500,19 @@ def _check_name(kind: str, name: str, registry, flag: str, package: str) -> None
     close = difflib.get_close_matches(name, ours, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise ConfigError(f"Unknown {kind} {name!r} ({flag}).{hint} Registered: {', '.join(ours)}.")
+
+
+def check_known_names(cfg) -> None:
+    """The trainer and dataset names against the method table and the catalog, before torch and
+    Dassl are imported, so that a typo is reported at once (``check_registered`` asks Dassl later)."""
+    from datasets.catalog import CATALOG
+    from trainers.methods import METHODS
+
+    if cfg.TRAINER.NAME not in METHODS:
+        _name_error("trainer", cfg.TRAINER.NAME, sorted(METHODS), "--trainer")
+    names = sorted(info.name for info in CATALOG.values())
+    if cfg.DATASET.NAME not in names:
+        _name_error("dataset", cfg.DATASET.NAME, names, "--dataset-config-file configs/datasets/<name>.yaml (DATASET.NAME)")
 
 
 def check_registered(cfg) -> None:

@@ -135,6 +135,10 @@ def test_the_run_folder_module_imports_without_torch_or_dassl():
     (["--config-file", "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml", "TRAINER.LAMM.LAMDA_WC", "1.0"],
      "error: Unknown config key TRAINER.LAMM.LAMDA_WC"),
     (["--seed", "-2"], "argument --seed: -2 is out of range"),
+    (["--trainer", "LAM", "--dataset-config-file", "configs/datasets/caltech101.yaml"],
+     "error: Unknown trainer 'LAM' (--trainer). Did you mean LAMM"),
+    (["--trainer", "LAMM", "--dataset-config-file", "configs/datasets/caltech101.yaml",
+      "--config-file", "configs/trainers/LAMM/vit_b16_ep50_ctxv1_4shots.yaml", "OPTIM.LR", "-0.01"], "error: OPTIM.LR"),
 ])
 def test_train_py_help_and_errors_before_the_model_import_no_torch_dassl_or_clip(argv, expected):
     # Timing-free proxy for "under 2 s": torch, Dassl's engine and CLIP take seconds to import.
