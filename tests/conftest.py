@@ -37,4 +37,4 @@ def pytest_report_header(config):
     return "dassl: " + ("test double (tests/_dassl_double)" if USING_DASSL_DOUBLE else "real install")
 
 
-from tests.fixtures import caltech_root, fake_prepare, lamm_run, tiny_clip_file  # noqa: E402,F401  (shared fixtures)
+from tests.fixtures import caltech_root, fake_prepare, lamm_run, silent_proxy, tiny_clip_file  # noqa: E402,F401  (shared fixtures)

@@ -188,3 +188,32 @@ def fake_prepare(monkeypatch):
     monkeypatch.setattr(prepare_data, "_manual_steps", lambda info, root: "    1. register and download by hand")
     monkeypatch.delenv(prepare_data.NO_DOWNLOAD_ENV, raising=False)
     return state
+
+
+@pytest.fixture
+def silent_proxy():
+    import socket
+    import threading
+
+    """A proxy on 127.0.0.1 that accepts every connection and never answers; yields (url, connections)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}", accepted
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
