@@ -123,34 +123,36 @@ def add_coop_config(cfg):
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
 
 
-def _coop_n_ctx(cfg, key, value):
-    if not cfg.TRAINER.COOP.CTX_INIT:  # else CTX_INIT sets the length
+def _n_ctx(cfg, key, value):
+    """N_CTX of a CoOp-style node (COOP, COCOOP): at least 1 unless that node's CTX_INIT sets the length."""
+    if not cfg.TRAINER[key.split(".")[1]].CTX_INIT:
         at_least(1)(cfg, key, value)
 
 
 COOP_RULES = {
-    "TRAINER.COOP.N_CTX": (_coop_n_ctx,),
+    "TRAINER.COOP.N_CTX": (_n_ctx,),
     "TRAINER.COOP.PREC": (precision,),
 }
 
 
 def check_coop_context_length(cfg, keys_set) -> None:
-    """CoOp's rule: CTX_INIT sets the context length and N_CTX goes unused, so an N_CTX set (in
-    ``keys_set``, a config file's or the command line's keys) to another length is refused: the
-    run would record a length it does not have. (MaPLe's N_CTX has its own rule.)"""
-    coop = cfg.TRAINER.COOP
-    if "TRAINER.COOP.N_CTX" not in keys_set or not coop.CTX_INIT:
-        return
-    from lamm.prompt_layout import count_tokens
+    """CoOp's rule, CoCoOp's too: CTX_INIT sets the context length and N_CTX goes unused, so an N_CTX
+    set (in ``keys_set``, a config file's or the command line's keys) to another length is refused:
+    the run would record a length it does not have. (MaPLe's N_CTX has its own rule.)"""
+    for node in ("COOP", "COCOOP"):
+        options = cfg.TRAINER[node]
+        if f"TRAINER.{node}.N_CTX" not in keys_set or not options.CTX_INIT:
+            continue
+        from lamm.prompt_layout import count_tokens
 
-    length = count_tokens(coop.CTX_INIT.replace("_", " ").strip())  # as the prompt learner counts it
-    if coop.N_CTX != length:
-        raise ConfigError(
-            f"TRAINER.COOP.N_CTX {coop.N_CTX} contradicts TRAINER.COOP.CTX_INIT {coop.CTX_INIT!r}, which sets "
-            f"the context length to its {length} tokens (CoOp's rule). For {coop.N_CTX} randomly initialised "
-            f'context vectors, clear it: TRAINER.COOP.CTX_INIT ""; to start from those words, leave N_CTX '
-            f"out or set it to {length}."
-        )
+        length = count_tokens(options.CTX_INIT.replace("_", " ").strip())  # as the prompt learner counts it
+        if options.N_CTX != length:
+            raise ConfigError(
+                f"TRAINER.{node}.N_CTX {options.N_CTX} contradicts TRAINER.{node}.CTX_INIT {options.CTX_INIT!r}, "
+                f"which sets the context length to its {length} tokens (CoOp's rule). For {options.N_CTX} randomly "
+                f'initialised context vectors, clear it: TRAINER.{node}.CTX_INIT ""; to start from those words, '
+                f"leave N_CTX out or set it to {length}."
+            )
 
 
 def add_cocoop_config(cfg):
@@ -162,13 +164,8 @@ def add_cocoop_config(cfg):
     cfg.TRAINER.COCOOP.PREC = "fp16"  # fp16, fp32 or amp
 
 
-def _cocoop_n_ctx(cfg, key, value):
-    if not cfg.TRAINER.COCOOP.CTX_INIT:  # else CTX_INIT sets the length
-        at_least(1)(cfg, key, value)
-
-
 COCOOP_RULES = {
-    "TRAINER.COCOOP.N_CTX": (_cocoop_n_ctx,),
+    "TRAINER.COCOOP.N_CTX": (_n_ctx,),
     "TRAINER.COCOOP.PREC": (precision,),
 }
 

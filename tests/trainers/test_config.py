@@ -107,3 +107,13 @@ def test_n_ctx_in_a_config_file_that_ctx_init_overrides_is_an_error_and_maple_ke
         cfg = train.setup_cfg(train_args(caltech_root, tmp_path, trainer="MaPLe", config=maple,
                                          opts=["TRAINER.MAPLE.N_CTX", n_ctx]))
         assert cfg.TRAINER.MAPLE.N_CTX == int(n_ctx) and cfg.TRAINER.MAPLE.CTX_INIT == "a photo of a"
+
+
+def test_cocoop_keeps_coops_context_rule(caltech_root, tmp_path):
+    config = "configs/trainers/CoCoOp/vit_b16_c4_ep10_batch1_ctxv1_16shots.yaml"
+    with pytest.raises(ConfigError, match=r"TRAINER.COCOOP.N_CTX 8 contradicts TRAINER.COCOOP.CTX_INIT 'a photo of a'"):
+        train.setup_cfg(train_args(caltech_root, tmp_path, trainer="CoCoOp", config=config,
+                                   opts=["TRAINER.COCOOP.N_CTX", "8"]))
+    cfg = train.setup_cfg(train_args(caltech_root, tmp_path, trainer="CoCoOp", config=config,
+                                     opts=["TRAINER.COCOOP.N_CTX", "8", "TRAINER.COCOOP.CTX_INIT", ""]))
+    assert cfg.TRAINER.COCOOP.N_CTX == 8
